@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { TRANSACTION_TYPES } from "./transaction-routes";
 
 /** The Pulumi project name: config keys are `<project>:<key>`. */
 export const PROJECT = "utility-serverless";
@@ -27,9 +28,6 @@ export const OTEL_COLLECTOR_LAYERS: Record<string, string> = {
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
-/** The transaction types the bus knows how to route and process. */
-export const TRANSACTION_TYPES = ["bank_account_setup", "payment"] as const;
-export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
 /** The schema of every stack setting, with its default. */
 export const StackSettingsSchema = z.object({

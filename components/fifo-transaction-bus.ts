@@ -1,0 +1,233 @@
+/**
+ * FifoTransactionBus: customer transactions through one SNS FIFO topic, ordered per customer
+ * (`MessageGroupId` = customer id), deduplicated by `transaction_id`, and routed by
+ * `transaction_type` filter policies to one SQS FIFO queue per type, each with a FIFO dead-letter
+ * queue and a typed consumer Lambda.
+ *
+ * ```
+ * publisher ─▶ SNS FIFO topic ─┬─ filter transaction_type=bank_account_setup ─▶ queue ─▶ bank-account-setup ─▶ bank-accounts table
+ *                              └─ filter transaction_type=payment ─────────────▶ queue ─▶ payment-processing ─▶ payments table
+ *                                                                  (each queue ─▶ DLQ after maxReceiveCount)
+ * ```
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackSettings } from "./config";
+import type { LinkTarget } from "./grants";
+import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
+import type { TransactionRoute, TransactionType } from "./transaction-routes";
+import { TRANSACTION_ROUTES } from "./transaction-routes";
+import { TypedFunction, physicalName } from "./typed-function";
+
+/** SQS's longest retention, used for every dead-letter queue so nothing expires before it is looked at. */
+export const DLQ_RETENTION_SECONDS = 1_209_600;
+/** AWS's advice for Lambda sources: a visibility timeout of at least six times the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export interface FifoTransactionBusArgs {
+  /** The stack's validated settings (transaction types, maxReceiveCount, batch size, throughput mode, ...). */
+  settings: StackSettings;
+  /**
+   * Prefix of every physical name.
+   * @default `utility-customer-system-<stack>`
+   * @example "utility-customer-system-dev" → topic "utility-customer-system-dev-transaction-processing.fifo"
+   */
+  namePrefix?: string;
+  /**
+   * Routes to deploy, by transaction type.
+   * @default the routes of `settings.transactionTypes`, from `TRANSACTION_ROUTES`
+   */
+  routes?: Partial<Record<TransactionType, TransactionRoute>>;
+}
+
+/** One transaction type's queue, DLQ, subscription and consumer. */
+export interface TransactionRouteResources {
+  queue: aws.sqs.Queue;
+  deadLetterQueue: aws.sqs.Queue;
+  subscription: aws.sns.TopicSubscription;
+  consumer: TypedFunction;
+}
+
+export class FifoTransactionBus extends pulumi.ComponentResource {
+  /** Encrypts the topic, the queues and the tables. */
+  readonly key: ServiceKey;
+  readonly topic: aws.sns.Topic;
+  readonly bankAccountsTable: aws.dynamodb.Table;
+  readonly paymentsTable: aws.dynamodb.Table;
+  readonly routes: Partial<Record<TransactionType, TransactionRouteResources>> = {};
+  /** Transaction type → queue URL. */
+  readonly queueUrls: pulumi.Output<Record<string, string>>;
+  /** Transaction type → dead-letter queue URL. */
+  readonly deadLetterQueueUrls: pulumi.Output<Record<string, string>>;
+
+  private readonly prefix: string;
+  private readonly settings: StackSettings;
+
+  constructor(name: string, args: FifoTransactionBusArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("utility:serverless:FifoTransactionBus", name, {}, opts);
+    this.settings = args.settings;
+    this.prefix = args.namePrefix ?? `utility-customer-system-${args.settings.stack}`;
+    const { accountId, partition } = accountContext();
+
+    this.key = new ServiceKey(`${name}-key`, {
+      description: `Encrypts ${this.prefix} transactions: topic, queues, tables`,
+      alias: `${this.prefix}-transactions`,
+      // SNS encrypts what it delivers into the route queues with this key.
+      serviceUsers: [{ service: "sns.amazonaws.com", sourceArnLike: pulumi.interpolate`arn:${partition}:sns:${args.settings.region}:${accountId}:${this.prefix}-*` }],
+    }, { parent: this });
+
+    this.topic = this.createTopic(name);
+    this.bankAccountsTable = this.createTable(`${name}-bank-accounts`, "bank-accounts", "record");
+    this.paymentsTable = this.createTable(`${name}-payments`, "payments", "entry");
+
+    const catalogue: Record<string, LinkTarget> = {
+      bankAccounts: this.tableTarget(this.bankAccountsTable),
+      payments: this.tableTarget(this.paymentsTable),
+    };
+    const routes = args.routes ?? Object.fromEntries(args.settings.transactionTypes.map((t) => [t, TRANSACTION_ROUTES[t]]));
+    for (const [type, route] of Object.entries(routes) as [TransactionType, TransactionRoute][]) {
+      this.routes[type] = this.createRoute(name, type, route, catalogue);
+    }
+
+    const urls = (pick: (r: TransactionRouteResources) => aws.sqs.Queue) =>
+      pulumi.all(Object.fromEntries(Object.entries(this.routes).map(([type, r]) => [type, pick(r!).url]))) as pulumi.Output<Record<string, string>>;
+    this.queueUrls = urls((r) => r.queue);
+    this.deadLetterQueueUrls = urls((r) => r.deadLetterQueue);
+    this.registerOutputs({ topicArn: this.topic.arn, queueUrls: this.queueUrls, deadLetterQueueUrls: this.deadLetterQueueUrls });
+  }
+
+  private createTopic(name: string): aws.sns.Topic {
+    const topic = new aws.sns.Topic(`${name}-topic`, {
+      name: physicalName(this.prefix, "transaction-processing", 256, ".fifo"),
+      fifoTopic: true,
+      // Dedup by the publisher's MessageDeduplicationId (= transaction_id), never by content: two
+      // identical payments with different ids are two payments.
+      contentBasedDeduplication: false,
+      kmsMasterKeyId: this.key.arn,
+      ...(this.settings.highThroughput ? { fifoThroughputScope: "MessageGroup" } : {}),
+    }, { parent: this });
+    new aws.sns.TopicPolicy(`${name}-topic-policy`, {
+      arn: topic.arn,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountPublishes",
+            Effect: "Allow",
+            Principal: { AWS: pulumi.interpolate`arn:${accountContext().partition}:iam::${accountContext().accountId}:root` },
+            Action: ["sns:Publish", "sns:GetTopicAttributes"],
+            Resource: topic.arn,
+          },
+          denyInsecureTransport("sns", topic.arn),
+        ],
+      }),
+    }, { parent: this });
+    return topic;
+  }
+
+  private createTable(resourceName: string, table: string, sortKey: string): aws.dynamodb.Table {
+    return new aws.dynamodb.Table(resourceName, {
+      name: physicalName(this.prefix, table, 255),
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "customer_id",
+      rangeKey: sortKey,
+      attributes: [
+        { name: "customer_id", type: "S" },
+        { name: sortKey, type: "S" },
+      ],
+      serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
+      pointInTimeRecovery: { enabled: true },
+    }, { parent: this });
+  }
+
+  private tableTarget(table: aws.dynamodb.Table): LinkTarget {
+    return { arn: table.arn, name: table.name, kmsKeyArn: this.key.arn };
+  }
+
+  private createRoute(name: string, type: TransactionType, route: TransactionRoute, catalogue: Record<string, LinkTarget>): TransactionRouteResources {
+    const { settings } = this;
+    const resourceName = `${name}-${route.queue}`;
+    const parent = { parent: this };
+    const highThroughput = settings.highThroughput
+      ? { deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" }
+      : { deduplicationScope: "queue", fifoThroughputLimit: "perQueue" };
+
+    const deadLetterQueue = new aws.sqs.Queue(`${resourceName}-dlq`, {
+      name: physicalName(this.prefix, route.queue, 80, "-dlq.fifo"),
+      fifoQueue: true,
+      contentBasedDeduplication: false,
+      kmsMasterKeyId: this.key.arn,
+      kmsDataKeyReusePeriodSeconds: 300,
+      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      ...highThroughput,
+    }, parent);
+
+    const queue = new aws.sqs.Queue(`${resourceName}-queue`, {
+      name: physicalName(this.prefix, route.queue, 80, ".fifo"),
+      fifoQueue: true,
+      contentBasedDeduplication: false,
+      kmsMasterKeyId: this.key.arn,
+      kmsDataKeyReusePeriodSeconds: 300,
+      messageRetentionSeconds: settings.queueRetentionSeconds,
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * settings.functionTimeoutSeconds,
+      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: settings.maxReceiveCount }),
+      ...highThroughput,
+    }, parent);
+
+    // Only this route's queue may redrive into its DLQ.
+    new aws.sqs.RedriveAllowPolicy(`${resourceName}-dlq-redrive-allow`, {
+      queueUrl: deadLetterQueue.url,
+      redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [queue.arn] }),
+    }, parent);
+
+    const queuePolicy = new aws.sqs.QueuePolicy(`${resourceName}-queue-policy`, {
+      queueUrl: queue.url,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "TransactionTopicDelivers",
+            Effect: "Allow",
+            Principal: { Service: "sns.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Resource: queue.arn,
+            Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
+          },
+          denyInsecureTransport("sqs", queue.arn),
+        ],
+      }),
+    }, parent);
+    new aws.sqs.QueuePolicy(`${resourceName}-dlq-policy`, {
+      queueUrl: deadLetterQueue.url,
+      policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [denyInsecureTransport("sqs", deadLetterQueue.arn)] }),
+    }, parent);
+
+    const subscription = new aws.sns.TopicSubscription(`${resourceName}-subscription`, {
+      topic: this.topic.arn,
+      protocol: "sqs",
+      endpoint: queue.arn,
+      rawMessageDelivery: true,
+      filterPolicyScope: "MessageAttributes",
+      filterPolicy: JSON.stringify({ transaction_type: [type] }),
+    }, { parent: this, dependsOn: [queuePolicy] });
+
+    const links: Record<string, LinkTarget> & { source: LinkTarget; deadLetter: LinkTarget } = {
+      source: { arn: queue.arn, url: queue.url, kmsKeyArn: this.key.arn },
+      deadLetter: { arn: deadLetterQueue.arn, url: deadLetterQueue.url, kmsKeyArn: this.key.arn },
+    };
+    for (const linkName of Object.keys(route.consumer.links)) {
+      if (linkName in links) continue;
+      const target = catalogue[linkName];
+      if (!target) throw new Error(`Consumer "${route.consumer.name}" links "${linkName}", which the transaction bus does not have (it has: ${Object.keys(catalogue).join(", ")})`);
+      links[linkName] = target;
+    }
+    const consumer = new TypedFunction(`${resourceName}-consumer`, {
+      definition: route.consumer,
+      links,
+      settings,
+      namePrefix: this.prefix,
+      sqs: { maxReceiveCount: settings.maxReceiveCount },
+    }, parent);
+    return { queue, deadLetterQueue, subscription, consumer };
+  }
+}

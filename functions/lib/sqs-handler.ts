@@ -1,0 +1,194 @@
+/**
+ * The runtime of SQS-triggered typed functions.
+ *
+ * Every message ends one of three ways, never silently dropped:
+ * - processed: acknowledged (Lambda deletes it);
+ * - failed, retryable: reported in `batchItemFailures`, its visibility set to a short, growing
+ *   backoff (1 s, 2 s, 4 s, ... capped at 60 s) instead of the queue's full visibility timeout;
+ * - failed for good: sent to the dead-letter queue with the reason as message attributes, then
+ *   acknowledged. That is the fate of a body that does not match the schema (retrying cannot fix
+ *   it), of a `PermanentFailure`, and of a retryable failure on its `maxReceiveCount`-th receive.
+ *   The queue's own redrive policy (same count) stays as the backstop for a crash or timeout.
+ *
+ * FIFO queues use Powertools' `SqsFifoPartialProcessorAsync` with `skipGroupOnError`: the first
+ * failure of a message group fails the rest of that group in the batch (their effects would run out
+ * of order), while other groups go on.
+ */
+import {
+  BatchProcessor,
+  EventType,
+  SqsFifoPartialProcessorAsync,
+  processPartialResponse,
+} from "@aws-lambda-powertools/batch";
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { z } from "zod";
+import { clients } from "./aws";
+import { TRIGGER_ENV, readSettings } from "./define";
+import type { FunctionDefinition, SqsTrigger, SqsTriggerLinks } from "./define";
+import type { LinkMap, ResolvedLinks } from "./links";
+import { resolveLinks } from "./links";
+import { createLogger } from "./observability";
+
+/** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
+export class PermanentFailure extends Error {
+  override name = "PermanentFailure";
+}
+
+/** What the message processor receives besides the parsed message. */
+export interface MessageContext<L extends LinkMap, S> {
+  links: ResolvedLinks<L & SqsTriggerLinks>;
+  settings: S;
+  logger: Logger;
+  record: SQSRecord;
+  /** How many times this message has been received, this time included. */
+  receiveCount: number;
+}
+
+/** Settings of the trigger itself, set by the infrastructure from the queue's redrive policy. */
+const TriggerSettings = z.object({ maxReceiveCount: z.number().int().min(1) });
+
+/** Visibility (seconds) after the n-th failed receive: 1, 2, 4, 8, ... at most 60. */
+export function retryBackoffSeconds(receiveCount: number): number {
+  return Math.min(60, 2 ** Math.max(0, receiveCount - 1));
+}
+
+/** SQS allows at most 10 message attributes and 256 KB; reasons are cut to stay well inside. */
+const MAX_ATTRIBUTES = 10;
+const MAX_REASON = 1000;
+
+/**
+ * Implements an SQS-triggered definition.
+ *
+ * @param definition - the function's definition (its trigger must be `sqs`).
+ * @param processMessage - handles one parsed message; throw to retry, throw `PermanentFailure` to dead-letter.
+ * @returns the Lambda handler, answering with partial batch failures.
+ */
+export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.ZodType>(
+  definition: FunctionDefinition<SqsTrigger<M>, L, S>,
+  processMessage: (message: z.output<M>, context: MessageContext<L, z.output<S>>) => Promise<void>,
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  const logger = createLogger(definition.name);
+  const links = resolveLinks(definition.name, definition.links) as ResolvedLinks<L & SqsTriggerLinks>;
+  let settings: z.output<S> | undefined;
+  let trigger: z.output<typeof TriggerSettings> | undefined;
+
+  const deadLetter = async (record: SQSRecord, kind: "validation" | "permanent" | "exhausted", reason: string) => {
+    const attributes: Record<string, MessageAttributeValue> = {};
+    for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+      if (value.dataType === "String" && value.stringValue !== undefined) attributes[name] = { DataType: "String", StringValue: value.stringValue };
+    }
+    const failure: Record<string, string> = {
+      failure_kind: kind,
+      failure_reason: reason.slice(0, MAX_REASON),
+      failed_function: definition.name,
+      receive_count: String(record.attributes.ApproximateReceiveCount ?? "1"),
+      failed_at: new Date().toISOString(),
+    };
+    // Failure details win over original attributes if the 10-attribute limit is reached.
+    const kept = Object.entries(attributes).slice(0, MAX_ATTRIBUTES - Object.keys(failure).length);
+    const messageAttributes = Object.fromEntries([
+      ...kept,
+      ...Object.entries(failure).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+    ]);
+    const groupId = record.attributes.MessageGroupId;
+    await clients.sqs().send(
+      new SendMessageCommand({
+        QueueUrl: links.deadLetter.url,
+        MessageBody: record.body,
+        MessageAttributes: messageAttributes,
+        ...(definition.trigger.fifo ? { MessageGroupId: groupId ?? "unknown", MessageDeduplicationId: record.messageId } : {}),
+      }),
+    );
+    logger.warn("Message sent to the dead-letter queue", { failure_kind: kind, failure_reason: failure.failure_reason });
+  };
+
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
+    logger.resetKeys();
+    logger.appendKeys({ message_id: record.messageId, message_group_id: record.attributes.MessageGroupId, receive_count: receiveCount });
+
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      return deadLetter(record, "validation", "body is not JSON");
+    }
+    const parsed = definition.trigger.message.safeParse(body);
+    if (!parsed.success) {
+      return deadLetter(record, "validation", describeIssues(parsed.error));
+    }
+    try {
+      await processMessage(parsed.data, { links, settings: settings as z.output<S>, logger, record, receiveCount });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof PermanentFailure) return deadLetter(record, "permanent", reason);
+      if (receiveCount >= (trigger?.maxReceiveCount ?? 1)) return deadLetter(record, "exhausted", reason);
+      logger.warn("Message failed; it will be retried", { error: reason, retry_in_seconds: retryBackoffSeconds(receiveCount) });
+      throw error;
+    }
+  };
+
+  return async (event, context) => {
+    settings ??= readSettings(definition);
+    trigger ??= readTrigger(definition.name);
+    logger.addContext(context);
+    const processor = definition.trigger.fifo ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType.SQS);
+    const response = await processPartialResponse(event, handleRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+      ...(definition.trigger.fifo ? { skipGroupOnError: true } : {}),
+    } as never);
+    await shortenVisibility(event.Records, response, links.source.url, logger);
+    return response;
+  };
+}
+
+/**
+ * Failed messages come back after a backoff instead of the queue's visibility timeout. In a FIFO
+ * group every failed message of the batch gets the same backoff: the group stays blocked while any
+ * of them is in flight, so the longest one decides when it resumes.
+ */
+async function shortenVisibility(records: SQSRecord[], response: SQSBatchResponse, queueUrl: string, logger: Logger) {
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  if (failed.size === 0) return;
+  const groupBackoff = new Map<string, number>();
+  const failedRecords = records.filter((r) => failed.has(r.messageId));
+  for (const record of failedRecords) {
+    const group = record.attributes.MessageGroupId ?? record.messageId;
+    const backoff = retryBackoffSeconds(Number(record.attributes.ApproximateReceiveCount ?? "1"));
+    groupBackoff.set(group, Math.max(groupBackoff.get(group) ?? 0, backoff));
+  }
+  for (let i = 0; i < failedRecords.length; i += 10) {
+    const chunk = failedRecords.slice(i, i + 10);
+    try {
+      await clients.sqs().send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((r, j) => ({
+            Id: String(j),
+            ReceiptHandle: r.receiptHandle,
+            VisibilityTimeout: groupBackoff.get(r.attributes.MessageGroupId ?? r.messageId) ?? 1,
+          })),
+        }),
+      );
+    } catch (error) {
+      // Not fatal: the messages still come back, only after the queue's full visibility timeout.
+      logger.warn("Could not shorten the visibility of failed messages", { error: String(error) });
+    }
+  }
+}
+
+function readTrigger(functionName: string): z.output<typeof TriggerSettings> {
+  const raw = process.env[TRIGGER_ENV];
+  const parsed = TriggerSettings.safeParse(raw ? JSON.parse(raw) : undefined);
+  if (!parsed.success) throw new Error(`Function "${functionName}": ${TRIGGER_ENV} must hold {"maxReceiveCount": n}, got ${raw ?? "nothing"}`);
+  return parsed.data;
+}
+
+/** `bank_account.routing_number: fails the ABA checksum; amount: must be positive` */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.map(String).join(".") || "(body)"}: ${i.message}`).join("; ");
+}

@@ -1,0 +1,18 @@
+import * as path from "node:path";
+import { z } from "zod";
+import { defineFunction } from "../../lib/define";
+import { link } from "../../lib/links";
+import { BankAccountSetupTransaction } from "../schemas";
+
+/** Stores a customer's active bank account (last four digits and a keyed fingerprint only). */
+export const bankAccountSetup = defineFunction({
+  name: "bank-account-setup",
+  description: "Validates bank account setups and stores the customer's active account and its history",
+  entry: path.join(__dirname, "handler.ts"),
+  trigger: { kind: "sqs", fifo: true, message: BankAccountSetupTransaction },
+  links: { bankAccounts: link.table("readWrite") },
+  settings: z.object({
+    /** HMAC-SHA256 key of the account fingerprint. */
+    accountFingerprintKey: z.string().min(32),
+  }),
+});

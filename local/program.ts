@@ -1,0 +1,216 @@
+/**
+ * Runs the Pulumi program for a stack under the SDK's mock runtime and records every resource it
+ * declares, in dependency order.
+ *
+ * This is how the program is verified without a Pulumi CLI: the infrastructure tests and the policy
+ * runner read the recorded resources, and the local cloud passes its own `provision` callback to
+ * create each resource in the emulators. Stack config comes from `Pulumi.<stack>.yaml` like the CLI
+ * reads it, with overrides like `pulumi config set`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { MockCallArgs, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+import { parse as parseYaml } from "yaml";
+import { PROJECT, parseStackSettings } from "../components/config";
+import type { StackSettings } from "../components/config";
+import { program } from "../components/program";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** One resource as the program declared it, and the state the provisioner returned. */
+export interface DeclaredResource {
+  /** Type token, e.g. `aws:sqs/queue:Queue`. */
+  type: string;
+  /** Logical name. */
+  name: string;
+  /** Inputs with every Output resolved. */
+  inputs: Record<string, unknown>;
+  /** Physical id. */
+  id: string;
+  /** Output state (inputs plus computed attributes such as `arn` and `url`). */
+  state: Record<string, unknown>;
+}
+
+export interface RunProgramOptions {
+  /** Stack whose `Pulumi.<stack>.yaml` is read. @default "dev" */
+  stack?: string;
+  /**
+   * Config overrides, like `pulumi config set`: `key` means `<project>:key`; `aws:region` is itself.
+   * Values are strings (JSON for numbers, booleans, lists).
+   * @default {}
+   */
+  config?: Record<string, string>;
+  /** The account id resources get. @default "123456789012" */
+  accountId?: string;
+  /**
+   * Creates one resource and returns its id and state. The default returns AWS-shaped ARNs, URLs
+   * and names without creating anything (`awsShapedState`).
+   */
+  provision?: (args: MockResourceArgs, context: ProvisionContext) => Promise<MockResourceResult> | MockResourceResult;
+}
+
+export interface ProvisionContext {
+  region: string;
+  accountId: string;
+}
+
+export interface ProgramRun {
+  settings: StackSettings;
+  resources: DeclaredResource[];
+  /** Stack outputs, resolved (secrets in plain text, as `--show-secrets` prints them). */
+  outputs: Record<string, unknown>;
+}
+
+/** Reads a stack's config file as `pulumi config` would hold it: fully qualified keys → strings. */
+export function readStackConfig(stack: string): Record<string, string> {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`No stack "${stack}": ${path.relative(process.cwd(), file)} does not exist`);
+  const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    if (value && typeof value === "object" && "secure" in value) {
+      throw new Error(`Pulumi.${stack}.yaml: ${key} is encrypted (secure:); pass its value as an override to run it here`);
+    }
+    config[key.includes(":") ? key : `${PROJECT}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return config;
+}
+
+/** Qualifies override keys: `maxReceiveCount` → `<project>:maxReceiveCount`. */
+function qualify(overrides: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v]));
+}
+
+/**
+ * Runs the program for a stack and returns its settings, resources and outputs.
+ *
+ * @throws StackConfigError when the stack's config does not validate.
+ */
+export async function runProgram(options: RunProgramOptions = {}): Promise<ProgramRun> {
+  const stack = options.stack ?? "dev";
+  const accountId = options.accountId ?? "123456789012";
+  const config = { ...readStackConfig(stack), ...qualify(options.config ?? {}) };
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
+  const region = config["aws:region"];
+  const settings = parseStackSettings(raw, stack, region);
+  const context: ProvisionContext = { region: settings.region, accountId };
+  const provision = options.provision ?? ((args: MockResourceArgs) => awsShapedState(args, context));
+
+  const resources: DeclaredResource[] = [];
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: async (args: MockResourceArgs): Promise<MockResourceResult> => {
+        const result = await provision(args, context);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state });
+        return result;
+      },
+      call: (args: MockCallArgs) => callResult(args, context),
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+
+  const declared = program(settings);
+  const outputs = (await resolve(declared)) as Record<string, unknown>;
+  await settle(resources);
+  return { settings, resources, outputs };
+}
+
+/** Resolves a structure of Outputs to plain values. */
+async function resolve(value: unknown): Promise<unknown> {
+  return new Promise((done) => pulumi.output(value as pulumi.Input<unknown>).apply((v) => done(v)));
+}
+
+/** Waits until no more resources are being registered (some, like policies, feed no output). */
+async function settle(resources: DeclaredResource[]): Promise<void> {
+  let count = -1;
+  let stableRounds = 0;
+  while (stableRounds < 3) {
+    await new Promise((r) => setTimeout(r, 10));
+    stableRounds = resources.length === count ? stableRounds + 1 : 0;
+    count = resources.length;
+  }
+}
+
+function callResult(args: MockCallArgs, { region, accountId }: ProvisionContext): Record<string, unknown> {
+  switch (args.token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId, arn: `arn:aws:iam::${accountId}:user/local`, userId: "LOCAL", id: accountId };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:index/getRegion:getRegion":
+      return { name: region, region, id: region };
+    default:
+      return args.inputs as Record<string, unknown>;
+  }
+}
+
+/**
+ * The state AWS would return for a resource: its inputs plus the ARN, URL, id and names it would
+ * compute. Used where nothing is created (tests, the policy runner) and as the local cloud's fallback.
+ */
+export function awsShapedState(args: MockResourceArgs, { region, accountId }: ProvisionContext): MockResourceResult {
+  const inputs = args.inputs as Record<string, unknown>;
+  const name = (inputs.name as string | undefined) ?? `${args.name}-${shortHash(args.name)}`;
+  const arn = (service: string, resource: string, regional = true) => `arn:aws:${service}:${regional ? region : ""}:${regional ? accountId : accountId}:${resource}`;
+  const state: Record<string, unknown> = { ...inputs, name };
+  let id = name;
+  switch (args.type) {
+    case "aws:sns/topic:Topic":
+      id = state.arn = arn("sns", name);
+      break;
+    case "aws:sns/topicSubscription:TopicSubscription":
+      id = state.arn = `${inputs.topic as string}:${shortHash(args.name)}`;
+      break;
+    case "aws:sqs/queue:Queue":
+      state.arn = arn("sqs", name);
+      id = state.url = `https://sqs.${region}.amazonaws.com/${accountId}/${name}`;
+      break;
+    case "aws:dynamodb/table:Table":
+      state.arn = arn("dynamodb", `table/${name}`);
+      state.streamArn = undefined;
+      break;
+    case "aws:lambda/function:Function":
+      state.arn = arn("lambda", `function:${name}`);
+      state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn as string}/invocations`;
+      state.qualifiedArn = `${state.arn as string}:$LATEST`;
+      break;
+    case "aws:iam/role:Role":
+      state.arn = `arn:aws:iam::${accountId}:role/${name}`;
+      break;
+    case "aws:kms/key:Key":
+      id = state.keyId = uuidFrom(args.name);
+      state.arn = arn("kms", `key/${id}`);
+      break;
+    case "aws:kms/alias:Alias":
+      state.arn = arn("kms", name);
+      break;
+    case "aws:cloudwatch/logGroup:LogGroup":
+      state.arn = arn("logs", `log-group:${name}`);
+      break;
+    case "aws:sfn/stateMachine:StateMachine":
+      id = state.arn = arn("states", `stateMachine:${name}`);
+      break;
+    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+      id = state.uuid = uuidFrom(args.name);
+      break;
+    default:
+      state.arn ??= arn(args.type.split(":")[1]?.split("/")[0] ?? "aws", name);
+  }
+  return { id, state };
+}
+
+function shortHash(text: string): string {
+  let h = 2166136261;
+  for (const c of text) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h.toString(16).padStart(8, "0").slice(0, 7);
+}
+
+function uuidFrom(text: string): string {
+  const h = (shortHash(text) + shortHash(`${text}#2`) + shortHash(`${text}#3`) + shortHash(`${text}#4`) + shortHash(`${text}#5`)).slice(0, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
