@@ -122,7 +122,8 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
 
 /** Resolves a structure of Outputs to plain values. */
 async function resolve(value: unknown): Promise<unknown> {
-  return new Promise((done) => pulumi.output(value as pulumi.Input<unknown>).apply((v) => done(v)));
+  const output = pulumi.output(value) as unknown as pulumi.Output<unknown>;
+  return new Promise((done) => output.apply((v) => done(v)));
 }
 
 /** Waits until no more resources are being registered (some, like policies, feed no output). */
