@@ -1,0 +1,128 @@
+// The emulator layer of the local cloud: SNS + SQS (fauxqs), DynamoDB (dynalite) and Step
+// Functions (aws-local-stepfunctions behind our own API front), all in this process and bound to
+// 127.0.0.1 only.
+import { startDynamoDb } from "./dynamodb";
+import type { DynamoDbEmulator } from "./dynamodb";
+import { startSnsSqs } from "./sns-sqs";
+import type { SnsSqsEmulator } from "./sns-sqs";
+import { startStepFunctions } from "./stepfunctions";
+import type { StepFunctionsEmulator, TaskResolver, TimingOverrides } from "./stepfunctions";
+
+export { startDynamoDb } from "./dynamodb";
+export type { DynamoDbEmulator, DynamoDbOptions } from "./dynamodb";
+export { startSnsSqs } from "./sns-sqs";
+export type { SnsSqsEmulator, SnsSqsOptions } from "./sns-sqs";
+export { LOCAL_ACCOUNT_ID, NO_TASK_HANDLER, StepFunctionsApiError, StepFunctionsEmulator, TaskFailedError, startStepFunctions } from "./stepfunctions";
+export type {
+  ExecutionContextObject,
+  ExecutionDescription,
+  ExecutionStatus,
+  StepFunctionsOptions,
+  TaskContext,
+  TaskHandler,
+  TaskResolver,
+  TimingOverrides,
+} from "./stepfunctions";
+
+/** Options for {@link startEmulators}. */
+export interface EmulatorsOptions {
+  /**
+   * Region every emulator puts in its ARNs.
+   * @default "us-east-1"
+   */
+  region?: string;
+  /**
+   * Fallback for Step Functions Tasks no registered handler matches.
+   * @default undefined (unmatched Tasks fail the execution with `States.Runtime`)
+   */
+  resolveTask?: TaskResolver;
+  /**
+   * Step Functions retry pause and Wait overrides, e.g. `{ retryIntervalMs: 0 }` in tests.
+   * @default {} (AWS timing)
+   */
+  timing?: TimingOverrides;
+}
+
+/** Endpoint URLs, keyed by the AWS CLI's service names (as `outputs.json`'s `awsEndpoints`). */
+export interface EmulatorEndpoints {
+  sns: string;
+  sqs: string;
+  dynamodb: string;
+  stepfunctions: string;
+}
+
+/** All emulators of the local cloud, running. */
+export interface Emulators {
+  /** The region the emulators use. */
+  readonly region: string;
+  /** Endpoint per service; `sns` and `sqs` are the same fauxqs server. */
+  readonly endpoints: EmulatorEndpoints;
+  /** The Step Functions emulator, to register Task handlers on. */
+  readonly stepFunctions: StepFunctionsEmulator;
+  /** Stops every emulator (also when one of them fails to stop). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts SNS + SQS, DynamoDB and Step Functions emulators on 127.0.0.1, each on a free port.
+ * They start in parallel; if one fails, those that started are stopped again.
+ *
+ * @param options - Region, Step Functions resolver and timing; see {@link EmulatorsOptions}.
+ *   Defaults: `us-east-1`, no resolver, AWS timing.
+ * @returns Their endpoints, the Step Functions emulator and one `stop()`.
+ */
+export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
+  const region = options.region ?? "us-east-1";
+  const started = await Promise.allSettled([
+    startSnsSqs({ region }),
+    startDynamoDb(),
+    startStepFunctions({ region, resolveTask: options.resolveTask, timing: options.timing }),
+  ] as const);
+  const [snsSqs, dynamo, sfn] = started;
+  const stoppers = started.flatMap((result) => (result.status === "fulfilled" ? [() => result.value.stop()] : []));
+  const stopAll = async (): Promise<void> => {
+    const results = await Promise.allSettled(stoppers.map((stop) => stop()));
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    if (failures.length > 0) throw new AggregateError(failures, "Some emulators failed to stop");
+  };
+  if (snsSqs.status === "rejected" || dynamo.status === "rejected" || sfn.status === "rejected") {
+    await stopAll().catch(() => undefined);
+    const reasons = started.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    throw new AggregateError(reasons, "Could not start the local emulators");
+  }
+  return {
+    region,
+    endpoints: emulatorEndpoints(snsSqs.value, dynamo.value, sfn.value),
+    stepFunctions: sfn.value,
+    stop: stopAll,
+  };
+}
+
+function emulatorEndpoints(snsSqs: SnsSqsEmulator, dynamo: DynamoDbEmulator, sfn: StepFunctionsEmulator): EmulatorEndpoints {
+  return { sns: snsSqs.endpoint, sqs: snsSqs.endpoint, dynamodb: dynamo.endpoint, stepfunctions: sfn.endpoint };
+}
+
+/** SDK v3 client configuration for an emulator (shared by every client type). */
+export interface AwsClientConfig {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * Configuration for any AWS SDK v3 client talking to an emulator, e.g.
+ * `new SQSClient(awsClientConfig(emulators.endpoints.sqs, emulators.region))`.
+ *
+ * Static dummy credentials: the emulators do not check signatures, and without them the SDK
+ * would search the environment, profiles and instance metadata for real ones (slow, and it
+ * fails on a machine with no AWS account). An explicit `endpoint` also stops the SQS client
+ * from redirecting requests to the host in a QueueUrl.
+ *
+ * @param endpoint - The emulator's base URL, e.g. `http://127.0.0.1:40123`.
+ * @param region - Region to sign for; it ends up in the ARNs the emulators create.
+ * @default region "us-east-1"
+ * @returns `{ endpoint, region, credentials }`.
+ */
+export function awsClientConfig(endpoint: string, region = "us-east-1"): AwsClientConfig {
+  return { endpoint, region, credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+}
