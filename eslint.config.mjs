@@ -14,4 +14,13 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // Plain CommonJS scripts run by Node directly (the local Lambda worker).
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", process: "readonly", module: "writable", __dirname: "readonly", console: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -1,0 +1,187 @@
+/**
+ * Runs a function's bundle the way Lambda does: each execution environment is a fresh Node process
+ * with the function's own environment, handling one invocation at a time; concurrent invocations
+ * get more environments, up to `concurrency`. An invocation that outlives the function's timeout
+ * kills its environment and fails with Lambda's message. Output is streamed line by line, prefixed
+ * with the function name.
+ */
+import type { ChildProcess } from "node:child_process";
+import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import * as readline from "node:readline";
+
+export interface FunctionHostOptions {
+  /** Physical function name (`AWS_LAMBDA_FUNCTION_NAME`, and the log prefix). */
+  name: string;
+  /** Directory holding the bundle's `index.js`. */
+  bundleDir: string;
+  /** The function's environment variables (as deployed). */
+  environment: Record<string, string>;
+  /** Invocation timeout in seconds. @default 30 */
+  timeoutSeconds?: number;
+  /** Memory in MB, reported to the handler's context. @default 256 */
+  memoryMb?: number;
+  /** Most environments running at once. @default 1 */
+  concurrency?: number;
+  /** The function's ARN, reported to the handler's context. @default a local ARN from `name` */
+  arn?: string;
+  /** Receives each output line. @default prints `[name] line` to stdout */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** An invocation that failed: the handler threw, timed out, or the bundle did not load. */
+export class FunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+    readonly functionName: string,
+  ) {
+    super(message);
+    this.name = errorType;
+  }
+}
+
+interface Environment {
+  child: ChildProcess;
+  busy: boolean;
+  ready: Promise<void>;
+}
+
+const WORKER = path.join(__dirname, "function-worker.cjs");
+
+export class FunctionHost {
+  private readonly environments: Environment[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private stopped = false;
+  /** Cold starts so far (environments created). */
+  coldStarts = 0;
+
+  constructor(readonly options: FunctionHostOptions) {}
+
+  /**
+   * Invokes the function with `event` and returns its result.
+   * @throws FunctionError when the handler throws or times out.
+   */
+  async invoke(event: unknown): Promise<unknown> {
+    const env = await this.acquire();
+    try {
+      return await this.run(env, event);
+    } finally {
+      env.busy = false;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Stops every environment, waiting for in-flight invocations to end first. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    while (this.environments.some((e) => e.busy)) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(this.environments.map((e) => this.kill(e)));
+    this.environments.length = 0;
+  }
+
+  private async acquire(): Promise<Environment> {
+    for (;;) {
+      if (this.stopped) throw new FunctionError("ServiceUnavailable", `function ${this.options.name} is stopping`, this.options.name);
+      const idle = this.environments.find((e) => !e.busy);
+      if (idle) {
+        idle.busy = true;
+        await idle.ready;
+        return idle;
+      }
+      if (this.environments.length < (this.options.concurrency ?? 1)) {
+        const env = this.spawn();
+        env.busy = true;
+        this.environments.push(env);
+        try {
+          await env.ready;
+        } catch (error) {
+          this.environments.splice(this.environments.indexOf(env), 1);
+          throw error;
+        }
+        return env;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private spawn(): Environment {
+    const { options } = this;
+    this.coldStarts += 1;
+    const child = fork(WORKER, [], {
+      execPath: process.execPath,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: {
+        PATH: process.env.PATH,
+        ...options.environment,
+        LOCAL_FUNCTION_BUNDLE: path.join(options.bundleDir, "index.js"),
+        LOCAL_FUNCTION_ARN: options.arn ?? `arn:aws:lambda:local:000000000000:function:${options.name}`,
+        AWS_LAMBDA_FUNCTION_NAME: options.name,
+        AWS_LAMBDA_FUNCTION_TIMEOUT: String(options.timeoutSeconds ?? 30),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb ?? 256),
+      },
+    });
+    const log = options.onLog ?? ((line: string) => console.log(`[${options.name}] ${line}`));
+    for (const stream of ["stdout", "stderr"] as const) {
+      const source = child[stream];
+      if (source) readline.createInterface({ input: source }).on("line", (line) => log(line, stream));
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { type: string; error?: { errorType: string; errorMessage: string } }) => {
+        if (message.type === "ready") resolve();
+        if (message.type === "init-error") reject(new FunctionError("Runtime.ImportModuleError", message.error?.errorMessage ?? "init failed", options.name));
+        if (message.type === "ready" || message.type === "init-error") child.off("message", onMessage);
+      };
+      child.on("message", onMessage);
+      child.once("exit", (code) => reject(new FunctionError("Runtime.ExitError", `environment exited with code ${code} during init`, options.name)));
+    });
+    ready.catch(() => undefined); // observed by acquire(); avoid an unhandled rejection
+    return { child, busy: false, ready };
+  }
+
+  private run(env: Environment, event: unknown): Promise<unknown> {
+    const id = randomUUID();
+    const timeoutMs = (this.options.timeoutSeconds ?? 30) * 1000;
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        env.child.off("message", onMessage);
+        env.child.off("exit", onExit);
+      };
+      const onMessage = (message: { type: string; id?: string; result?: unknown; error?: { errorType: string; errorMessage: string } }) => {
+        if (message.id !== id) return;
+        cleanup();
+        if (message.type === "result") resolve(message.result);
+        else reject(new FunctionError(message.error?.errorType ?? "Error", message.error?.errorMessage ?? "unknown error", this.options.name));
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        this.discard(env);
+        reject(new FunctionError("Runtime.ExitError", `environment exited with code ${code} during the invocation`, this.options.name));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        this.discard(env);
+        void this.kill(env);
+        reject(new FunctionError("Sandbox.Timedout", `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`, this.options.name));
+      }, timeoutMs);
+      env.child.on("message", onMessage);
+      env.child.once("exit", onExit);
+      env.child.send({ type: "invoke", id, requestId: id, event });
+    });
+  }
+
+  private discard(env: Environment) {
+    const index = this.environments.indexOf(env);
+    if (index >= 0) this.environments.splice(index, 1);
+  }
+
+  private kill(env: Environment): Promise<void> {
+    if (env.child.exitCode !== null || env.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      env.child.once("exit", () => resolve());
+      env.child.kill("SIGTERM");
+    });
+  }
+}

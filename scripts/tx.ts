@@ -1,0 +1,85 @@
+/**
+ * `npm run tx -- <type> [options]`: publishes one transaction to a stack's bus.
+ *
+ *   npm run tx -- payment --customer CUST-1 --amount 250.75
+ *   npm run tx -- bank-account-setup --customer CUST-1 --holder "Jane Doe" --routing 021000021 --account 000123456789 --type checking
+ *
+ * Options: --stack <name> (local cloud outputs of that stack, default dev), --outputs <file> (a
+ * deployed stack's `pulumi stack output --json --show-secrets`), --transaction-id <uuid>, --currency <ISO>.
+ */
+import { parseArgs } from "node:util";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { InvalidTransactionError, TransactionPublisher, newTransaction } from "../functions/transactions/publisher";
+import { clientConfig, readStackOutputs } from "../local/outputs";
+
+const USAGE = `usage:
+  npm run tx -- payment --customer <id> --amount <n> [--currency USD]
+  npm run tx -- bank-account-setup --customer <id> --holder <name> --routing <9 digits> --account <4-17 digits> --type checking|savings
+options: --stack <name> | --outputs <file>, --transaction-id <uuid>`;
+
+/** Builds the transaction from command-line arguments; throws a usage error naming what is missing. */
+export function transactionFromArgs(argv: string[]): { transaction: Record<string, unknown>; stack: string; outputs?: string } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      customer: { type: "string" },
+      amount: { type: "string" },
+      currency: { type: "string" },
+      holder: { type: "string" },
+      routing: { type: "string" },
+      account: { type: "string" },
+      type: { type: "string" },
+      "transaction-id": { type: "string" },
+      stack: { type: "string", default: "dev" },
+      outputs: { type: "string" },
+    },
+  });
+  const kind = positionals[0];
+  const require = (name: keyof typeof values) => {
+    const value = values[name];
+    if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required for ${kind}`);
+    return value;
+  };
+  const common = { customer_id: require("customer"), transaction_id: values["transaction-id"] };
+  let transaction: Record<string, unknown>;
+  if (kind === "payment") {
+    const amount = Number(require("amount"));
+    if (!Number.isFinite(amount)) throw new UsageError(`--amount must be a number, got "${values.amount}"`);
+    transaction = newTransaction({ ...common, transaction_type: "payment", amount, currency: values.currency ?? "USD" });
+  } else if (kind === "bank-account-setup") {
+    transaction = newTransaction({
+      ...common,
+      transaction_type: "bank_account_setup",
+      bank_account: {
+        account_holder: require("holder"),
+        routing_number: require("routing"),
+        account_number: require("account"),
+        account_type: require("type") as "checking" | "savings",
+      },
+    });
+  } else {
+    throw new UsageError(kind ? `unknown transaction type "${kind}"` : "a transaction type is required");
+  }
+  return { transaction, stack: values.stack ?? "dev", outputs: values.outputs };
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  try {
+    const { transaction, stack, outputs: file } = transactionFromArgs(process.argv.slice(2));
+    const outputs = readStackOutputs(file, stack);
+    const publisher = new TransactionPublisher(outputs.transactionTopicArn, new SNSClient(clientConfig(outputs, "sns")));
+    const published = await publisher.publish(transaction);
+    console.log(JSON.stringify({ ...published, transaction_type: transaction.transaction_type, customer_id: transaction.customer_id }));
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) console.error(`${error.message}\n${USAGE}`);
+    else if (error instanceof InvalidTransactionError) console.error(error.message);
+    else console.error(error instanceof Error ? error.message : error);
+    return 2;
+  }
+}
+
+if (require.main === module) void main().then((code) => (process.exitCode = code));
