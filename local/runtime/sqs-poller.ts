@@ -65,7 +65,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
 
   const loop = async () => {
     while (!stopping) {
-      let messages: Message[] = [];
+      let messages: Message[];
       try {
         const received = await options.sqsClient.send(
           new ReceiveMessageCommand({
