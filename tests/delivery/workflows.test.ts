@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { lintWorkflow, rawActionlint, readWorkflows, varsUsesAreIsolated } from "./actionlint";
+import { lintWorkflow, rawActionlint, readWorkflows, varsUsesAreIsolated } from "./lint-workflows";
 import {
   Workflow,
   checkCredentials,
