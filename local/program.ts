@@ -102,7 +102,8 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
-      newResource: async (args: MockResourceArgs): Promise<MockResourceResult> => {
+      newResource: async (declared: MockResourceArgs): Promise<MockResourceResult> => {
+        const args = { ...declared, inputs: revealSecrets(declared.inputs) };
         const result = await provision(args, context);
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state });
         return result;
@@ -118,6 +119,19 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { settings, resources, outputs };
+}
+
+/** The mock runtime wraps secret inputs as `{ <sig>: <secret sig>, value }`; this shows the values. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+function revealSecrets<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(revealSecrets) as T;
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return revealSecrets(record.value) as T;
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)])) as T;
+  }
+  return value;
 }
 
 /** Resolves a structure of Outputs to plain values. */
