@@ -22,6 +22,51 @@ export interface Bundle {
 
 const built = new Map<string, Bundle>();
 
+/** Bump when the build options below change, so bundles cached on disk are rebuilt. */
+const BUILD_OPTIONS_VERSION = 1;
+const MANIFEST = "inputs.json";
+
+interface Manifest {
+  version: number;
+  entry: string;
+  /** Every input esbuild read (relative to the working directory it reports) → `size:mtimeMs`. */
+  inputs: Record<string, string>;
+}
+
+function stamp(file: string): string | undefined {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bundle already on disk, when none of the files it was built from changed since (like make:
+ * size and mtime of every input esbuild reported). Saves seconds per function at local cloud start.
+ */
+function reuse(dir: string, entry: string): Bundle | undefined {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), "utf8")) as Manifest;
+    if (manifest.version !== BUILD_OPTIONS_VERSION || manifest.entry !== path.resolve(entry)) return undefined;
+    for (const [file, expected] of Object.entries(manifest.inputs)) if (stamp(file) !== expected) return undefined;
+    const contents = fs.readFileSync(path.join(dir, "index.js"));
+    return { dir, bytes: contents.byteLength, sha256: createHash("sha256").update(contents).digest("base64") };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bundle built (in this process) whose `index.js` has this SHA-256 (base64, as the function's
+ * `sourceCodeHash`), so a runner given a deployed function's inputs finds its artifact.
+ */
+export function bundleForHash(sha256: string): Bundle | undefined {
+  for (const bundle of built.values()) if (bundle.sha256 === sha256) return bundle;
+  return undefined;
+}
+
 /**
  * Builds (once per process) the bundle of `entry` under `name`.
  *
@@ -31,6 +76,12 @@ const built = new Map<string, Bundle>();
 export function bundleFunction(name: string, entry: string): Bundle {
   const cached = built.get(name);
   if (cached) return cached;
+  const dir = path.join(BUILD_DIR, name);
+  const reused = reuse(dir, entry);
+  if (reused) {
+    built.set(name, reused);
+    return reused;
+  }
   const result = buildSync({
     entryPoints: [entry],
     bundle: true,
@@ -39,7 +90,7 @@ export function bundleFunction(name: string, entry: string): Bundle {
     format: "cjs",
     minify: true,
     treeShaking: true,
-    sourcemap: "external",
+    sourcemap: "linked",
     sourcesContent: false,
     legalComments: "none",
     outfile: path.join(BUILD_DIR, name, "index.js"),
@@ -47,8 +98,8 @@ export function bundleFunction(name: string, entry: string): Bundle {
     logLevel: "silent",
     // Packages that offer an ES-module build give esbuild better tree-shaking.
     mainFields: ["module", "main"],
+    metafile: true,
   });
-  const dir = path.join(BUILD_DIR, name);
   fs.mkdirSync(dir, { recursive: true });
   let bytes = 0;
   let sha256 = "";
@@ -62,6 +113,16 @@ export function bundleFunction(name: string, entry: string): Bundle {
       sha256 = createHash("sha256").update(file.contents).digest("base64");
     }
   }
+  const inputs: Record<string, string> = {};
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const file = path.resolve(input);
+    const current = stamp(file);
+    if (current !== undefined) inputs[file] = current;
+  }
+  const manifest: Manifest = { version: BUILD_OPTIONS_VERSION, entry: path.resolve(entry), inputs };
+  const manifestTmp = path.join(dir, `${MANIFEST}.${process.pid}.tmp`);
+  fs.writeFileSync(manifestTmp, JSON.stringify(manifest));
+  fs.renameSync(manifestTmp, path.join(dir, MANIFEST));
   const bundle = { dir, bytes, sha256 };
   built.set(name, bundle);
   return bundle;

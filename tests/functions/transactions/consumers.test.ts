@@ -1,0 +1,279 @@
+/**
+ * The two transaction consumers as deployed: their esbuild bundles, loaded in fresh Node processes
+ * (the local Lambda host), invoked with SQS events against dynalite and fauxqs on 127.0.0.1.
+ * Batches are built by hand where fauxqs cannot produce them (several messages of one group).
+ */
+import { randomUUID } from "node:crypto";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleFunction } from "../../../components/bundle";
+import type { FunctionDefinition } from "../../../functions/lib/define";
+import { bankAccountSetup } from "../../../functions/transactions/bank-account-setup/definition";
+import { payment } from "../../../functions/transactions/payment/definition";
+import { awsClientConfig, startDynamoDb, startSnsSqs } from "../../../local/emulators";
+import type { DynamoDbEmulator, SnsSqsEmulator } from "../../../local/emulators";
+import { FunctionHost } from "../../../local/runtime/function-host";
+
+const region = "us-east-1";
+const MAX_RECEIVE = 3;
+const FINGERPRINT_KEY = "consumer-test-fingerprint-key-0123456789abcdef";
+let dynamo: DynamoDbEmulator;
+let snsSqs: SnsSqsEmulator;
+let documents: DynamoDBDocumentClient;
+let sqs: SQSClient;
+const hosts: FunctionHost[] = [];
+const dlqUrls: Record<string, string> = {};
+let setupHost: FunctionHost;
+let paymentHost: FunctionHost;
+const logs: string[] = [];
+
+async function table(name: string, sortKey: string) {
+  await new DynamoDBClient(awsClientConfig(dynamo.endpoint, region)).send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "customer_id", KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: "customer_id", AttributeType: "S" },
+        { AttributeName: sortKey, AttributeType: "S" },
+      ],
+    }),
+  );
+  return { name, arn: `arn:aws:dynamodb:${region}:000000000000:table/${name}` };
+}
+
+async function fifoQueue(name: string) {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { FifoQueue: "true" } }));
+  return { url: QueueUrl!, arn: `arn:aws:sqs:${region}:000000000000:${name}.fifo` };
+}
+
+async function host(definition: FunctionDefinition, links: Record<string, object>, settings: object): Promise<FunctionHost> {
+  const bundle = bundleFunction(definition.name, definition.entry);
+  console.log(`bundle ${definition.name}: ${(bundle.bytes / 1024).toFixed(0)} KiB`);
+  const source = await fifoQueue(`${definition.name}-source`);
+  const deadLetter = await fifoQueue(`${definition.name}-dlq`);
+  dlqUrls[definition.name] = deadLetter.url;
+  const environment: Record<string, string> = {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: snsSqs.endpoint,
+    FUNCTION_SETTINGS: JSON.stringify(settings),
+    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
+    LINK_SOURCE: JSON.stringify(source),
+    LINK_DEAD_LETTER: JSON.stringify(deadLetter),
+  };
+  for (const [name, value] of Object.entries(links)) environment[`LINK_${name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`] = JSON.stringify(value);
+  const h = new FunctionHost({ name: definition.name, bundleDir: bundle.dir, environment, timeoutSeconds: 20, onLog: (line) => logs.push(line) });
+  hosts.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  [dynamo, snsSqs] = await Promise.all([startDynamoDb(), startSnsSqs({ region })]);
+  documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(dynamo.endpoint, region)));
+  sqs = new SQSClient(awsClientConfig(snsSqs.endpoint, region));
+  const bankAccounts = await table("bank-accounts", "record");
+  const payments = await table("payments", "entry");
+  setupHost = await host(bankAccountSetup, { bankAccounts }, { accountFingerprintKey: FINGERPRINT_KEY });
+  paymentHost = await host(payment, { payments, bankAccounts }, { paymentLimit: 10_000 });
+});
+
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  await Promise.all([dynamo?.stop(), snsSqs?.stop()]);
+});
+
+function record(body: unknown, options: { group?: string; receiveCount?: number } = {}): SQSRecord {
+  const tx = body as { customer_id?: string; transaction_type?: string };
+  return {
+    messageId: randomUUID(),
+    receiptHandle: randomUUID(),
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: "TEST",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+      MessageGroupId: options.group ?? tx.customer_id ?? "group",
+      MessageDeduplicationId: randomUUID(),
+    } as SQSRecord["attributes"],
+    messageAttributes: {
+      transaction_type: { dataType: "String", stringValue: tx.transaction_type ?? "unknown", stringListValues: [], binaryListValues: [] },
+    },
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:source.fifo",
+    awsRegion: region,
+  };
+}
+
+const invoke = async (h: FunctionHost, records: SQSRecord[]) => (await h.invoke({ Records: records } satisfies SQSEvent)) as SQSBatchResponse;
+const failedIds = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier);
+
+function setupTx(customer: string, overrides: Record<string, unknown> = {}) {
+  return {
+    transaction_id: randomUUID(),
+    customer_id: customer,
+    transaction_type: "bank_account_setup",
+    timestamp: new Date().toISOString(),
+    bank_account: { account_holder: "Jane Doe", routing_number: "021000021", account_number: "000123456789", account_type: "checking" },
+    ...overrides,
+  };
+}
+function paymentTx(customer: string, amount: number, overrides: Record<string, unknown> = {}) {
+  return { transaction_id: randomUUID(), customer_id: customer, transaction_type: "payment", timestamp: new Date().toISOString(), amount, currency: "USD", ...overrides };
+}
+
+function parseOrRaw(body: string): Record<string, unknown> {
+  try {
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return { raw: body };
+  }
+}
+
+async function drainDlq(name: string) {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: dlqUrls[name], MaxNumberOfMessages: 10, MessageAttributeNames: ["All"], WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
+  );
+  return Messages.map((m) => ({
+    body: parseOrRaw(m.Body!),
+    attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])),
+  }));
+}
+
+const ledgerOf = async (customer: string) =>
+  (
+    await documents.send(
+      new QueryCommand({ TableName: "payments", KeyConditionExpression: "customer_id = :c AND begins_with(entry, :tx)", ExpressionAttributeValues: { ":c": customer, ":tx": "TX#" } }),
+    )
+  ).Items ?? [];
+const balanceOf = async (customer: string) =>
+  (await documents.send(new GetCommand({ TableName: "payments", Key: { customer_id: customer, entry: "BALANCE" } }))).Item?.balance_cents as number | undefined;
+
+describe("seed scenario (CUST-WORKFLOW-001)", () => {
+  const customer = "CUST-WORKFLOW-001";
+  const setup = setupTx(customer, { transaction_id: "759a0edb-461d-4a3c-a2d5-384b570d4121", timestamp: "2025-08-29T17:30:00.000Z" });
+  const pay = paymentTx(customer, 250.75, { transaction_id: "c05e6e0c-6feb-4891-8940-46f2f85e0df1", timestamp: "2025-08-29T17:30:01.000Z" });
+
+  it("stores the active bank account with the last four digits and a keyed fingerprint only", async () => {
+    expect(failedIds(await invoke(setupHost, [record(setup)]))).toEqual([]);
+    const active = (await documents.send(new GetCommand({ TableName: "bank-accounts", Key: { customer_id: customer, record: "ACTIVE" } }))).Item!;
+    expect(active).toMatchObject({ transaction_id: setup.transaction_id, account_holder: "Jane Doe", account_type: "checking", account_last4: "6789", status: "ACTIVE" });
+    expect(active.account_fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const everything = JSON.stringify((await documents.send(new ScanCommand({ TableName: "bank-accounts" }))).Items);
+    expect(everything).not.toContain("000123456789");
+    expect(everything).toContain(`SETUP#${setup.transaction_id}`);
+  });
+
+  it("applies the payment once with its ledger row, and a redelivery changes nothing", async () => {
+    expect(failedIds(await invoke(paymentHost, [record(pay)]))).toEqual([]);
+    expect(failedIds(await invoke(paymentHost, [record(pay, { receiveCount: 2 })]))).toEqual([]);
+    expect(await balanceOf(customer)).toBe(25075);
+    const ledger = await ledgerOf(customer);
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]).toMatchObject({ transaction_id: pay.transaction_id, customer_id: customer, amount: 250.75, balance_after: 250.75, status: "COMPLETED" });
+    expect(Date.parse(ledger[0]!.processed_at as string)).toBeGreaterThan(0);
+    expect(await drainDlq("payment-processing")).toEqual([]);
+    expect(logs.join("\n")).not.toContain("000123456789");
+  });
+});
+
+describe("bank account setup", () => {
+  it("replaces the active account with a newer setup, keeps the history, and ignores a late republish of the older one", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const first = setupTx(customer, { timestamp: "2025-01-01T00:00:00.000Z" });
+    const second = setupTx(customer, {
+      timestamp: "2025-02-01T00:00:00.000Z",
+      bank_account: { account_holder: "Jane Doe", routing_number: "011000015", account_number: "99887766", account_type: "savings" },
+    });
+    await invoke(setupHost, [record(first)]);
+    await invoke(setupHost, [record(second)]);
+    await invoke(setupHost, [record(first)]); // republished after the FIFO dedup window
+    const rows = (await documents.send(new QueryCommand({ TableName: "bank-accounts", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } })))
+      .Items!;
+    expect(rows.map((r) => r.record).sort()).toEqual(["ACTIVE", `SETUP#${first.transaction_id}`, `SETUP#${second.transaction_id}`].sort());
+    expect(rows.find((r) => r.record === "ACTIVE")).toMatchObject({ transaction_id: second.transaction_id, account_last4: "7766", account_type: "savings" });
+  });
+
+  it("dead-letters an invalid setup at once with the validation error, and stores nothing", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const bad = setupTx(customer, { bank_account: { account_holder: "", routing_number: "021000022", account_number: "12", account_type: "checking" } });
+    expect(failedIds(await invoke(setupHost, [record(bad)]))).toEqual([]);
+    const [dead] = await drainDlq("bank-account-setup");
+    expect(dead!.attributes).toMatchObject({ failure_kind: "validation", failed_function: "bank-account-setup", transaction_type: "bank_account_setup" });
+    expect(dead!.attributes.failure_reason).toBe(
+      "bank_account.account_holder: must not be empty; bank_account.routing_number: fails the ABA routing number checksum; bank_account.account_number: must be 4 to 17 digits",
+    );
+    const rows = await documents.send(new QueryCommand({ TableName: "bank-accounts", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }));
+    expect(rows.Items).toEqual([]);
+  });
+});
+
+describe("payment", () => {
+  it("retries a payment that arrives before its bank account, then applies it once the setup is processed", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const pay = paymentTx(customer, 10);
+    const early = record(pay);
+    expect(failedIds(await invoke(paymentHost, [early]))).toEqual([early.messageId]);
+    expect(await balanceOf(customer)).toBeUndefined();
+    await invoke(setupHost, [record(setupTx(customer))]);
+    expect(failedIds(await invoke(paymentHost, [record(pay, { receiveCount: 2 })]))).toEqual([]);
+    expect(await balanceOf(customer)).toBe(1000);
+  });
+
+  it("dead-letters a payment whose bank account never arrives on its last receive, with that reason", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const pay = paymentTx(customer, 5);
+    expect(failedIds(await invoke(paymentHost, [record(pay, { receiveCount: MAX_RECEIVE })]))).toEqual([]);
+    const [dead] = await drainDlq("payment-processing");
+    expect(dead!.body.transaction_id).toBe(pay.transaction_id);
+    expect(dead!.attributes).toMatchObject({ failure_kind: "exhausted", receive_count: String(MAX_RECEIVE), failure_reason: `customer ${customer} has no active bank account yet` });
+  });
+
+  it("dead-letters a payment over the limit at once", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    await invoke(setupHost, [record(setupTx(customer))]);
+    expect(failedIds(await invoke(paymentHost, [record(paymentTx(customer, 10_000.01))]))).toEqual([]);
+    const [dead] = await drainDlq("payment-processing");
+    expect(dead!.attributes).toMatchObject({ failure_kind: "permanent", failure_reason: "amount 10000.01 exceeds the payment limit of 10000" });
+    expect(await ledgerOf(customer)).toEqual([]);
+  });
+
+  it("dead-letters a body that is not JSON", async () => {
+    expect(failedIds(await invoke(paymentHost, [record("{not json", { group: "G" })]))).toEqual([]);
+    const [dead] = await drainDlq("payment-processing");
+    expect(dead!.body).toEqual({ raw: "{not json" });
+    expect(dead!.attributes).toMatchObject({ failure_kind: "validation", failure_reason: "body is not JSON" });
+  });
+
+  it("in a FIFO batch, fails the rest of a failing group and processes the other groups in order", async () => {
+    const ready = `CUST-${randomUUID()}`;
+    const notReady = `CUST-${randomUUID()}`;
+    await invoke(setupHost, [record(setupTx(ready))]);
+    const batch = [
+      record(paymentTx(ready, 1)),
+      record(paymentTx(notReady, 7)), // fails: no bank account
+      record(paymentTx(ready, 2)),
+      record(paymentTx(notReady, 8)), // skipped: its group already failed in this batch
+      record(paymentTx(ready, 3)),
+    ];
+    const response = await invoke(paymentHost, batch);
+    expect(failedIds(response).sort()).toEqual([batch[1]!.messageId, batch[3]!.messageId].sort());
+    const ledger = (await ledgerOf(ready)).sort((a, b) => (a.balance_after as number) - (b.balance_after as number));
+    expect(ledger.map((r) => [r.amount, r.balance_after])).toEqual([
+      [1, 1],
+      [2, 3],
+      [3, 6],
+    ]);
+    expect(await ledgerOf(notReady)).toEqual([]);
+  });
+});
