@@ -1,0 +1,147 @@
+/**
+ * Observability: every function carries the OTEL layer, traces, has an explicit timeout and a log
+ * group with retention; state machines log and trace; API stages log access and throttle.
+ *
+ * Coverage: checkov CKV_AWS_50 (Lambda X-Ray), CKV_AWS_66/CKV_AWS_338 (log retention), CKV_AWS_284/
+ * CKV_AWS_285 (Step Functions X-Ray and logging), CKV_AWS_76/CKV_AWS_73 (API Gateway access logs,
+ * X-Ray), CKV_AWS_120 (stage cache/throttle family); Serverless Lens OPS/REL (explicit timeouts,
+ * throttling on APIs).
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { StackIndex } from "../lib/stack";
+import { T } from "../lib/types";
+import { config, onTypes, physical } from "./common";
+
+interface OtelConfig {
+  layerPattern: string;
+}
+
+export const otelLayer: ResourceValidationPolicy = {
+  name: "lambda-otel-layer",
+  description: "Every Lambda function carries the OpenTelemetry layer (the ADOT collector, or the ADOT JavaScript distro).",
+  remediationSteps: "Add the stack's `otelLayerArn` to the function's layers (TypedFunction does); set otelLayerArn per region in Pulumi.<stack>.yaml.",
+  configSchema: { properties: { layerPattern: { type: "string", default: ":layer:(aws-otel-|AWSOpenTelemetryDistro)", description: "Regular expression a layer ARN must match to count as the OTEL layer." } } },
+  validateResource: onTypes([T.function], (props, args, report) => {
+    const { layerPattern } = config<OtelConfig>(args, { layerPattern: ":layer:(aws-otel-|AWSOpenTelemetryDistro)" });
+    const layers = (props.layers as string[] | undefined) ?? [];
+    if (!layers.some((l) => new RegExp(layerPattern).test(l))) {
+      report(`Function "${physical(props, args.name)}" has no OpenTelemetry layer (layers: ${layers.length ? layers.join(", ") : "none"}): add the ADOT collector layer of its region (stack setting otelLayerArn).`);
+    }
+  }),
+};
+
+export const activeTracing: ResourceValidationPolicy = {
+  name: "lambda-active-tracing",
+  description: "Every Lambda function has active X-Ray tracing.",
+  remediationSteps: "Set `tracingConfig: { mode: \"Active\" }` and grant xray:PutTraceSegments/PutTelemetryRecords on `*` (the documented exception).",
+  validateResource: onTypes([T.function], (props, args, report) => {
+    const mode = (props.tracingConfig as { mode?: string } | undefined)?.mode;
+    if (mode !== "Active") report(`Function "${physical(props, args.name)}" does not trace actively (tracingConfig.mode is ${mode ?? "unset"}): set tracingConfig to { mode: "Active" }.`);
+  }),
+};
+
+export const explicitTimeout: ResourceValidationPolicy = {
+  name: "lambda-explicit-timeout",
+  description: "Every Lambda function sets its timeout explicitly (the 3 s default is never a decision).",
+  remediationSteps: "Set `timeout` (stack setting functionTimeoutSeconds) and size the queue visibility timeout from it.",
+  validateResource: onTypes([T.function], (props, args, report) => {
+    if (typeof props.timeout !== "number") report(`Function "${physical(props, args.name)}" has no explicit timeout and would run with Lambda's 3 s default: set timeout (seconds).`);
+  }),
+};
+
+interface RetentionConfig {
+  minRetentionDays: number;
+}
+const retentionSchema = { properties: { minRetentionDays: { type: "integer" as const, minimum: 1, default: 7, description: "Shortest log retention accepted, in days." } } };
+
+export const logRetention: ResourceValidationPolicy = {
+  name: "log-group-retention",
+  description: "Every CloudWatch log group has a retention, at least the configured minimum.",
+  remediationSteps: "Set `retentionInDays` (stack setting logRetentionDays) to a CloudWatch period of at least minRetentionDays; 0 or unset keeps logs forever.",
+  configSchema: retentionSchema,
+  validateResource: onTypes([T.logGroup], (props, args, report) => {
+    const { minRetentionDays } = config<RetentionConfig>(args, { minRetentionDays: 7 });
+    const days = props.retentionInDays as number | undefined;
+    const name = physical(props, args.name);
+    if (!days) report(`Log group "${name}" never expires its logs: set retentionInDays (at least ${minRetentionDays}).`);
+    else if (days < minRetentionDays) report(`Log group "${name}" keeps logs ${days} day${days === 1 ? "" : "s"}, less than the minimum ${minRetentionDays}: set retentionInDays to at least ${minRetentionDays}.`);
+  }),
+};
+
+export const functionLogGroup: StackValidationPolicy = {
+  name: "lambda-has-log-group",
+  description: "Every Lambda function's log group is declared in the stack (so it has a retention and is deleted with the stack).",
+  remediationSteps: "Declare aws.cloudwatch.LogGroup `/aws/lambda/<function name>` (or the group named in loggingConfig.logGroup) with retentionInDays, and make the function depend on it.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    const groups = new Set(stack.of(T.logGroup).map((g) => g.props.name));
+    for (const fn of stack.of(T.function)) {
+      const name = physical(fn.props, fn.name);
+      const group = (fn.props.loggingConfig as { logGroup?: string } | undefined)?.logGroup ?? `/aws/lambda/${name}`;
+      if (!groups.has(group)) report(`Function "${name}" logs to "${group}", which the stack does not declare: Lambda would create it with no retention; declare an aws.cloudwatch.LogGroup named "${group}" with retentionInDays.`, fn.urn);
+    }
+  },
+};
+
+export const stateMachineObservability: ResourceValidationPolicy = {
+  name: "sfn-logging-and-tracing",
+  description: "Every Step Functions state machine logs to CloudWatch Logs and traces with X-Ray.",
+  remediationSteps: "Set `loggingConfiguration: { level: \"ERROR\" | \"ALL\", includeExecutionData, logDestination: \"<log group arn>:*\" }` and `tracingConfiguration: { enabled: true }`; its role needs the logs:*LogDelivery* actions (allow-listed on `*`).",
+  validateResource: onTypes([T.stateMachine], (props, args, report) => {
+    const name = physical(props, args.name);
+    const logging = props.loggingConfiguration as { level?: string; logDestination?: string } | undefined;
+    if (!logging?.logDestination || !logging.level || logging.level === "OFF") {
+      report(`State machine "${name}" does not log executions: set loggingConfiguration to { level: "ERROR" (or "ALL"), logDestination: "<log group ARN>:*" }.`);
+    }
+    if ((props.tracingConfiguration as { enabled?: boolean } | undefined)?.enabled !== true) {
+      report(`State machine "${name}" does not trace: set tracingConfiguration to { enabled: true }.`);
+    }
+  }),
+};
+
+export const stageAccessLogs: ResourceValidationPolicy = {
+  name: "apigateway-stage-access-logging",
+  description: "Every API Gateway stage writes access logs.",
+  remediationSteps: "Set `accessLogSettings: { destinationArn: <log group ARN>, format: <JSON format with $context.requestId, status, ...> }` on the stage (REST) or its HTTP API stage.",
+  validateResource: onTypes([T.stage, T.httpStage], (props, args, report) => {
+    const settings = props.accessLogSettings as { destinationArn?: string; format?: string } | undefined;
+    if (!settings?.destinationArn || !settings.format) {
+      report(`API stage "${String(props.stageName ?? props.name ?? args.name)}" writes no access logs: set accessLogSettings to { destinationArn: <log group ARN>, format: <access log format> }.`);
+    }
+  }),
+};
+
+const positive = (v: unknown) => typeof v === "number" && v > 0;
+
+export const stageThrottling: StackValidationPolicy = {
+  name: "apigateway-stage-throttling",
+  description: "Every API Gateway stage is throttled: method settings for `*/*`, a usage plan with throttle settings, or HTTP API default route throttling.",
+  remediationSteps: "Add aws.apigateway.MethodSettings for the stage with methodPath \"*/*\" and settings.throttlingRateLimit/throttlingBurstLimit, or a UsagePlan on the stage with throttleSettings (stack settings apiRateLimit/apiBurstLimit).",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    for (const stage of stack.of(T.stage)) {
+      const api = stage.props.restApi;
+      const stageName = stage.props.stageName;
+      const viaSettings = stack.of(T.methodSettings).some((m) => {
+        const s = m.props.settings as { throttlingRateLimit?: number; throttlingBurstLimit?: number } | undefined;
+        return m.props.restApi === api && m.props.stageName === stageName && m.props.methodPath === "*/*" && positive(s?.throttlingRateLimit) && positive(s?.throttlingBurstLimit);
+      });
+      const viaPlan = stack.of(T.usagePlan).some((p) => {
+        const t = p.props.throttleSettings as { rateLimit?: number; burstLimit?: number } | undefined;
+        const stages = (p.props.apiStages as { apiId?: string; stage?: string }[] | undefined) ?? [];
+        return positive(t?.rateLimit) && positive(t?.burstLimit) && stages.some((s) => s.apiId === api && s.stage === stageName);
+      });
+      if (!viaSettings && !viaPlan) {
+        report(`API stage "${String(stageName)}" is not throttled: add MethodSettings with methodPath "*/*" and throttlingRateLimit/throttlingBurstLimit for it, or a usage plan on it with throttleSettings.`, stage.urn);
+      }
+    }
+    for (const stage of stack.of(T.httpStage)) {
+      const d = stage.props.defaultRouteSettings as { throttlingRateLimit?: number; throttlingBurstLimit?: number } | undefined;
+      if (!positive(d?.throttlingRateLimit) || !positive(d?.throttlingBurstLimit)) {
+        report(`HTTP API stage "${String(stage.props.name ?? stage.name)}" is not throttled: set defaultRouteSettings.throttlingRateLimit and throttlingBurstLimit.`, stage.urn);
+      }
+    }
+  },
+};
+
+export const observabilityPolicies = [otelLayer, activeTracing, explicitTimeout, logRetention, functionLogGroup, stateMachineObservability, stageAccessLogs, stageThrottling];

@@ -1,0 +1,115 @@
+/**
+ * Resilience: dead-letter queues, their retention, FIFO ordering kept end to end, visibility
+ * timeouts that outlast retries, partial batch failures, point-in-time recovery.
+ *
+ * Coverage: Serverless Lens (REL: DLQ on every async source, visibility timeout six times the
+ * function timeout, ReportBatchItemFailures), checkov CKV_AWS_28 (DynamoDB PITR), AWS SQS developer
+ * guide (DLQ retention longer than the source's), SNS FIFO docs (FIFO queues subscribe to FIFO topics).
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DEFAULTS, StackIndex, num } from "../lib/stack";
+import { T } from "../lib/types";
+import { config, onTypes, physical } from "./common";
+
+export const queueHasDlq: StackValidationPolicy = {
+  name: "sqs-queue-has-dlq",
+  description: "Every SQS queue that is not itself a dead-letter queue has a redrive policy to a dead-letter queue.",
+  remediationSteps: "Give the queue `redrivePolicy: { deadLetterTargetArn: <dlq.arn>, maxReceiveCount }` (FifoTransactionBus.createRoute does); a poison message otherwise blocks its FIFO group forever or is retried until it expires.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    const dlqs = stack.deadLetterArns();
+    for (const queue of stack.of(T.queue)) {
+      if (dlqs.has(String(queue.props.arn))) continue;
+      const redrive = StackIndex.redrive(queue);
+      if (!redrive?.deadLetterTargetArn) {
+        report(`Queue "${physical(queue.props, queue.name)}" has no dead-letter queue: set redrivePolicy to { deadLetterTargetArn: <its DLQ's ARN>, maxReceiveCount: <receives before it moves> }.`, queue.urn);
+      }
+    }
+  },
+};
+
+export const dlqRetention: StackValidationPolicy = {
+  name: "sqs-dlq-retention-covers-source",
+  description: "A dead-letter queue keeps messages at least as long as its source queue does.",
+  remediationSteps: "Set the DLQ's `messageRetentionSeconds` to at least the source's (1209600, the maximum, is what FifoTransactionBus uses): a message that reaches the DLQ late in its life would otherwise expire before anyone looks at it.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    for (const queue of stack.of(T.queue)) {
+      const dlq = stack.queueByArn(StackIndex.redrive(queue)?.deadLetterTargetArn);
+      if (!dlq) continue;
+      const source = num(queue.props.messageRetentionSeconds, DEFAULTS.queueRetention);
+      const kept = num(dlq.props.messageRetentionSeconds, DEFAULTS.queueRetention);
+      if (kept < source) {
+        report(`Dead-letter queue "${physical(dlq.props, dlq.name)}" keeps messages ${kept} s, less than its source "${physical(queue.props, queue.name)}" (${source} s): set its messageRetentionSeconds to at least ${source} (1209600 is the maximum).`, dlq.urn);
+      }
+    }
+  },
+};
+
+export const fifoBehindFifo: StackValidationPolicy = {
+  name: "sns-fifo-queue-behind-fifo-topic",
+  description: "FIFO queues are subscribed only to FIFO topics, and FIFO topics deliver only to SQS.",
+  remediationSteps: "Subscribe a FIFO queue to a FIFO topic (`fifoTopic: true`, name ending in .fifo); a standard topic cannot deliver to it and ordering per message group would be lost anyway.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    for (const sub of stack.of(T.subscription)) {
+      const topic = stack.topicByArn(sub.props.topic);
+      const queue = sub.props.protocol === "sqs" ? stack.queueByArn(sub.props.endpoint) : undefined;
+      if (topic?.props.fifoTopic === true && sub.props.protocol !== "sqs") {
+        report(`Subscription "${sub.name}" delivers FIFO topic "${physical(topic.props, topic.name)}" over ${String(sub.props.protocol)}: FIFO topics deliver only to SQS queues; subscribe a queue and consume it.`, sub.urn);
+      }
+      if (queue?.props.fifoQueue === true && topic && topic.props.fifoTopic !== true) {
+        report(`FIFO queue "${physical(queue.props, queue.name)}" is subscribed to the standard topic "${physical(topic.props, topic.name)}": SNS cannot deliver a standard topic to a FIFO queue; make the topic FIFO (fifoTopic: true, name ending in .fifo).`, sub.urn);
+      }
+    }
+  },
+};
+
+interface VisibilityConfig {
+  visibilityFactor: number;
+}
+
+export const visibilityFactor: StackValidationPolicy = {
+  name: "sqs-visibility-timeout-factor",
+  description: "A queue that triggers a Lambda function has a visibility timeout of at least six times the function's timeout.",
+  remediationSteps: "Set the queue's `visibilityTimeoutSeconds` to at least `visibilityFactor` × the function's timeout (VISIBILITY_TIMEOUT_FACTOR in fifo-transaction-bus.ts), so retries of a throttled batch do not redeliver messages still being processed.",
+  configSchema: { properties: { visibilityFactor: { type: "number", minimum: 1, default: 6, description: "Minimum visibility timeout as a multiple of the consumer's timeout (AWS recommends 6)." } } },
+  validateStack: (args, report) => {
+    const { visibilityFactor: factor } = config<VisibilityConfig>(args, { visibilityFactor: 6 });
+    for (const { queue, fn, mapping } of new StackIndex(args.resources).sqsMappings()) {
+      if (!fn) continue;
+      const visibility = num(queue.props.visibilityTimeoutSeconds, DEFAULTS.queueVisibilityTimeout);
+      const timeout = num(fn.props.timeout, DEFAULTS.functionTimeout);
+      if (visibility < timeout) continue; // lambda-sqs-visibility-exceeds-function-timeout reports it: AWS rejects the mapping
+      if (visibility < factor * timeout) {
+        report(`Queue "${physical(queue.props, queue.name)}" has a visibility timeout of ${visibility} s, less than ${factor} × the ${timeout} s timeout of its consumer "${physical(fn.props, fn.name)}": set visibilityTimeoutSeconds to at least ${factor * timeout}.`, mapping.urn);
+      }
+    }
+  },
+};
+
+export const reportBatchItemFailures: ResourceValidationPolicy = {
+  name: "lambda-esm-reports-batch-item-failures",
+  description: "Every SQS, Kinesis or DynamoDB stream event source mapping reports partial batch failures.",
+  remediationSteps: "Set `functionResponseTypes: [\"ReportBatchItemFailures\"]` on the mapping and return `{ batchItemFailures }` from the handler (functions/lib/sqs-handler.ts); otherwise one bad message makes the whole batch retry.",
+  validateResource: onTypes([T.eventSourceMapping], (props, args, report) => {
+    const source = String(props.eventSourceArn ?? "");
+    if (!/^arn:[^:]+:(sqs|kinesis|dynamodb):/.test(source)) return;
+    const types = (props.functionResponseTypes as string[] | undefined) ?? [];
+    if (!types.includes("ReportBatchItemFailures")) {
+      report(`Event source mapping "${args.name}" from ${source} does not report partial batch failures: set functionResponseTypes to ["ReportBatchItemFailures"].`);
+    }
+  }),
+};
+
+export const tablePitr: ResourceValidationPolicy = {
+  name: "dynamodb-table-pitr-enabled",
+  description: "DynamoDB tables have point-in-time recovery on.",
+  remediationSteps: "Set `pointInTimeRecovery: { enabled: true }` on the table.",
+  validateResource: onTypes([T.table], (props, args, report) => {
+    const pitr = props.pointInTimeRecovery as { enabled?: boolean } | undefined;
+    if (pitr?.enabled !== true) report(`Table "${physical(props, args.name)}" has no point-in-time recovery: set pointInTimeRecovery to { enabled: true }.`);
+  }),
+};
+
+export const resiliencePolicies = [queueHasDlq, dlqRetention, fifoBehindFifo, visibilityFactor, reportBatchItemFailures, tablePitr];
