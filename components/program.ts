@@ -3,9 +3,10 @@
  * (DESIGN.md, "Stack outputs"). `index.ts` runs it for `pulumi up`; the tests, the policy runner and
  * the local cloud run it under the mock runtime.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config";
 import { FifoTransactionBus } from "./fifo-transaction-bus";
+import { OrderFulfillment } from "./order-fulfillment";
 
 /** The stack outputs. Names and shapes are a contract: add, never rename. */
 export interface StackOutputs {
@@ -15,10 +16,20 @@ export interface StackOutputs {
   transactionDlqUrls: pulumi.Output<Record<string, string>>;
   bankAccountsTable: pulumi.Output<string>;
   paymentsTable: pulumi.Output<string>;
+  /** DOFS API base URL, e.g. `https://<id>.execute-api.<region>.amazonaws.com/<stack>`. */
+  apiUrl: pulumi.Output<string>;
+  /** DOFS API key value (secret): send it as `x-api-key`. */
+  apiKey: pulumi.Output<string>;
+  ordersTable: pulumi.Output<string>;
+  failedOrdersTable: pulumi.Output<string>;
+  stateMachineArn: pulumi.Output<string>;
+  fulfillmentQueueUrl: pulumi.Output<string>;
+  fulfillmentDlqUrl: pulumi.Output<string>;
 }
 
 export function program(settings: StackSettings): StackOutputs {
   const bus = new FifoTransactionBus("transactions", { settings });
+  const orders = new OrderFulfillment("orders", { settings });
   return {
     region: settings.region,
     transactionTopicArn: bus.topic.arn,
@@ -26,5 +37,12 @@ export function program(settings: StackSettings): StackOutputs {
     transactionDlqUrls: bus.deadLetterQueueUrls,
     bankAccountsTable: bus.bankAccountsTable.name,
     paymentsTable: bus.paymentsTable.name,
+    apiUrl: orders.apiUrl,
+    apiKey: pulumi.secret(orders.apiKey.value),
+    ordersTable: orders.ordersTable.name,
+    failedOrdersTable: orders.failedOrdersTable.name,
+    stateMachineArn: orders.stateMachine.arn,
+    fulfillmentQueueUrl: orders.fulfillmentQueue.url,
+    fulfillmentDlqUrl: orders.fulfillmentDlq.url,
   };
 }

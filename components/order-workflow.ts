@@ -1,0 +1,148 @@
+/**
+ * The order workflow's Amazon States Language definition, built from TypeScript objects (never a
+ * hand-edited JSON file) so tests can validate it with asl-validator and run it with
+ * aws-local-stepfunctions, and the component can fill in the deployed ARNs.
+ *
+ * ```
+ * Validate ──accepted──▶ StorePending ──▶ SendToFulfillment ──▶ Accepted (Succeed)
+ *    │       └─rejected─▶ StoreRejected ─▶ Rejected (Succeed)
+ *    └─(any step fails after its retries)─▶ RecordFailure ─▶ ProcessingFailed (Fail)
+ * ```
+ *
+ * - Validate and the two store steps are `lambda:invoke` Tasks: retried on Lambda's transient
+ *   errors (service, throttling, SDK client), never on `ValidationError` (bad input stays bad).
+ * - SendToFulfillment is the `sqs:sendMessage` service integration: no Lambda for that hop. It is
+ *   retried on any task failure (throttling, KMS), then caught.
+ * - Every caught failure goes to RecordFailure, which marks the order `FAILED` with its failed row,
+ *   so a client polling `GET /order/{id}` always sees a final status; the execution then fails, so
+ *   operators see it too. If even that fails, the execution fails with the original error recorded
+ *   in its history.
+ * - The fulfillment outcome is not part of the workflow: it happens after the queue (the execution
+ *   succeeds as soon as the order is queued, as in the seed's report).
+ */
+
+/** Lambda's transient errors, as the `lambda:invoke` integration names them. */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+  "Lambda.ClientExecutionTimeoutException",
+];
+
+/** Names of the workflow's states (tests bind local handlers by these). */
+export const WORKFLOW_STATES = {
+  validate: "Validate",
+  checkVerdict: "CheckVerdict",
+  storePending: "StorePending",
+  storeRejected: "StoreRejected",
+  send: "SendToFulfillment",
+  accepted: "Accepted",
+  rejected: "Rejected",
+  recordFailure: "RecordFailure",
+  failed: "ProcessingFailed",
+} as const;
+
+export interface OrderWorkflowArgs {
+  /** ARN of the validator function (`orders-validate`). */
+  validateFunctionArn: string;
+  /** ARN of the store function (`orders-store`). */
+  storeFunctionArn: string;
+  /** URL of the fulfillment queue. */
+  fulfillmentQueueUrl: string;
+  /**
+   * Seconds a Lambda Task may run before it fails with `States.Timeout`: a little more than the
+   * function's own timeout, so Lambda reports its timeout first.
+   * @default 35
+   */
+  taskTimeoutSeconds?: number;
+  /**
+   * Seconds the whole execution may run (Express workflows allow at most 300).
+   * @default 300
+   */
+  executionTimeoutSeconds?: number;
+}
+
+type State = Record<string, unknown>;
+
+/** The order fields every store call passes on (the execution input, without the step results). */
+const ORDER_FIELDS = {
+  "order_id.$": "$.order_id",
+  "customer_id.$": "$.customer_id",
+  "items.$": "$.items",
+  "received_at.$": "$.received_at",
+};
+
+const lambdaRetry = [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }];
+const catchToRecordFailure = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: WORKFLOW_STATES.recordFailure }];
+
+function invoke(functionArn: string, payload: unknown, timeoutSeconds: number): State {
+  return {
+    Type: "Task",
+    Resource: "arn:aws:states:::lambda:invoke",
+    Parameters: { FunctionName: functionArn, Payload: payload },
+    TimeoutSeconds: timeoutSeconds,
+    Retry: lambdaRetry,
+  };
+}
+
+/**
+ * Builds the definition.
+ * @returns the ASL document as an object (`JSON.stringify` it for the state machine).
+ */
+export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: string; StartAt: string; TimeoutSeconds: number; States: Record<string, State> } {
+  const taskTimeout = args.taskTimeoutSeconds ?? 35;
+  const S = WORKFLOW_STATES;
+  const store = (status: "PENDING" | "REJECTED", next: string): State => ({
+    ...invoke(args.storeFunctionArn, { action: "store", status, "reason.$": "$.validation.reason", order: ORDER_FIELDS }, taskTimeout),
+    ResultPath: null, // keep the order and the verdict as the state's data
+    Catch: catchToRecordFailure,
+    Next: next,
+  });
+  return {
+    Comment: "DOFS order workflow: validate, store, queue for fulfillment",
+    StartAt: S.validate,
+    TimeoutSeconds: args.executionTimeoutSeconds ?? 300,
+    States: {
+      [S.validate]: {
+        ...invoke(args.validateFunctionArn, ORDER_FIELDS, taskTimeout),
+        ResultSelector: { "accepted.$": "$.Payload.accepted", "reason.$": "$.Payload.reason" },
+        ResultPath: "$.validation",
+        Catch: catchToRecordFailure,
+        Next: S.checkVerdict,
+      },
+      [S.checkVerdict]: {
+        Type: "Choice",
+        Choices: [{ Variable: "$.validation.accepted", BooleanEquals: true, Next: S.storePending }],
+        Default: S.storeRejected,
+      },
+      [S.storePending]: store("PENDING", S.send),
+      [S.storeRejected]: store("REJECTED", S.rejected),
+      [S.send]: {
+        Type: "Task",
+        Resource: "arn:aws:states:::sqs:sendMessage",
+        Parameters: {
+          QueueUrl: args.fulfillmentQueueUrl,
+          MessageBody: { "order_id.$": "$.order_id", "customer_id.$": "$.customer_id" },
+        },
+        ResultSelector: { "message_id.$": "$.MessageId" },
+        ResultPath: "$.fulfillment",
+        Retry: [{ ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }],
+        Catch: catchToRecordFailure,
+        Next: S.accepted,
+      },
+      [S.accepted]: { Type: "Succeed" },
+      [S.rejected]: { Type: "Succeed" },
+      [S.recordFailure]: {
+        ...invoke(
+          args.storeFunctionArn,
+          { action: "fail", "reason.$": "States.Format('Order processing failed ({}): {}', $.error.Error, $.error.Cause)", order: ORDER_FIELDS },
+          taskTimeout,
+        ),
+        ResultPath: null,
+        Next: S.failed,
+      },
+      [S.failed]: { Type: "Fail", Error: "OrderProcessingFailed", Cause: "A workflow step failed after its retries; the order was marked FAILED" },
+    },
+  };
+}

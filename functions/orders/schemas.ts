@@ -1,0 +1,87 @@
+/**
+ * The DOFS order contract: the `POST /order` body, the workflow's input, the fulfillment message
+ * and the stored order. The API Gateway request model is generated from `OrderRequest`
+ * (`components/order-api-model.ts`), so the gateway and the handler reject the same bodies.
+ */
+import { z } from "zod";
+
+/** Most lines an order may have. */
+export const MAX_ITEMS = 50;
+/** Most units of one line. */
+export const MAX_QUANTITY = 1000;
+
+/** A customer id: 1–64 letters, digits and `_ . : -`, starting with a letter or digit. */
+export const CustomerId = z
+  .string()
+  .min(1, "must not be empty")
+  .max(64, "must be at most 64 characters")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, "must start with a letter or digit and hold only letters, digits and _ . : -");
+
+/** A product id: `prod-` then lowercase words joined by dashes, at most 64 characters (`prod-widget-staging`). */
+export const ProductId = z
+  .string()
+  .max(64, "must be at most 64 characters")
+  .regex(/^prod-[a-z0-9]+(-[a-z0-9]+)*$/, "must look like prod-<name>: lowercase letters and digits in dash-separated words");
+
+export const OrderItem = z.strictObject({
+  product_id: ProductId,
+  quantity: z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
+});
+export type OrderItem = z.infer<typeof OrderItem>;
+
+/** The body of `POST /order`. Unknown fields are refused (a typo must not be silently dropped). */
+export const OrderRequest = z.strictObject({
+  customer_id: CustomerId,
+  items: z.array(OrderItem).min(1, "must hold at least 1 item").max(MAX_ITEMS, `must hold at most ${MAX_ITEMS} items`),
+});
+export type OrderRequest = z.infer<typeof OrderRequest>;
+
+/** Order ids are UUIDs (random v4, chosen by the API handler). */
+export const OrderId = z.uuid("must be a UUID");
+
+/** What the state machine receives (the execution input) and passes to its tasks. */
+export const WorkflowOrder = z.object({
+  order_id: OrderId,
+  customer_id: CustomerId,
+  items: OrderRequest.shape.items,
+  /** When the API accepted the order (ISO-8601). */
+  received_at: z.iso.datetime(),
+});
+export type WorkflowOrder = z.infer<typeof WorkflowOrder>;
+
+/** The fulfillment queue's message, written by the state machine's `sqs:sendMessage` Task. */
+export const FulfillmentMessage = z.object({ order_id: OrderId, customer_id: CustomerId });
+export type FulfillmentMessage = z.infer<typeof FulfillmentMessage>;
+
+/**
+ * An order's status. `PENDING` is the only one that changes: to `FULFILLED`, `FAILED` or
+ * `REJECTED`, each final.
+ */
+export const ORDER_STATUSES = ["PENDING", "FULFILLED", "FAILED", "REJECTED"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+export type FinalStatus = Exclude<OrderStatus, "PENDING">;
+
+/** A row of `dofs-<stack>-orders`. */
+export interface OrderRecord {
+  order_id: string;
+  customer_id: string;
+  items: OrderItem[];
+  status: OrderStatus;
+  /** Why the order was rejected or failed. */
+  status_reason?: string;
+  /** When the API accepted the order (the index's sort key). */
+  created_at: string;
+  updated_at: string;
+}
+
+/** A row of `dofs-<stack>-failed-orders`: one per `FAILED` order. */
+export interface FailedOrderRecord {
+  order_id: string;
+  customer_id?: string;
+  failure_reason: string;
+  failed_at: string;
+}

@@ -1,0 +1,318 @@
+// OrderFulfillment under Pulumi's mock runtime: the API (methods, auth, model, validators, stage,
+// usage plan), the workflow (definition, logging, tracing, role), tables, queues and the exact
+// statements of every role.
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { OrderRequest } from "../../functions/orders/schemas";
+import { ACCESS_LOG_FORMAT, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS } from "../../components/order-fulfillment";
+import { LAMBDA_TRANSIENT_ERRORS } from "../../components/order-workflow";
+import type { DeclaredResource, ProgramRun } from "../../local/program";
+import { runProgram } from "../../local/program";
+
+const CONFIG = { accountFingerprintKey: "x".repeat(40) };
+const REGION = "us-east-2";
+const ACCOUNT = "123456789012";
+let run: ProgramRun;
+
+const ofType = (type: string) => run.resources.filter((r) => r.type === type);
+const named = (type: string, name: string): DeclaredResource => {
+  const found = run.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}; have: ${ofType(type).map((r) => r.name).join(", ")}`);
+  return found;
+};
+const byInput = (type: string, key: string, value: unknown): DeclaredResource => {
+  const found = run.resources.find((r) => r.type === type && r.inputs[key] === value);
+  if (!found) throw new Error(`no ${type} with ${key}=${String(value)}; have: ${ofType(type).map((r) => String(r.inputs[key])).join(", ")}`);
+  return found;
+};
+interface Statement { Sid: string; Effect: string; Action: string[]; Resource: string | string[]; }
+const statementsOf = (policyName: string): Statement[] =>
+  (JSON.parse(named("aws:iam/rolePolicy:RolePolicy", policyName).inputs.policy as string) as { Statement: Statement[] }).Statement;
+
+const arn = {
+  table: (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/dofs-dev-${name}`,
+  queue: (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:dofs-dev-${name}`,
+  fn: (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dofs-dev-${name}`,
+  logGroup: (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}`,
+};
+let keyArn: string;
+
+beforeAll(async () => {
+  run = await runProgram({ stack: "dev", config: CONFIG });
+  keyArn = named("aws:kms/key:Key", "orders-key-key").state.arn as string;
+});
+
+describe("stack outputs", () => {
+  it("has the DESIGN.md DOFS outputs with the dofs-<stack> names", () => {
+    expect(run.outputs).toMatchObject({
+      ordersTable: "dofs-dev-orders",
+      failedOrdersTable: "dofs-dev-failed-orders",
+      stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dofs-dev-order-workflow`,
+      fulfillmentQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dofs-dev-fulfillment`,
+      fulfillmentDlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dofs-dev-fulfillment-dlq`,
+    });
+    const api = named("aws:apigateway/restApi:RestApi", "orders-api");
+    expect(run.outputs.apiUrl).toBe(`https://${api.id}.execute-api.${REGION}.amazonaws.com/dev`);
+    expect(Object.keys(run.outputs)).toContain("apiKey");
+  });
+});
+
+describe("tables", () => {
+  it("orders: key order_id, index by customer_id and created_at, KMS, point-in-time recovery", () => {
+    const orders = named("aws:dynamodb/table:Table", "orders-orders").inputs;
+    expect(orders).toMatchObject({
+      name: "dofs-dev-orders",
+      hashKey: "order_id",
+      billingMode: "PAY_PER_REQUEST",
+      serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+      pointInTimeRecovery: { enabled: true },
+      globalSecondaryIndexes: [{ name: "customer_id-created_at", hashKey: "customer_id", rangeKey: "created_at", projectionType: "ALL" }],
+    });
+    expect(orders.rangeKey).toBeUndefined();
+  });
+  it("failed orders and idempotency records: KMS and point-in-time recovery too; idempotency expires", () => {
+    expect(named("aws:dynamodb/table:Table", "orders-failed-orders").inputs).toMatchObject({
+      name: "dofs-dev-failed-orders",
+      hashKey: "order_id",
+      serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+      pointInTimeRecovery: { enabled: true },
+    });
+    expect(named("aws:dynamodb/table:Table", "orders-idempotency").inputs).toMatchObject({
+      name: "dofs-dev-idempotency",
+      hashKey: "idempotency_key",
+      ttl: { attributeName: "expires_at", enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+    });
+  });
+});
+
+describe("queues", () => {
+  it("fulfillment → DLQ after maxReceiveCount → DLQ-failures, all with the unit's key", async () => {
+    const queue = byInput("aws:sqs/queue:Queue", "name", "dofs-dev-fulfillment").inputs;
+    const dlq = byInput("aws:sqs/queue:Queue", "name", "dofs-dev-fulfillment-dlq").inputs;
+    const parked = byInput("aws:sqs/queue:Queue", "name", "dofs-dev-fulfillment-dlq-failures").inputs;
+    for (const q of [queue, dlq, parked]) expect(q.kmsMasterKeyId).toBe(keyArn);
+    expect(JSON.parse(queue.redrivePolicy as string)).toEqual({ deadLetterTargetArn: arn.queue("fulfillment-dlq"), maxReceiveCount: 5 });
+    expect(JSON.parse(dlq.redrivePolicy as string)).toEqual({ deadLetterTargetArn: arn.queue("fulfillment-dlq-failures"), maxReceiveCount: 5 });
+    expect(parked.redrivePolicy).toBeUndefined();
+    expect(queue.visibilityTimeoutSeconds).toBe(180);
+
+    const other = await runProgram({ stack: "dev", config: { ...CONFIG, maxReceiveCount: "3" } });
+    const q3 = other.resources.find((r) => r.type === "aws:sqs/queue:Queue" && r.inputs.name === "dofs-dev-fulfillment")!;
+    expect(JSON.parse(q3.inputs.redrivePolicy as string).maxReceiveCount).toBe(3);
+    // Restore this file's run as the current mock runtime state.
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+  it("nothing consumes the DLQ-failures queue (no loop); the DLQ handler sends its own failures there", () => {
+    const mappings = ofType("aws:lambda/eventSourceMapping:EventSourceMapping").map((m) => m.inputs.eventSourceArn);
+    expect(mappings).toContain(arn.queue("fulfillment"));
+    expect(mappings).toContain(arn.queue("fulfillment-dlq"));
+    expect(mappings).not.toContain(arn.queue("fulfillment-dlq-failures"));
+    const dlqHandler = byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-dlq").inputs as { environment: { variables: Record<string, string> } };
+    expect(JSON.parse(dlqHandler.environment.variables.LINK_DEAD_LETTER!).arn).toBe(arn.queue("fulfillment-dlq-failures"));
+    expect(JSON.parse(dlqHandler.environment.variables.LINK_SOURCE!).arn).toBe(arn.queue("fulfillment-dlq"));
+  });
+  it("every queue refuses requests without TLS", () => {
+    const policies = ofType("aws:sqs/queuePolicy:QueuePolicy").filter((p) => String(p.inputs.queueUrl).includes("dofs-dev-"));
+    expect(policies).toHaveLength(3);
+    for (const p of policies) expect(JSON.parse(p.inputs.policy as string).Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+  });
+});
+
+describe("API", () => {
+  it("is a regional REST API with POST /order and GET /order/{id}, both requiring the API key", () => {
+    expect(named("aws:apigateway/restApi:RestApi", "orders-api").inputs).toMatchObject({ name: "dofs-dev-api", endpointConfiguration: { types: "REGIONAL" } });
+    const methods = ofType("aws:apigateway/method:Method").filter((m) => m.name.startsWith("orders-"));
+    expect(methods.map((m) => m.inputs.httpMethod).sort()).toEqual(["GET", "POST"]);
+    for (const m of methods) expect(m.inputs).toMatchObject({ apiKeyRequired: true, authorization: "NONE" });
+    const order = named("aws:apigateway/resource:Resource", "orders-order-resource");
+    const orderId = named("aws:apigateway/resource:Resource", "orders-order-id-resource");
+    expect(order.inputs.pathPart).toBe("order");
+    expect(orderId.inputs).toMatchObject({ pathPart: "{id}", parentId: order.id });
+    expect(named("aws:apigateway/method:Method", "orders-post-order").inputs.resourceId).toBe(order.id);
+    expect(named("aws:apigateway/method:Method", "orders-get-order").inputs).toMatchObject({ resourceId: orderId.id, requestParameters: { "method.request.path.id": true } });
+  });
+  it("validates the POST body against a draft-04 model generated from the handler's zod schema", () => {
+    const model = named("aws:apigateway/model:Model", "orders-order-model");
+    const post = named("aws:apigateway/method:Method", "orders-post-order").inputs;
+    expect(post.requestModels).toEqual({ "application/json": "OrderRequest" });
+    const validator = run.resources.find((r) => r.type === "aws:apigateway/requestValidator:RequestValidator" && r.id === post.requestValidatorId)!;
+    expect(validator.inputs).toMatchObject({ validateRequestBody: true });
+    const getValidator = run.resources.find((r) => r.type === "aws:apigateway/requestValidator:RequestValidator" && r.id === named("aws:apigateway/method:Method", "orders-get-order").inputs.requestValidatorId)!;
+    expect(getValidator.inputs).toMatchObject({ validateRequestParameters: true });
+
+    const schema = JSON.parse(model.inputs.schema as string);
+    expect(schema.$schema).toBe("http://json-schema.org/draft-04/schema#");
+    expect(schema).toEqual(z.toJSONSchema(OrderRequest, { target: "draft-04" }));
+    expect(schema).toMatchObject({
+      additionalProperties: false,
+      required: ["customer_id", "items"],
+      properties: {
+        customer_id: { type: "string", minLength: 1, maxLength: 64 },
+        items: { type: "array", minItems: 1, maxItems: 50, items: { additionalProperties: false, properties: { quantity: { type: "integer", minimum: 1, maximum: 1000 } } } },
+      },
+    });
+    const body = named("aws:apigateway/response:Response", "orders-bad-request-body").inputs as { responseTemplates: Record<string, string> };
+    expect(body.responseTemplates["application/json"]).toContain("$context.error.validationErrorString");
+  });
+  it("proxies both methods to the API function, which only this API's two routes of this stage may invoke", () => {
+    const fn = byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-api");
+    const integrations = ofType("aws:apigateway/integration:Integration").filter((i) => i.name.startsWith("orders-"));
+    expect(integrations).toHaveLength(2);
+    for (const i of integrations) expect(i.inputs).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST", uri: fn.state.invokeArn });
+    const permissions = ofType("aws:lambda/permission:Permission").filter((p) => p.name.startsWith("orders-"));
+    // The mock runtime computes no executionArn, so only the stage/method/path part is checked here.
+    expect(permissions.map((p) => String(p.inputs.sourceArn).replace(/^.*?\/dev\//, "dev/")).sort()).toEqual(["dev/GET/order/*", "dev/POST/order"]);
+    for (const p of permissions) expect(p.inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "apigateway.amazonaws.com", function: "dofs-dev-orders-api" });
+  });
+  it("has a stage per stack with JSON access logs to a retained log group, and X-Ray", async () => {
+    const stage = named("aws:apigateway/stage:Stage", "orders-stage").inputs as { stageName: string; xrayTracingEnabled: boolean; accessLogSettings: { destinationArn: string; format: string } };
+    expect(stage.stageName).toBe("dev");
+    expect(stage.xrayTracingEnabled).toBe(true);
+    const logs = named("aws:cloudwatch/logGroup:LogGroup", "orders-api-access-logs").inputs;
+    expect(logs).toMatchObject({ name: "/aws/apigateway/dofs-dev-api/dev", retentionInDays: 7 });
+    expect(stage.accessLogSettings.destinationArn).toBe(arn.logGroup("/aws/apigateway/dofs-dev-api/dev"));
+    expect(JSON.parse(stage.accessLogSettings.format)).toMatchObject({ requestId: "$context.requestId", status: "$context.status" });
+    expect(stage.accessLogSettings.format).toBe(ACCESS_LOG_FORMAT);
+
+    const staging = await runProgram({ stack: "staging", config: CONFIG });
+    expect(staging.resources.find((r) => r.type === "aws:apigateway/stage:Stage" && r.name === "orders-stage")!.inputs.stageName).toBe("staging");
+    expect(staging.outputs.ordersTable).toBe("dofs-staging-orders");
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+  it("throttles through a usage plan from the settings, bound to the stage and the API key", async () => {
+    const plan = named("aws:apigateway/usagePlan:UsagePlan", "orders-usage-plan");
+    expect(plan.inputs).toMatchObject({ throttleSettings: { rateLimit: 50, burstLimit: 100 }, apiStages: [{ apiId: named("aws:apigateway/restApi:RestApi", "orders-api").id, stage: "dev" }] });
+    const key = named("aws:apigateway/apiKey:ApiKey", "orders-api-key");
+    expect(named("aws:apigateway/usagePlanKey:UsagePlanKey", "orders-usage-plan-key").inputs).toMatchObject({ keyId: key.id, keyType: "API_KEY", usagePlanId: plan.id });
+
+    const tuned = await runProgram({ stack: "dev", config: { ...CONFIG, apiRateLimit: "5", apiBurstLimit: "7" } });
+    expect(tuned.resources.find((r) => r.name === "orders-usage-plan")!.inputs.throttleSettings).toEqual({ rateLimit: 5, burstLimit: 7 });
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+});
+
+describe("state machine", () => {
+  it("is Standard by default, Express as an option, with logging and tracing on", async () => {
+    const machine = named("aws:sfn/stateMachine:StateMachine", "orders-workflow").inputs;
+    expect(machine).toMatchObject({
+      name: "dofs-dev-order-workflow",
+      type: "STANDARD",
+      tracingConfiguration: { enabled: true },
+      loggingConfiguration: { level: "ALL", includeExecutionData: false, logDestination: `${arn.logGroup("/aws/vendedlogs/states/dofs-dev-order-workflow")}:*` },
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/dofs-dev-order-workflow`,
+    });
+    const express = await runProgram({ stack: "dev", config: { ...CONFIG, stateMachineType: "EXPRESS" } });
+    expect(express.resources.find((r) => r.name === "orders-workflow")!.inputs.type).toBe("EXPRESS");
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+  it("is built with the deployed function ARNs and queue URL, and sends to the queue with the SQS integration", () => {
+    const definition = JSON.parse(named("aws:sfn/stateMachine:StateMachine", "orders-workflow").inputs.definition as string);
+    expect(definition.StartAt).toBe("Validate");
+    expect(definition.States.Validate.Parameters.FunctionName).toBe(arn.fn("orders-validate"));
+    expect(definition.States.StorePending.Parameters.FunctionName).toBe(arn.fn("orders-store"));
+    expect(definition.States.SendToFulfillment).toMatchObject({
+      Type: "Task",
+      Resource: "arn:aws:states:::sqs:sendMessage",
+      Parameters: { QueueUrl: run.outputs.fulfillmentQueueUrl },
+    });
+    expect(definition.States.Validate.Retry[0].ErrorEquals).toEqual(LAMBDA_TRANSIENT_ERRORS);
+    expect(definition.States.Validate.TimeoutSeconds).toBe(35);
+  });
+  it("its role: only Step Functions of this account and machine may assume it", () => {
+    const role = named("aws:iam/role:Role", "orders-workflow-role").inputs;
+    expect(JSON.parse(role.assumeRolePolicy as string).Statement).toEqual([{
+      Effect: "Allow",
+      Principal: { Service: "states.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": ACCOUNT },
+        ArnLike: { "aws:SourceArn": `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dofs-dev-order-workflow` },
+      },
+    }]);
+  });
+  it("its role's statements are exactly: invoke the two task functions, send to the queue, use its key, log delivery and X-Ray", () => {
+    expect(statementsOf("orders-workflow-policy")).toEqual([
+      { Sid: "InvokeWorkflowFunctions", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [arn.fn("orders-validate"), arn.fn("orders-store")] },
+      { Sid: "SendToFulfillmentQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: arn.queue("fulfillment") },
+      { Sid: "FulfillmentQueueKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
+      { Sid: "LogDelivery", Effect: "Allow", Action: STATE_MACHINE_LOG_DELIVERY_ACTIONS, Resource: "*" },
+      { Sid: "Tracing", Effect: "Allow", Action: STATE_MACHINE_XRAY_ACTIONS, Resource: "*" },
+    ]);
+  });
+  it("the unit's key policy names no service principal: Step Functions uses it through the role", () => {
+    const policy = JSON.parse(named("aws:kms/key:Key", "orders-key-key").inputs.policy as string);
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0].Principal).toEqual({ AWS: `arn:aws:iam::${ACCOUNT}:root` });
+    expect(named("aws:kms/key:Key", "orders-key-key").inputs.description).toContain("state machine's IAM role");
+  });
+});
+
+describe("function roles (exact statements)", () => {
+  const logs = (fn: string) => ({ Sid: "OwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${arn.logGroup(`/aws/lambda/dofs-dev-${fn}`)}:*` });
+  const xray = { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" };
+  const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"];
+  const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"];
+  const readWrite = [...new Set([...read, ...write])];
+  const encrypt = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
+  const consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"];
+  const send = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"];
+
+  it("orders-validate: logs and X-Ray only", () => {
+    expect(statementsOf("orders-validate-policy")).toEqual([logs("orders-validate"), xray]);
+  });
+  it("orders-store: read/write orders, write failed orders", () => {
+    expect(statementsOf("orders-store-policy")).toEqual([
+      { Sid: "OrdersTable", Effect: "Allow", Action: readWrite, Resource: [arn.table("orders"), `${arn.table("orders")}/index/*`] },
+      { Sid: "OrdersKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      { Sid: "FailedOrdersTable", Effect: "Allow", Action: write, Resource: [arn.table("failed-orders")] },
+      { Sid: "FailedOrdersKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      logs("orders-store"),
+      xray,
+    ]);
+  });
+  it("orders-api: read orders, read/write idempotency records, start and describe its workflow", () => {
+    const machine = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dofs-dev-order-workflow`;
+    expect(statementsOf("orders-api-policy")).toEqual([
+      { Sid: "OrdersTable", Effect: "Allow", Action: read, Resource: [arn.table("orders"), `${arn.table("orders")}/index/*`] },
+      { Sid: "OrdersKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:DescribeKey"], Resource: keyArn },
+      { Sid: "IdempotencyTable", Effect: "Allow", Action: readWrite, Resource: [arn.table("idempotency"), `${arn.table("idempotency")}/index/*`] },
+      { Sid: "IdempotencyKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      { Sid: "WorkflowStateMachine", Effect: "Allow", Action: ["states:StartExecution"], Resource: machine },
+      { Sid: "WorkflowExecutions", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:dofs-dev-order-workflow:*` },
+      logs("orders-api"),
+      xray,
+    ]);
+  });
+  it("orders-fulfillment: read/write orders, consume the queue, send to its DLQ", () => {
+    expect(statementsOf("orders-fulfillment-policy")).toEqual([
+      { Sid: "OrdersTable", Effect: "Allow", Action: readWrite, Resource: [arn.table("orders"), `${arn.table("orders")}/index/*`] },
+      { Sid: "OrdersKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      { Sid: "SourceQueue", Effect: "Allow", Action: consume, Resource: arn.queue("fulfillment") },
+      { Sid: "SourceKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+      { Sid: "DeadLetterQueue", Effect: "Allow", Action: send, Resource: arn.queue("fulfillment-dlq") },
+      { Sid: "DeadLetterKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+      logs("orders-fulfillment"),
+      xray,
+    ]);
+  });
+  it("orders-dlq: read/write orders, write failed orders, consume the DLQ, send to the DLQ-failures queue", () => {
+    expect(statementsOf("orders-dlq-handler-policy")).toEqual([
+      { Sid: "OrdersTable", Effect: "Allow", Action: readWrite, Resource: [arn.table("orders"), `${arn.table("orders")}/index/*`] },
+      { Sid: "OrdersKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      { Sid: "FailedOrdersTable", Effect: "Allow", Action: write, Resource: [arn.table("failed-orders")] },
+      { Sid: "FailedOrdersKey", Effect: "Allow", Action: encrypt, Resource: keyArn },
+      { Sid: "SourceQueue", Effect: "Allow", Action: consume, Resource: arn.queue("fulfillment-dlq") },
+      { Sid: "SourceKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+      { Sid: "DeadLetterQueue", Effect: "Allow", Action: send, Resource: arn.queue("fulfillment-dlq-failures") },
+      { Sid: "DeadLetterKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+      logs("orders-dlq"),
+      xray,
+    ]);
+  });
+  it("the fulfillment function gets the success rate and no outcome overrides", () => {
+    const fn = byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-fulfillment").inputs as { environment: { variables: Record<string, string> } };
+    expect(JSON.parse(fn.environment.variables.FUNCTION_SETTINGS!)).toEqual({ fulfillmentSuccessRate: 0.7 });
+    expect(JSON.parse(fn.environment.variables.FUNCTION_TRIGGER!)).toEqual({ maxReceiveCount: 5 });
+  });
+});
