@@ -3,23 +3,34 @@
  *
  * No endpoint is configured here: the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how
  * the local cloud points the unchanged handlers at its emulators.
+ *
+ * Every client carries `tracingMiddleware` (telemetry.ts): each command is a child span of the
+ * active one, and SNS publishes / SQS sends carry the trace context in a `traceparent` attribute.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { tracingMiddleware } from "./telemetry";
 
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;
 let sfn: SFNClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 
+/** Adds the tracing middleware to a client (once per client; the document client wraps a traced one). */
+export function traced<C extends { middlewareStack: { add: (...args: never[]) => unknown } }>(client: C): C {
+  const stack = client.middlewareStack as unknown as { add: (middleware: unknown, options: { step: string; name: string; override?: boolean }) => void };
+  stack.add(tracingMiddleware(), { step: "initialize", name: "otelTracing", override: true });
+  return client;
+}
+
 export const clients = {
-  sqs: (): SQSClient => (sqs ??= new SQSClient({})),
-  sns: (): SNSClient => (sns ??= new SNSClient({})),
-  sfn: (): SFNClient => (sfn ??= new SFNClient({})),
+  sqs: (): SQSClient => (sqs ??= traced(new SQSClient({}))),
+  sns: (): SNSClient => (sns ??= traced(new SNSClient({}))),
+  sfn: (): SFNClient => (sfn ??= traced(new SFNClient({}))),
   /** DynamoDB with plain JS values; `undefined` attributes are dropped rather than rejected. */
   dynamo: (): DynamoDBDocumentClient =>
-    (documents ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } })),
+    (documents ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } })),
 };

@@ -10,6 +10,11 @@
  *   it), of a `PermanentFailure`, and of a retryable failure on its `maxReceiveCount`-th receive.
  *   The queue's own redrive policy (same count) stays as the backstop for a crash or timeout.
  *
+ * Telemetry: each invocation is a CONSUMER span (`withSqsInvocationSpan`), each message a
+ * `process <queue>` span whose parent is the producer's context (`traceparent` attribute or `_trace`
+ * body field), carrying the business ids (`transaction.id`, `order.id`, `customer.id`); every outcome
+ * is counted in EMF (`recordMessageOutcome`), and the spans are flushed before the handler returns.
+ *
  * FIFO queues use Powertools' `SqsFifoPartialProcessorAsync` with `skipGroupOnError`: the first
  * failure of a message group fails the rest of that group in the batch (their effects would run out
  * of order), while other groups go on.
@@ -23,6 +28,7 @@ import {
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Span } from "@opentelemetry/api";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { clients } from "./aws";
@@ -30,7 +36,9 @@ import { TRIGGER_ENV, readSettings } from "./define";
 import type { FunctionDefinition, SqsTrigger, SqsTriggerLinks } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
-import { createLogger } from "./observability";
+import { recordMessageOutcome } from "./metrics";
+import { createLogger, createMetrics, markInvoked, redactText } from "./observability";
+import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry";
 
 /** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {
@@ -71,6 +79,7 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
   processMessage: (message: z.output<M>, context: MessageContext<L, z.output<S>>) => Promise<void>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const logger = createLogger(definition.name);
+  const metrics = createMetrics(definition.name);
   const links = resolveLinks(definition.name, definition.links) as ResolvedLinks<L & SqsTriggerLinks>;
   let settings: z.output<S> | undefined;
   let trigger: z.output<typeof TriggerSettings> | undefined;
@@ -78,17 +87,20 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
   const deadLetter = async (record: SQSRecord, kind: "validation" | "permanent" | "exhausted", reason: string) => {
     const attributes: Record<string, MessageAttributeValue> = {};
     for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+      // The DLQ message carries this span's context instead (the SQS client injects it).
+      if (name === TRACEPARENT || name === TRACESTATE) continue;
       if (value.dataType === "String" && value.stringValue !== undefined) attributes[name] = { DataType: "String", StringValue: value.stringValue };
     }
     const failure: Record<string, string> = {
       failure_kind: kind,
-      failure_reason: reason.slice(0, MAX_REASON),
+      failure_reason: redactText(reason).slice(0, MAX_REASON),
       failed_function: definition.name,
       receive_count: String(record.attributes.ApproximateReceiveCount ?? "1"),
       failed_at: new Date().toISOString(),
     };
-    // Failure details win over original attributes if the 10-attribute limit is reached.
-    const kept = Object.entries(attributes).slice(0, MAX_ATTRIBUTES - Object.keys(failure).length);
+    // Failure details win over original attributes if the 10-attribute limit is reached; one
+    // attribute is kept free for `traceparent`.
+    const kept = Object.entries(attributes).slice(0, MAX_ATTRIBUTES - Object.keys(failure).length - 1);
     const messageAttributes = Object.fromEntries([
       ...kept,
       ...Object.entries(failure).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
@@ -103,9 +115,12 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
       }),
     );
     logger.warn("Message sent to the dead-letter queue", { failure_kind: kind, failure_reason: failure.failure_reason });
+    recordMessageOutcome(metrics, "dead_lettered", { transactionType: transactionTypeOf(record) });
   };
 
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = (record: SQSRecord): Promise<void> => withMessageSpan(record, (span) => processRecord(record, span));
+
+  const processRecord = async (record: SQSRecord, span: Span): Promise<void> => {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
     logger.resetKeys();
     logger.appendKeys({ message_id: record.messageId, message_group_id: record.attributes.MessageGroupId, receive_count: receiveCount });
@@ -114,24 +129,35 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
     try {
       body = JSON.parse(record.body);
     } catch {
+      markError(span, new Error("body is not JSON"));
       return deadLetter(record, "validation", "body is not JSON");
     }
+    const ids = businessIds(body);
+    setBusinessAttributes({ ...ids, transaction_type: ids.transaction_type ?? transactionTypeOf(record) }, span);
+    logger.appendKeys(ids);
     const parsed = definition.trigger.message.safeParse(body);
     if (!parsed.success) {
-      return deadLetter(record, "validation", describeIssues(parsed.error));
+      const reason = describeIssues(parsed.error);
+      markError(span, new Error(`invalid message: ${reason}`));
+      return deadLetter(record, "validation", reason);
     }
     try {
       await processMessage(parsed.data, { links, settings: settings as z.output<S>, logger, record, receiveCount });
     } catch (error) {
+      markError(span, error);
       const reason = error instanceof Error ? error.message : String(error);
       if (error instanceof PermanentFailure) return deadLetter(record, "permanent", reason);
       if (receiveCount >= (trigger?.maxReceiveCount ?? 1)) return deadLetter(record, "exhausted", reason);
       logger.warn("Message failed; it will be retried", { error: reason, retry_in_seconds: retryBackoffSeconds(receiveCount) });
+      recordMessageOutcome(metrics, "failed", { transactionType: transactionTypeOf(record, body) });
       throw error;
     }
+    const sent = Number(record.attributes.SentTimestamp);
+    recordMessageOutcome(metrics, "processed", { transactionType: transactionTypeOf(record, body), latencyMs: sent ? Date.now() - sent : undefined });
   };
 
-  return async (event, context) => {
+  const processBatch = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    markInvoked();
     settings ??= readSettings(definition);
     trigger ??= readTrigger(definition.name);
     logger.addContext(context);
@@ -144,6 +170,8 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
     await shortenVisibility(event.Records, response, links.source.url, logger);
     return response;
   };
+
+  return (event, context) => withSqsInvocationSpan(definition.name, event.Records, context, () => processBatch(event, context));
 }
 
 /**
@@ -178,6 +206,33 @@ async function shortenVisibility(records: SQSRecord[], response: SQSBatchRespons
       // Not fatal: the messages still come back, only after the queue's full visibility timeout.
       logger.warn("Could not shorten the visibility of failed messages", { error: String(error) });
     }
+  }
+}
+
+/** The business ids of a message body, for logs and spans (whichever it has). */
+function businessIds(body: unknown): { transaction_id?: string; transaction_type?: string; order_id?: string; customer_id?: string } {
+  if (!body || typeof body !== "object") return {};
+  const b = body as Record<string, unknown>;
+  const ids: Record<string, string> = {};
+  for (const key of ["transaction_id", "transaction_type", "order_id", "customer_id"]) {
+    if (typeof b[key] === "string") ids[key] = b[key];
+  }
+  return ids;
+}
+
+/** The transaction type of a record: its `transaction_type` attribute (set by publishers), else its body's. */
+function transactionTypeOf(record: SQSRecord, body: unknown = parseOrUndefined(record.body)): string | undefined {
+  const attribute = record.messageAttributes?.transaction_type?.stringValue;
+  if (attribute) return attribute;
+  const fromBody = body && typeof body === "object" ? (body as Record<string, unknown>).transaction_type : undefined;
+  return typeof fromBody === "string" ? fromBody : undefined;
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

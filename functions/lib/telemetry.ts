@@ -1,0 +1,619 @@
+/**
+ * Tracing for the functions: a small OpenTelemetry setup, no auto-instrumentation.
+ *
+ * - One tracer provider per process (sdk-trace 3.x), created on first use: AsyncLocalStorage context
+ *   manager, W3C trace-context propagator, X-Ray-compatible trace ids, a batch processor and the
+ *   OTLP/HTTP (JSON) exporter. The exporter sends to `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`:
+ *   on AWS the collector layer on localhost:4318, locally the local cloud's OTLP receiver.
+ * - `withInvocationSpan` wraps one invocation (FaaS semantic conventions) and flushes the spans
+ *   before returning: Lambda freezes the process between invocations, so nothing may stay buffered.
+ * - `withMessageSpan` wraps one SQS record (messaging semantic conventions); its parent is the
+ *   context the producer injected into the record (see "Parent or link" below).
+ * - Context crosses hops as a `traceparent` (and `tracestate`) message attribute on SNS/SQS, and as
+ *   a `_trace` field in JSON payloads (Step Functions input).
+ * - AWS SDK calls become child spans through `tracingMiddleware`, added to the shared clients in
+ *   `aws.ts`; it also injects the context into SNS/SQS publishes that do not carry one yet.
+ *
+ * Parent or link. The messaging conventions allow either. A transaction or an order is one business
+ * operation and must read as one trace, so a message's processing span is a *child* of the context
+ * its producer injected. The invocation span is a child of that context too when every traced
+ * record of the batch belongs to one trace (the usual FIFO case), and a root otherwise; it always
+ * carries a *link* to each record's context, as the conventions recommend for batches.
+ *
+ * Set `OTEL_SDK_DISABLED=true` to turn tracing off (the wrappers still run the work; no spans).
+ */
+import { SpanKind, SpanStatusCode, context, propagation, trace } from "@opentelemetry/api";
+import type { Attributes, Context, Link, Span, TextMapGetter, TextMapSetter, Tracer } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import type { IdGenerator, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
+import { redactText } from "./observability";
+
+export { SpanKind, SpanStatusCode };
+export type { Attributes, Context, Span };
+
+/** Name of the message attribute / payload field carrying W3C trace context. */
+export const TRACEPARENT = "traceparent";
+export const TRACESTATE = "tracestate";
+/** Field of a JSON payload (Step Functions input) that carries the trace context. */
+export const TRACE_FIELD = "_trace";
+/** SNS and SQS allow at most 10 message attributes; `traceparent` counts as one of them. */
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+
+/**
+ * Span attribute names. The semantic-conventions package is not imported: its incubating entry
+ * (where `faas.*` and `messaging.*` live) is large, and these are plain strings.
+ */
+export const ATTR = {
+  faasTrigger: "faas.trigger",
+  faasInvocationId: "faas.invocation_id",
+  faasColdstart: "faas.coldstart",
+  faasName: "faas.name",
+  faasVersion: "faas.version",
+  cloudProvider: "cloud.provider",
+  cloudRegion: "cloud.region",
+  cloudAccountId: "cloud.account.id",
+  cloudResourceId: "cloud.resource_id",
+  messagingSystem: "messaging.system",
+  messagingOperationType: "messaging.operation.type",
+  messagingOperationName: "messaging.operation.name",
+  messagingDestination: "messaging.destination.name",
+  messagingMessageId: "messaging.message.id",
+  messagingBatchCount: "messaging.batch.message_count",
+  messagingGroup: "messaging.aws.sqs.message_group_id",
+  rpcSystem: "rpc.system",
+  rpcService: "rpc.service",
+  rpcMethod: "rpc.method",
+  awsRequestId: "aws.request_id",
+  httpStatus: "http.response.status_code",
+  httpMethod: "http.request.method",
+  httpRoute: "http.route",
+  errorType: "error.type",
+  /** Business correlation ids: what `npm run traces -- <id>` searches for. */
+  transactionId: "transaction.id",
+  transactionType: "transaction.type",
+  orderId: "order.id",
+  customerId: "customer.id",
+} as const;
+
+export type FaasTrigger = "datasource" | "http" | "pubsub" | "timer" | "other";
+
+export interface TelemetryOptions {
+  /** Where spans go. @default OTLP/HTTP exporter to `OTEL_EXPORTER_OTLP_ENDPOINT` */
+  exporter?: SpanExporter;
+  /** Export each span as it ends (tests) instead of batching until `flushTelemetry`. @default false */
+  simple?: boolean;
+  /** `service.name`. @default `OTEL_SERVICE_NAME`, else `AWS_LAMBDA_FUNCTION_NAME`, else "unknown_service" */
+  serviceName?: string;
+}
+
+interface State {
+  provider: TracerProvider;
+  tracer: Tracer;
+}
+
+let state: State | undefined;
+let contextManagerSet = false;
+let coldStart = true;
+const propagator = new W3CTraceContextPropagator();
+
+/** Time spent creating the provider, for the cold-start measurement. */
+export let lastSetupMs = 0;
+
+/**
+ * X-Ray-compatible ids: the trace id starts with the epoch seconds (8 hex digits), as the collector's
+ * X-Ray exporter expects; still a valid W3C trace id.
+ */
+class XRayIdGenerator implements IdGenerator {
+  generateTraceId(): string {
+    return Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + randomHex(24);
+  }
+  generateSpanId(): string {
+    return randomHex(16);
+  }
+}
+function randomHex(length: number): string {
+  let out = "";
+  while (out.length < length) out += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  out = out.slice(0, length);
+  return /^0+$/.test(out) ? randomHex(length) : out;
+}
+
+/**
+ * (Re)creates the tracer provider. Called on first use with the defaults; tests call it with an
+ * in-memory exporter. Replacing a provider shuts the old one down (after flushing it).
+ */
+export function setupTelemetry(options: TelemetryOptions = {}): Tracer {
+  const started = performance.now();
+  if (!contextManagerSet) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(propagator);
+    contextManagerSet = true;
+  }
+  if (state) {
+    void state.provider.shutdown();
+    trace.disable();
+  }
+  const env = process.env;
+  const exporter = options.exporter ?? new OTLPTraceExporter();
+  const processor: SpanProcessor = options.simple
+    ? new SimpleSpanProcessor({ exporter })
+    : new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000, maxExportBatchSize: 256 });
+  const resource = resourceFromAttributes(
+    dropUndefined({
+      "service.name": options.serviceName ?? env.OTEL_SERVICE_NAME ?? env.AWS_LAMBDA_FUNCTION_NAME ?? "unknown_service",
+      [ATTR.cloudProvider]: "aws",
+      "cloud.platform": "aws_lambda",
+      [ATTR.cloudRegion]: env.AWS_REGION,
+      [ATTR.faasName]: env.AWS_LAMBDA_FUNCTION_NAME,
+      [ATTR.faasVersion]: env.AWS_LAMBDA_FUNCTION_VERSION,
+      "faas.max_memory": env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ? Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) * 1024 * 1024 : undefined,
+    }),
+  );
+  const provider = new TracerProvider({ resource, idGenerator: new XRayIdGenerator(), spanProcessors: [processor] });
+  trace.setGlobalTracerProvider(provider);
+  state = { provider, tracer: provider.getTracer("utility-serverless") };
+  lastSetupMs = performance.now() - started;
+  return state.tracer;
+}
+
+/** The tracer, creating the provider on first use. A no-op tracer when `OTEL_SDK_DISABLED=true`. */
+export function getTracer(): Tracer {
+  if (state) return state.tracer;
+  if (process.env.OTEL_SDK_DISABLED === "true") return trace.getTracer("disabled");
+  return setupTelemetry();
+}
+
+/**
+ * Exports every finished span now. Called at the end of each invocation by `withInvocationSpan`;
+ * call it yourself at the end of a script (a publisher CLI). Never throws; bounded by `timeoutMs`.
+ */
+export async function flushTelemetry(timeoutMs = 2000): Promise<void> {
+  if (!state) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      state.provider.forceFlush({ timeoutMillis: timeoutMs }),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+  } catch {
+    // Losing spans must never fail the invocation.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Business ids as span attributes (`transaction.id`, `order.id`, `customer.id`, `transaction.type`). */
+export function businessAttributes(ids: {
+  transaction_id?: unknown;
+  transaction_type?: unknown;
+  order_id?: unknown;
+  customer_id?: unknown;
+}): Attributes {
+  const out: Attributes = {};
+  if (typeof ids.transaction_id === "string") out[ATTR.transactionId] = ids.transaction_id;
+  if (typeof ids.transaction_type === "string") out[ATTR.transactionType] = ids.transaction_type;
+  if (typeof ids.order_id === "string") out[ATTR.orderId] = ids.order_id;
+  if (typeof ids.customer_id === "string") out[ATTR.customerId] = ids.customer_id;
+  return out;
+}
+
+/** Sets the business ids on the active span (or `span`). Call it as soon as a handler knows them. */
+export function setBusinessAttributes(ids: Parameters<typeof businessAttributes>[0], span: Span | undefined = trace.getActiveSpan()): void {
+  span?.setAttributes(businessAttributes(ids));
+}
+
+/** The active span's trace id (32 hex), for logs. */
+export function currentTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
+/** Ends `span` with the outcome of `work`, recording an exception as an error. */
+async function runInSpan<T>(span: Span, work: (span: Span) => Promise<T> | T, ctx: Context): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(ctx, span), () => work(span));
+  } catch (error) {
+    markError(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Records `error` on `span` and sets its status to ERROR. */
+export function markError(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const message = redactText(err.message);
+  // Redacted like the logs: an error message may quote a payload.
+  span.recordException({ name: err.name, message, stack: err.stack ? redactText(err.stack) : undefined });
+  span.setAttribute(ATTR.errorType, err.name || "Error");
+  span.setStatus({ code: SpanStatusCode.ERROR, message: message.slice(0, 500) });
+}
+
+/** The part of the Lambda context the invocation span reads. */
+export interface InvocationContext {
+  awsRequestId: string;
+  invokedFunctionArn?: string;
+  functionName?: string;
+}
+
+export interface InvocationSpanOptions {
+  /** Span name, e.g. the function name or `POST /order`. */
+  name: string;
+  /** `faas.trigger`: `pubsub` for SQS, `http` for API Gateway, `other` for Step Functions tasks. */
+  trigger: FaasTrigger;
+  /** The Lambda context. */
+  context: InvocationContext;
+  /** @default SERVER for http, CONSUMER for pubsub, else SERVER */
+  kind?: SpanKind;
+  /** Remote parent context (extracted from the event). @default a new trace */
+  parent?: Context;
+  /** Links (e.g. to each message's producer context). */
+  links?: Link[];
+  attributes?: Attributes;
+}
+
+/**
+ * Runs one invocation in a span and flushes the spans before returning (Lambda freezes the process).
+ * Errors are recorded and rethrown.
+ *
+ * @example
+ * export const handler = (event, ctx) => withInvocationSpan({ name: "place-order", trigger: "http", context: ctx }, () => work(event));
+ */
+export async function withInvocationSpan<T>(options: InvocationSpanOptions, work: (span: Span) => Promise<T> | T): Promise<T> {
+  const tracer = getTracer();
+  const lambda = options.context;
+  const isCold = coldStart;
+  coldStart = false;
+  const parent = options.parent ?? context.active();
+  const span = tracer.startSpan(
+    options.name,
+    {
+      kind: options.kind ?? (options.trigger === "pubsub" ? SpanKind.CONSUMER : SpanKind.SERVER),
+      links: options.links,
+      attributes: dropUndefined({
+        [ATTR.faasTrigger]: options.trigger,
+        [ATTR.faasInvocationId]: lambda.awsRequestId,
+        [ATTR.faasColdstart]: isCold,
+        [ATTR.cloudProvider]: "aws",
+        [ATTR.cloudRegion]: process.env.AWS_REGION,
+        [ATTR.cloudResourceId]: lambda.invokedFunctionArn,
+        [ATTR.cloudAccountId]: lambda.invokedFunctionArn?.split(":")[4],
+        ...options.attributes,
+      }),
+    },
+    parent,
+  );
+  try {
+    return await runInSpan(span, work, parent);
+  } finally {
+    await flushTelemetry();
+  }
+}
+
+/** Whether this process has not finished an invocation yet (for the `cold_start` log key). */
+export function isColdStart(): boolean {
+  return coldStart;
+}
+
+/**
+ * Runs `work` in a child span of the active context (or of `options.parent`). Use it for a unit of
+ * work worth seeing in the trace, e.g. publishing one transaction from a script.
+ */
+export async function withSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes; parent?: Context; links?: Link[] },
+  work: (span: Span) => Promise<T> | T,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = getTracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links }, parent);
+  return runInSpan(span, work, parent);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Propagation: SNS/SQS message attributes, Lambda SQS records, JSON payloads, HTTP headers.
+
+/** A message attribute as the AWS SDK sends it (SNS and SQS have the same shape). */
+export interface SdkMessageAttribute {
+  DataType: string | undefined;
+  StringValue?: string | undefined;
+}
+/** A message attribute as a Lambda SQS event delivers it. */
+export interface EventMessageAttribute {
+  dataType?: string;
+  stringValue?: string | undefined;
+}
+
+const sdkSetter: TextMapSetter<Record<string, SdkMessageAttribute>> = {
+  set: (carrier, key, value) => {
+    carrier[key] = { DataType: "String", StringValue: value };
+  },
+};
+const attributeGetter: TextMapGetter<Record<string, SdkMessageAttribute | EventMessageAttribute | undefined>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const attribute = carrier[key];
+    if (!attribute) return undefined;
+    const value = (attribute as EventMessageAttribute).stringValue ?? (attribute as SdkMessageAttribute).StringValue;
+    return typeof value === "string" ? value : undefined;
+  },
+};
+const recordSetter: TextMapSetter<Record<string, string>> = { set: (carrier, key, value) => (carrier[key] = value) };
+const recordGetter: TextMapGetter<Record<string, unknown>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const value = carrier[key] ?? carrier[key.toLowerCase()] ?? findHeader(carrier, key);
+    return typeof value === "string" ? value : undefined;
+  },
+};
+function findHeader(carrier: Record<string, unknown>, key: string): unknown {
+  const lower = key.toLowerCase();
+  for (const [k, v] of Object.entries(carrier)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/**
+ * Returns `attributes` plus the current trace context as String message attributes (`traceparent`,
+ * and `tracestate` when there is one), for SNS `Publish`/SQS `SendMessage`.
+ *
+ * SNS and SQS accept at most 10 message attributes and `traceparent` is one of them: when adding it
+ * would exceed the limit, nothing is added (publishing matters more than tracing) and the consumer
+ * starts a new trace. An existing `traceparent` is kept. The input object is not modified.
+ *
+ * @example
+ * MessageAttributes: injectIntoMessageAttributes({ transaction_type: { DataType: "String", StringValue: tx.transaction_type } })
+ */
+export function injectIntoMessageAttributes<A extends Record<string, SdkMessageAttribute>>(attributes: A, ctx: Context = context.active()): A {
+  if (TRACEPARENT in attributes) return attributes;
+  const carrier: Record<string, SdkMessageAttribute> = {};
+  propagator.inject(ctx, carrier, sdkSetter);
+  if (!carrier[TRACEPARENT]) return attributes;
+  if (Object.keys(attributes).length + Object.keys(carrier).length > MAX_MESSAGE_ATTRIBUTES) {
+    if (Object.keys(attributes).length + 1 > MAX_MESSAGE_ATTRIBUTES) return attributes;
+    delete carrier[TRACESTATE];
+  }
+  return { ...attributes, ...carrier };
+}
+
+/**
+ * The trace context carried by message attributes, in either shape: the SDK's (`StringValue`) or a
+ * Lambda SQS record's (`stringValue`). Returns `undefined` when there is none.
+ */
+export function extractFromMessageAttributes(
+  attributes: Record<string, SdkMessageAttribute | EventMessageAttribute | undefined> | undefined,
+): Context | undefined {
+  if (!attributes || !attributeGetter.get(attributes, TRACEPARENT)) return undefined;
+  return remoteOnly(propagator.extract(context.active(), attributes, attributeGetter));
+}
+
+/** The W3C trace-context fields of a payload's `_trace`. */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/**
+ * Returns `payload` with the current trace context in its `_trace` field, e.g. for Step Functions
+ * `StartExecution` input, so every task of the execution continues the trace.
+ *
+ * @example
+ * input: JSON.stringify(injectIntoPayload({ order_id, customer_id, items }))
+ */
+export function injectIntoPayload<P extends object>(payload: P, ctx: Context = context.active()): P & { _trace?: TraceCarrier } {
+  const carrier: Record<string, string> = {};
+  propagator.inject(ctx, carrier, recordSetter);
+  if (!carrier[TRACEPARENT]) return payload;
+  return { ...payload, [TRACE_FIELD]: carrier as unknown as TraceCarrier };
+}
+
+/** The trace context in a payload's `_trace` field (an object, or a JSON string of one), if any. */
+export function extractFromPayload(payload: unknown): Context | undefined {
+  if (!payload || typeof payload !== "object") return undefined;
+  const carrier = (payload as Record<string, unknown>)[TRACE_FIELD];
+  if (!carrier || typeof carrier !== "object") return undefined;
+  return extractFromHeaders(carrier as Record<string, unknown>);
+}
+
+/** The trace context in HTTP headers (`traceparent`, any case), if any. */
+export function extractFromHeaders(headers: Record<string, unknown> | null | undefined): Context | undefined {
+  if (!headers || typeof recordGetter.get(headers, TRACEPARENT) !== "string") return undefined;
+  return remoteOnly(propagator.extract(context.active(), headers, recordGetter));
+}
+
+/** Keeps only the remote span context of an extracted context (nothing else from the active one). */
+function remoteOnly(extracted: Context): Context | undefined {
+  const spanContext = trace.getSpanContext(extracted);
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  return trace.setSpanContext(context.active(), spanContext);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQS records.
+
+/** The fields of a Lambda SQS record the message span reads. */
+export interface TracedRecord {
+  messageId: string;
+  body: string;
+  eventSourceARN?: string;
+  attributes: { MessageGroupId?: string; ApproximateReceiveCount?: string };
+  messageAttributes?: Record<string, EventMessageAttribute>;
+}
+
+/**
+ * The producer's context for a record: its `traceparent` message attribute, else a `_trace` field
+ * in its JSON body (what a Step Functions `sqs:sendMessage` task forwards from its input).
+ */
+export function extractFromRecord(record: TracedRecord): Context | undefined {
+  const fromAttributes = extractFromMessageAttributes(record.messageAttributes);
+  if (fromAttributes) return fromAttributes;
+  if (!record.body.includes(TRACE_FIELD)) return undefined;
+  try {
+    return extractFromPayload(JSON.parse(record.body));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `arn:aws:sqs:us-east-2:123:name.fifo` → `name.fifo`. */
+export function queueNameFromArn(arn: string | undefined): string | undefined {
+  return arn?.split(":").pop();
+}
+
+/**
+ * Runs one SQS invocation: the invocation span (child of the batch's trace when all its traced
+ * records share one, a root otherwise; linked to every record's context), with `work` inside it.
+ */
+export function withSqsInvocationSpan<T>(
+  name: string,
+  records: TracedRecord[],
+  lambdaContext: InvocationContext,
+  work: (span: Span) => Promise<T> | T,
+): Promise<T> {
+  const contexts = records.map(extractFromRecord).filter((c): c is Context => c !== undefined);
+  const traceIds = new Set(contexts.map((c) => trace.getSpanContext(c)!.traceId));
+  return withInvocationSpan(
+    {
+      name,
+      trigger: "pubsub",
+      context: lambdaContext,
+      kind: SpanKind.CONSUMER,
+      parent: traceIds.size === 1 ? contexts[0] : undefined,
+      links: contexts.map((c) => ({ context: trace.getSpanContext(c)! })),
+      attributes: dropUndefined({
+        [ATTR.messagingSystem]: "aws_sqs",
+        [ATTR.messagingOperationType]: "process",
+        [ATTR.messagingDestination]: queueNameFromArn(records[0]?.eventSourceARN),
+        [ATTR.messagingBatchCount]: records.length,
+      }),
+    },
+    work,
+  );
+}
+
+/**
+ * Runs the processing of one SQS record in a `process <queue>` span. Parent: the invocation span
+ * when the record's producer context is in the same trace (or there is none); otherwise the
+ * producer's context, with a link to the invocation span.
+ */
+export function withMessageSpan<T>(record: TracedRecord, work: (span: Span) => Promise<T> | T): Promise<T> {
+  const invocation = trace.getActiveSpan();
+  const producer = extractFromRecord(record);
+  const producerTrace = producer ? trace.getSpanContext(producer)?.traceId : undefined;
+  const sameTrace = !producer || producerTrace === invocation?.spanContext().traceId;
+  const queue = queueNameFromArn(record.eventSourceARN);
+  return withSpan(
+    `process ${queue ?? "message"}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: sameTrace ? undefined : producer,
+      links: !sameTrace && invocation ? [{ context: invocation.spanContext() }] : undefined,
+      attributes: dropUndefined({
+        [ATTR.messagingSystem]: "aws_sqs",
+        [ATTR.messagingOperationType]: "process",
+        [ATTR.messagingOperationName]: "process",
+        [ATTR.messagingDestination]: queue,
+        [ATTR.messagingMessageId]: record.messageId,
+        [ATTR.messagingGroup]: record.attributes.MessageGroupId,
+        "messaging.aws.sqs.receive_count": record.attributes.ApproximateReceiveCount ? Number(record.attributes.ApproximateReceiveCount) : undefined,
+      }),
+    },
+    work,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS SDK v3: one CLIENT (or PRODUCER) span per command.
+
+/** Commands that send messages: PRODUCER spans that inject their context into the messages. */
+const PRODUCER_COMMANDS = new Set(["PublishCommand", "PublishBatchCommand", "SendMessageCommand", "SendMessageBatchCommand"]);
+
+interface MiddlewareContext {
+  clientName?: string;
+  commandName?: string;
+}
+type Handler = (args: { input: Record<string, unknown> }) => Promise<{ output: { $metadata?: { requestId?: string; httpStatusCode?: number } } }>;
+
+/**
+ * An AWS SDK v3 `initialize` middleware: a span per command (`SQS.SendMessage`, `DynamoDB.PutItem`)
+ * covering its retries, with `rpc.*` attributes and the request id; errors are recorded. For SNS
+ * `Publish`/`PublishBatch` and SQS `SendMessage`/`SendMessageBatch` the span is a PRODUCER span and
+ * its context is injected into each message's attributes (unless one is there, or the 10-attribute
+ * limit is reached).
+ *
+ * @example
+ * client.middlewareStack.add(tracingMiddleware(), { step: "initialize", name: "otelTracing" });
+ */
+export function tracingMiddleware() {
+  return (next: Handler, ctx: MiddlewareContext): Handler =>
+    async (args) => {
+      if (process.env.OTEL_SDK_DISABLED === "true") return next(args);
+      const service = (ctx.clientName ?? "AWS").replace(/Client$/, "").replace(/^DynamoDBDocument$/, "DynamoDB");
+      const operation = (ctx.commandName ?? "Command").replace(/Command$/, "");
+      const producer = PRODUCER_COMMANDS.has(ctx.commandName ?? "");
+      const attributes: Attributes = {
+        [ATTR.rpcSystem]: "aws-api",
+        [ATTR.rpcService]: service,
+        [ATTR.rpcMethod]: operation,
+        [ATTR.cloudRegion]: process.env.AWS_REGION,
+      };
+      if (producer) {
+        attributes[ATTR.messagingSystem] = service === "SNS" ? "aws_sns" : "aws_sqs";
+        attributes[ATTR.messagingOperationType] = "send";
+        const destination = (args.input.TopicArn as string | undefined)?.split(":").pop() ?? (args.input.QueueUrl as string | undefined)?.split("/").pop();
+        if (destination) attributes[ATTR.messagingDestination] = destination;
+        Object.assign(attributes, idsOfMessages(args.input));
+      }
+      const table = args.input.TableName;
+      if (typeof table === "string") attributes["aws.dynamodb.table_names"] = [table];
+      return withSpan(`${service}.${operation}`, { kind: producer ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes: dropUndefined(attributes) }, async (span) => {
+        const input = producer ? injectIntoCommand(args.input) : args.input;
+        try {
+          const result = await next({ ...args, input });
+          const meta = result.output.$metadata;
+          if (meta?.requestId) span.setAttribute(ATTR.awsRequestId, meta.requestId);
+          if (meta?.httpStatusCode) span.setAttribute(ATTR.httpStatus, meta.httpStatusCode);
+          return result;
+        } catch (error) {
+          const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata;
+          if (meta?.requestId) span.setAttribute(ATTR.awsRequestId, meta.requestId);
+          if (meta?.httpStatusCode) span.setAttribute(ATTR.httpStatus, meta.httpStatusCode);
+          throw error;
+        }
+      });
+    };
+}
+
+/** Business ids of the message(s) being sent, when the body is JSON carrying them (single sends only). */
+function idsOfMessages(input: Record<string, unknown>): Attributes {
+  const body = input.Message ?? input.MessageBody;
+  if (typeof body !== "string" || body.length > 262_144 || !body.startsWith("{")) return {};
+  try {
+    return businessAttributes(JSON.parse(body) as Record<string, unknown>);
+  } catch {
+    return {};
+  }
+}
+
+/** Copies a send/publish input with trace context in each message's attributes. */
+function injectIntoCommand(input: Record<string, unknown>): Record<string, unknown> {
+  const inject = (message: Record<string, unknown>) => ({
+    ...message,
+    MessageAttributes: injectIntoMessageAttributes((message.MessageAttributes ?? {}) as Record<string, SdkMessageAttribute>),
+  });
+  for (const batchField of ["PublishBatchRequestEntries", "Entries"]) {
+    if (Array.isArray(input[batchField])) {
+      return { ...input, [batchField]: (input[batchField] as Record<string, unknown>[]).map(inject) };
+    }
+  }
+  return inject(input);
+}
+
+function dropUndefined(attributes: Record<string, Attributes[string] | undefined>): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value;
+  return out;
+}
