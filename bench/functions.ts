@@ -57,7 +57,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
 
   const functions: FunctionFigures[] = [];
   for (const fn of run.resources.filter((r) => r.type === "aws:lambda/function:Function")) {
-    const environment = { ...(fn.inputs.environment as { variables: Record<string, string> }).variables, AWS_REGION: run.settings.region };
+    const environment: Record<string, string> = { ...(fn.inputs.environment as { variables: Record<string, string> }).variables, AWS_REGION: run.settings.region };
     const definitionName = environment.POWERTOOLS_SERVICE_NAME!;
     const bundleDir = path.join(BUILD_DIR, definitionName);
     const bundle = fs.readFileSync(path.join(bundleDir, "index.js"));
