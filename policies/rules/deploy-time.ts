@@ -330,7 +330,7 @@ export const keyUsableByRoles: StackValidationPolicy = {
           if (missing.length) {
             report(`Role "${roleName}" may ${need.action} on "${physical(target.props, target.name)}" but not ${missing.join(", ")} on its KMS key ${keyArn}: every call would fail with KMS.AccessDeniedException; grant ${missing.join(", ")} on the key.`, role.urn);
           } else if (!keyDelegates(stack.keyPolicy(key), String(role.props.arn), need.kms, keyArn)) {
-            report(`Role "${roleName}" is granted ${need.kms.join(", ")} on KMS key "${key.name}", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.`, role.urn);
+            report(`Role "${roleName}" may ${need.action} on "${physical(target.props, target.name)}" and is granted ${need.kms.join(", ")} on its KMS key "${key.name}", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.`, role.urn);
           }
         }
       }

@@ -1,0 +1,368 @@
+/**
+ * Every policy: a positive case (the compliant fixture world reports nothing) and at least one
+ * negative case (one deliberate mistake, the exact messages it must produce).
+ */
+import { describe, expect, it } from "vitest";
+import { policies } from "../../policies/pack";
+import { T } from "../../policies/lib/types";
+import type { World } from "./fixtures";
+import { DLQ_ARN, FN_ARN, KEY_ARN, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
+
+interface Case {
+  /** What the mistake is. */
+  what: string;
+  break: (w: World) => World;
+  expected: string[];
+  config?: Record<string, unknown>;
+}
+
+const ROLE_POLICY = (w: World, ...statements: object[]) => set(w, "role-policy", { policy: policyDoc(...statements) });
+
+const CASES: Record<string, Case[]> = {
+  // Encryption
+  "sns-topic-encrypted-with-cmk": [
+    { what: "no key", break: (w) => set(w, "topic", { kmsMasterKeyId: undefined }), expected: ['Topic "bus-topic.fifo" is not encrypted at rest: set kmsMasterKeyId to the ARN of a customer managed KMS key.'] },
+    { what: "AWS managed key", break: (w) => set(w, "topic", { kmsMasterKeyId: "alias/aws/sns" }), expected: ['Topic "bus-topic.fifo" uses the AWS managed key alias/aws/sns, which cannot be shared with other services or audited per use: set kmsMasterKeyId to a customer managed KMS key.'] },
+  ],
+  "sqs-queue-encrypted-with-cmk": [
+    { what: "no key", break: (w) => set(w, "queue", { kmsMasterKeyId: undefined }), expected: ['Queue "bus-payment.fifo" is not encrypted at rest: set kmsMasterKeyId to the ARN of a customer managed KMS key.'] },
+    { what: "SSE-SQS", break: (w) => set(w, "dlq", { kmsMasterKeyId: undefined, sqsManagedSseEnabled: true }), expected: ['Queue "bus-payment-dlq.fifo" uses SSE-SQS (an SQS owned key): set kmsMasterKeyId to a customer managed KMS key.'] },
+    { what: "AWS managed key", break: (w) => set(w, "queue", { kmsMasterKeyId: "alias/aws/sqs" }), expected: ['Queue "bus-payment.fifo" uses the AWS managed key alias/aws/sqs, whose policy no other service can be added to: set kmsMasterKeyId to a customer managed KMS key.'] },
+  ],
+  "dynamodb-table-encrypted-with-cmk": [
+    { what: "AWS owned key", break: (w) => set(w, "table", { serverSideEncryption: undefined }), expected: ['Table "bus-payments" is encrypted only with an AWS owned key: set serverSideEncryption to { enabled: true, kmsKeyArn: <customer managed key ARN> }.'] },
+    { what: "AWS managed key", break: (w) => set(w, "table", { serverSideEncryption: { enabled: true } }), expected: ['Table "bus-payments" uses the AWS managed key aws/dynamodb: set serverSideEncryption.kmsKeyArn to a customer managed KMS key.'] },
+  ],
+  "kms-key-rotation-enabled": [
+    { what: "rotation off", break: (w) => set(w, "key", { enableKeyRotation: false }), expected: ['KMS key "key" does not rotate its key material: set enableKeyRotation to true.'] },
+  ],
+  "queue-topic-policy-denies-insecure-transport": [
+    {
+      what: "queue policy without the TLS deny",
+      break: (w) => set(w, "dlq-policy", { policy: policyDoc({ Sid: "Read", Effect: "Allow", Principal: { AWS: ROOT }, Action: "sqs:ReceiveMessage", Resource: DLQ_ARN }) }),
+      expected: ['The SQS policy in "policy" does not deny requests sent without TLS: add { Effect: "Deny", Principal: "*", Action: "sqs:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }.'],
+    },
+    {
+      what: "topic policy whose deny covers only Publish",
+      break: (w) => set(w, "topic-policy", { policy: policyDoc({ ...tlsDeny("sns", TOPIC_ARN), Action: "sns:Publish" }) }),
+      expected: ['The SNS policy in "policy" does not deny requests sent without TLS: add { Effect: "Deny", Principal: "*", Action: "sns:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }.'],
+    },
+  ],
+  "queue-topic-has-resource-policy": [
+    { what: "queue without a policy", break: (w) => remove(w, "dlq-policy"), expected: ['Queue "bus-payment-dlq.fifo" has no queue policy, so nothing denies requests sent without TLS: add an aws.sqs.QueuePolicy with the denyInsecureTransport("sqs", queue.arn) statement.'] },
+    { what: "topic without a policy", break: (w) => remove(w, "topic-policy"), expected: ['Topic "bus-topic.fifo" has no topic policy, so nothing denies requests sent without TLS: add an aws.sns.TopicPolicy with the denyInsecureTransport("sns", topic.arn) statement.'] },
+  ],
+  // Least privilege
+  "iam-no-wildcard-actions": [
+    {
+      what: "a role linked with sqs:*",
+      break: (w) => ROLE_POLICY(w, { Sid: "SourceQueue", Effect: "Allow", Action: ["sqs:*"], Resource: QUEUE_ARN }),
+      expected: ['statement "SourceQueue" in "policy" allows "sqs:*": replace it with the exact actions needed (e.g. sqs:SendMessage, dynamodb:PutItem).'],
+    },
+    {
+      what: "NotAction",
+      break: (w) => ROLE_POLICY(w, { Effect: "Allow", NotAction: "iam:*", Resource: QUEUE_ARN }),
+      expected: ['statement #1 in "policy" allows NotAction "iam:*", which grants every other action: list the allowed actions in Action instead.'],
+    },
+    {
+      what: "kms:* in a key policy for someone other than the account root",
+      break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }, { Sid: "Role", Effect: "Allow", Principal: { AWS: ROLE_ARN }, Action: "kms:*", Resource: "*" }) }),
+      expected: ['statement "Role" in "policy" allows "kms:*": replace it with the exact actions needed (e.g. sqs:SendMessage, dynamodb:PutItem).'],
+    },
+    {
+      what: "* in a queue policy",
+      break: (w) => set(w, "queue-policy", { policy: policyDoc({ Sid: "All", Effect: "Allow", Principal: { AWS: ROOT }, Action: "*", Resource: QUEUE_ARN }, tlsDeny("sqs", QUEUE_ARN)) }),
+      expected: ['statement "All" in "policy" allows "*": replace it with the exact actions needed (e.g. sqs:SendMessage, dynamodb:PutItem).'],
+    },
+  ],
+  "iam-no-wildcard-resources": [
+    {
+      what: "dynamodb on *",
+      break: (w) => ROLE_POLICY(w, { Sid: "Tables", Effect: "Allow", Action: ["dynamodb:PutItem", "xray:PutTraceSegments"], Resource: "*" }),
+      expected: ['statement "Tables" in "policy" allows dynamodb:PutItem on "*": scope Resource to the ARNs of the resources used (only actions without resource-level permissions, like xray:PutTraceSegments, may use "*").'],
+    },
+    {
+      what: "every queue of the account",
+      break: (w) => ROLE_POLICY(w, { Sid: "Queues", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: arn("sqs", "*") }),
+      expected: [`statement "Queues" in "policy" allows sqs:SendMessage on "${arn("sqs", "*")}": scope Resource to the ARNs of the resources used (only actions without resource-level permissions, like xray:PutTraceSegments, may use "*").`],
+    },
+    {
+      what: "NotResource",
+      break: (w) => ROLE_POLICY(w, { Sid: "Not", Effect: "Allow", Action: ["sqs:SendMessage"], NotResource: QUEUE_ARN }),
+      expected: ['statement "Not" in "policy" uses NotResource, which grants every other resource: list the resources in Resource instead.'],
+    },
+  ],
+  "iam-no-broad-managed-policies": [
+    { what: "SQS full access", break: (w) => add(w, T.rolePolicyAttachment, "full", { role: "bus-payment", policyArn: "arn:aws:iam::aws:policy/AmazonSQSFullAccess" }), expected: ["Attaches the broad managed policy arn:aws:iam::aws:policy/AmazonSQSFullAccess: detach it and grant only the actions the principal uses, on its resources."] },
+    { what: "administrator on the role", break: (w) => set(w, "role", { managedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"] }), expected: ["Attaches the broad managed policy arn:aws:iam::aws:policy/AdministratorAccess: detach it and grant only the actions the principal uses, on its resources."] },
+  ],
+  "lambda-one-role-per-function": [
+    {
+      what: "two functions, one role",
+      break: (w) => add(w, T.function, "fn2", { name: "bus-other", role: ROLE_ARN, timeout: 30, layers: [OTEL], tracingConfig: { mode: "Active" } }, { arn: arn("lambda", "function:bus-other") }),
+      expected: [
+        `Function "bus-payment" shares its execution role ${ROLE_ARN} with "bus-other": give each function its own role with only its own permissions.`,
+        `Function "bus-other" shares its execution role ${ROLE_ARN} with "bus-payment": give each function its own role with only its own permissions.`,
+      ],
+    },
+  ],
+  "resource-policy-no-public-principal": [
+    {
+      what: "queue open to *",
+      break: (w) => set(w, "queue-policy", { policy: policyDoc({ Sid: "Anyone", Effect: "Allow", Principal: "*", Action: "sqs:SendMessage", Resource: QUEUE_ARN }, tlsDeny("sqs", QUEUE_ARN)) }),
+      expected: ['statement "Anyone" in "policy" allows Principal "*" without a source condition: name the principal, or add a condition on aws:SourceArn, aws:SourceAccount or aws:PrincipalOrgID.'],
+    },
+    {
+      what: "Lambda permission for a service without sourceArn",
+      break: (w) => set(w, "api-permission", { sourceArn: undefined }),
+      expected: ["Lambda permission lets apigateway.amazonaws.com invoke the function on behalf of any resource in any account: set sourceArn to the calling resource's ARN (e.g. the API's execution ARN)."],
+    },
+    {
+      what: "Lambda permission for *",
+      break: (w) => set(w, "api-permission", { principal: "*", sourceArn: undefined }),
+      expected: ["Lambda permission lets any principal invoke the function: set principal to the service or account that calls it, and sourceArn."],
+    },
+  ],
+  // Resilience
+  "sqs-queue-has-dlq": [
+    {
+      // Without the redrive policy the former DLQ is an ordinary queue too, and has none either.
+      what: "redrive policy dropped",
+      break: (w) => set(w, "queue", { redrivePolicy: undefined }),
+      expected: [
+        'Queue "bus-payment-dlq.fifo" has no dead-letter queue: set redrivePolicy to { deadLetterTargetArn: <its DLQ\'s ARN>, maxReceiveCount: <receives before it moves> }.',
+        'Queue "bus-payment.fifo" has no dead-letter queue: set redrivePolicy to { deadLetterTargetArn: <its DLQ\'s ARN>, maxReceiveCount: <receives before it moves> }.',
+      ],
+    },
+  ],
+  "sqs-dlq-retention-covers-source": [
+    { what: "DLQ keeps less than its source", break: (w) => set(w, "dlq", { messageRetentionSeconds: 86_400 }), expected: ['Dead-letter queue "bus-payment-dlq.fifo" keeps messages 86400 s, less than its source "bus-payment.fifo" (345600 s): set its messageRetentionSeconds to at least 345600 (1209600 is the maximum).'] },
+  ],
+  "sns-fifo-queue-behind-fifo-topic": [
+    { what: "FIFO queue behind a standard topic", break: (w) => set(w, "topic", { fifoTopic: false }), expected: ['FIFO queue "bus-payment.fifo" is subscribed to the standard topic "bus-topic.fifo": SNS cannot deliver a standard topic to a FIFO queue; make the topic FIFO (fifoTopic: true, name ending in .fifo).'] },
+    { what: "FIFO topic to e-mail", break: (w) => set(w, "subscription", { protocol: "email", endpoint: "ops@example.com" }), expected: ['Subscription "subscription" delivers FIFO topic "bus-topic.fifo" over email: FIFO topics deliver only to SQS queues; subscribe a queue and consume it.'] },
+  ],
+  "sqs-visibility-timeout-factor": [
+    { what: "visibility 2 × timeout", break: (w) => set(w, "queue", { visibilityTimeoutSeconds: 60 }), expected: ['Queue "bus-payment.fifo" has a visibility timeout of 60 s, less than 6 × the 30 s timeout of its consumer "bus-payment": set visibilityTimeoutSeconds to at least 180.'] },
+    { what: "a stricter factor from config", break: (w) => w, config: { visibilityFactor: 10 }, expected: ['Queue "bus-payment.fifo" has a visibility timeout of 180 s, less than 10 × the 30 s timeout of its consumer "bus-payment": set visibilityTimeoutSeconds to at least 300.'] },
+  ],
+  "lambda-esm-reports-batch-item-failures": [
+    { what: "no partial batch responses", break: (w) => set(w, "trigger", { functionResponseTypes: undefined }), expected: [`Event source mapping "trigger" from ${QUEUE_ARN} does not report partial batch failures: set functionResponseTypes to ["ReportBatchItemFailures"].`] },
+  ],
+  "dynamodb-table-pitr-enabled": [
+    { what: "PITR off", break: (w) => set(w, "table", { pointInTimeRecovery: { enabled: false } }), expected: ['Table "bus-payments" has no point-in-time recovery: set pointInTimeRecovery to { enabled: true }.'] },
+  ],
+  // Observability
+  "lambda-otel-layer": [
+    { what: "no layers", break: (w) => set(w, "fn", { layers: undefined }), expected: ['Function "bus-payment" has no OpenTelemetry layer (layers: none): add the ADOT collector layer of its region (stack setting otelLayerArn).'] },
+  ],
+  "lambda-active-tracing": [
+    { what: "PassThrough", break: (w) => set(w, "fn", { tracingConfig: { mode: "PassThrough" } }), expected: ['Function "bus-payment" does not trace actively (tracingConfig.mode is PassThrough): set tracingConfig to { mode: "Active" }.'] },
+  ],
+  "lambda-explicit-timeout": [
+    { what: "default timeout", break: (w) => set(w, "fn", { timeout: undefined }), expected: ['Function "bus-payment" has no explicit timeout and would run with Lambda\'s 3 s default: set timeout (seconds).'] },
+  ],
+  "log-group-retention": [
+    { what: "never expires", break: (w) => set(w, "fn-logs", { retentionInDays: undefined }), expected: ['Log group "/aws/lambda/bus-payment" never expires its logs: set retentionInDays (at least 7).'] },
+    { what: "one day", break: (w) => set(w, "fn-logs", { retentionInDays: 1 }), expected: ['Log group "/aws/lambda/bus-payment" keeps logs 1 day, less than the minimum 7: set retentionInDays to at least 7.'] },
+    { what: "below a configured minimum", break: (w) => w, config: { minRetentionDays: 30 }, expected: ['Log group "/aws/lambda/bus-payment" keeps logs 14 days, less than the minimum 30: set retentionInDays to at least 30.'] },
+  ],
+  "lambda-has-log-group": [
+    { what: "log group not declared", break: (w) => remove(w, "fn-logs"), expected: ['Function "bus-payment" logs to "/aws/lambda/bus-payment", which the stack does not declare: Lambda would create it with no retention; declare an aws.cloudwatch.LogGroup named "/aws/lambda/bus-payment" with retentionInDays.'] },
+  ],
+  "sfn-logging-and-tracing": [
+    {
+      what: "no logging, no tracing",
+      break: (w) => set(w, "workflow", { loggingConfiguration: { level: "OFF" }, tracingConfiguration: undefined }),
+      expected: ['State machine "orders" does not log executions: set loggingConfiguration to { level: "ERROR" (or "ALL"), logDestination: "<log group ARN>:*" }.', 'State machine "orders" does not trace: set tracingConfiguration to { enabled: true }.'],
+    },
+  ],
+  "apigateway-stage-access-logging": [
+    { what: "no access logs", break: (w) => set(w, "stage", { accessLogSettings: undefined }), expected: ['API stage "dev" writes no access logs: set accessLogSettings to { destinationArn: <log group ARN>, format: <access log format> }.'] },
+  ],
+  "apigateway-stage-throttling": [
+    { what: "no usage plan or method settings", break: (w) => remove(w, "usage-plan"), expected: ['API stage "dev" is not throttled: add MethodSettings with methodPath "*/*" and throttlingRateLimit/throttlingBurstLimit for it, or a usage plan on it with throttleSettings.'] },
+    { what: "HTTP API stage without route throttling", break: (w) => add(w, T.httpStage, "http-stage", { apiId: "h1", name: "$default" }), expected: ['HTTP API stage "$default" is not throttled: set defaultRouteSettings.throttlingRateLimit and throttlingBurstLimit.'] },
+  ],
+  // API
+  "apigateway-method-authorization": [
+    { what: "open POST", break: (w) => set(w, "post-order", { apiKeyRequired: false }), expected: ['Method POST on resource res1 is open to anyone: set apiKeyRequired to true, or authorization to "AWS_IAM", "COGNITO_USER_POOLS" or "CUSTOM" with an authorizer.'] },
+    { what: "open HTTP API route", break: (w) => add(w, T.route, "route", { apiId: "h1", routeKey: "GET /order/{id}" }), expected: ['Route "GET /order/{id}" is open to anyone: set authorizationType to "AWS_IAM", "JWT" or "CUSTOM" with an authorizerId.'] },
+  ],
+  "apigateway-request-validation": [
+    { what: "no validator", break: (w) => set(w, "post-order", { requestValidatorId: undefined }), expected: ["Method POST on resource res1 has no request validator: set requestValidatorId to an aws.apigateway.RequestValidator (with requestModels for a body, requestParameters for path and query)."] },
+  ],
+  // Deploy-time
+  "aws-name-valid": [
+    {
+      what: "an 81-character FIFO queue name",
+      break: (w) => set(w, "dlq", { name: `${"q".repeat(76)}.fifo` }),
+      expected: [`The SQS queue name "${"q".repeat(76)}.fifo" is 81 characters; AWS allows 1..80: shorten it.`],
+    },
+    { what: "a 65-character function name", break: (w) => set(w, "fn", { name: "f".repeat(65) }), expected: [`The Lambda function name "${"f".repeat(65)}" is 65 characters; AWS allows 1..64: shorten it.`] },
+    { what: "a space in a role name", break: (w) => set(w, "role", { name: "bus payment" }), expected: ['The IAM role name "bus payment" has characters AWS rejects: use only letters, digits and \'+=,.@_-\'.'] },
+    {
+      what: "an autonamed queue from a long logical name",
+      break: (w) => add(w, T.queue, "l".repeat(70), { fifoQueue: true }),
+      expected: [`The SQS queue name Pulumi would generate from "${"l".repeat(70)}" is 83 characters; AWS allows at most 80: set name explicitly or shorten the logical name.`],
+    },
+  ],
+  "fifo-name-suffix": [
+    { what: "FIFO queue without .fifo", break: (w) => set(w, "dlq", { name: "bus-payment-dlq" }), expected: ['"bus-payment-dlq" is FIFO (fifoQueue: true) but its name does not end in ".fifo": AWS rejects it; append ".fifo".'] },
+    { what: "standard topic with .fifo", break: (w) => set(w, "topic", { fifoTopic: undefined }), expected: ['"bus-topic.fifo" ends in ".fifo" but fifoTopic is not true: AWS rejects it; set fifoTopic: true or drop the suffix.'] },
+  ],
+  "lambda-sqs-event-source-settings-valid": [
+    {
+      what: "FIFO batch of 20 with a window",
+      break: (w) => set(w, "trigger", { batchSize: 20, maximumBatchingWindowInSeconds: 5 }),
+      expected: [
+        `Event source mapping "trigger" reads the FIFO queue ${QUEUE_ARN} in batches of 20: FIFO queues allow at most 10; set batchSize to 10 or less.`,
+        `Event source mapping "trigger" sets a 5 s batching window on the FIFO queue ${QUEUE_ARN}: AWS rejects it for FIFO queues; remove maximumBatchingWindowInSeconds.`,
+      ],
+    },
+    {
+      what: "standard batch of 100 without a window, concurrency 1",
+      break: (w) => set(w, "trigger", { eventSourceArn: arn("sqs", "standard"), batchSize: 100, scalingConfig: { maximumConcurrency: 1 } }),
+      expected: [
+        'Event source mapping "trigger" uses batchSize 100 without a batching window: AWS requires maximumBatchingWindowInSeconds ≥ 1 when batchSize is above 10.',
+        'Event source mapping "trigger" sets scalingConfig.maximumConcurrency to 1: AWS accepts 2..1000.',
+      ],
+    },
+  ],
+  "lambda-sqs-visibility-exceeds-function-timeout": [
+    { what: "visibility below the timeout", break: (w) => set(w, "queue", { visibilityTimeoutSeconds: 20 }), expected: ['Queue "bus-payment.fifo" has a visibility timeout of 20 s, below the 30 s timeout of its consumer "bus-payment": AWS rejects the event source mapping; set visibilityTimeoutSeconds to at least 30 (6 × is recommended).'] },
+    { what: "default visibility (30 s) and a 60 s function", break: (w) => set(set(w, "queue", { visibilityTimeoutSeconds: undefined }), "fn", { timeout: 60 }), expected: ['Queue "bus-payment.fifo" has a visibility timeout of 30 s, below the 60 s timeout of its consumer "bus-payment": AWS rejects the event source mapping; set visibilityTimeoutSeconds to at least 60 (6 × is recommended).'] },
+  ],
+  "sns-filter-policy-valid": [
+    { what: "a bare string value", break: (w) => set(w, "subscription", { filterPolicy: JSON.stringify({ transaction_type: "payment" }) }), expected: ['Subscription "subscription" has a filter policy SNS rejects: "transaction_type" must be an array of values, e.g. ["payment"].'] },
+    { what: "nesting in the attributes scope", break: (w) => set(w, "subscription", { filterPolicy: JSON.stringify({ tx: { type: ["payment"] } }) }), expected: ['Subscription "subscription" has a filter policy SNS rejects: "tx" is nested: attribute-based filter policies (MessageAttributes scope) cannot nest; give each attribute an array.'] },
+    {
+      what: "six keys and 729 combinations",
+      break: (w) => set(w, "subscription", { filterPolicy: JSON.stringify(Object.fromEntries(["a", "b", "c", "d", "e", "f"].map((k) => [k, ["1", "2", "3"]]))) }),
+      expected: ['Subscription "subscription" has a filter policy SNS rejects: it has 6 keys; SNS allows at most 5.', 'Subscription "subscription" has a filter policy SNS rejects: it has 729 value combinations; SNS allows at most 150.'],
+    },
+    { what: "not JSON", break: (w) => set(w, "subscription", { filterPolicy: "{transaction_type: [payment]}" }), expected: [`Subscription "subscription" has a filter policy that is not valid JSON (${jsonError("{transaction_type: [payment]}")}): fix the JSON.`] },
+  ],
+  "policy-document-has-version": [
+    { what: "no Version", break: (w) => set(w, "role-policy", { policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sqs:SendMessage", Resource: QUEUE_ARN }] }) }), expected: ['The policy document in "policy" has no Version: set "Version": "2012-10-17".'] },
+    { what: "the 2008 grammar in a trust policy", break: (w) => set(w, "role", { assumeRolePolicy: JSON.stringify({ Version: "2008-10-17", Statement: [] }) }), expected: ['The policy document in "assumeRolePolicy" has Version "2008-10-17": set "Version": "2012-10-17".'] },
+    { what: "not JSON", break: (w) => set(w, "queue-policy", { policy: "{" }), expected: [`The policy document in "policy" is not valid JSON (${jsonError("{")}): AWS rejects it.`] },
+  ],
+  "sqs-dlq-matches-source-type": [
+    {
+      what: "standard DLQ behind a FIFO queue, maxReceiveCount 0",
+      break: (w) => set(set(w, "dlq", { fifoQueue: false }), "queue", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: 0 }) }),
+      expected: ['Queue "bus-payment.fifo" has redrive maxReceiveCount 0: AWS accepts 1..1000.', 'Queue "bus-payment.fifo" is FIFO but its dead-letter queue "bus-payment-dlq.fifo" is standard: AWS rejects the redrive policy; make the DLQ FIFO.'],
+    },
+  ],
+  "cloudwatch-log-retention-allowed-value": [
+    { what: "10 days", break: (w) => set(w, "fn-logs", { retentionInDays: 10 }), expected: ['Log group "/aws/lambda/bus-payment" has retentionInDays 10, which CloudWatch Logs rejects: use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.'] },
+  ],
+  "lambda-sqs-trigger-role-can-consume": [
+    {
+      what: "role without DeleteMessage",
+      break: (w) => ROLE_POLICY(w, { Sid: "SourceQueue", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:GetQueueAttributes"], Resource: QUEUE_ARN }, { Effect: "Allow", Action: ["kms:Decrypt"], Resource: KEY_ARN }),
+      expected: [`Function "bus-payment" is triggered by "bus-payment.fifo" but its role may not sqs:DeleteMessage on it: AWS rejects the event source mapping; grant them on ${QUEUE_ARN}.`],
+    },
+  ],
+  "sns-sqs-subscription-queue-policy-allows-topic": [
+    {
+      what: "queue policy for another topic",
+      break: (w) => set(w, "queue-policy", { policy: policyDoc({ Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: QUEUE_ARN, Condition: { ArnEquals: { "aws:SourceArn": arn("sns", "other") } } }, tlsDeny("sqs", QUEUE_ARN)) }),
+      expected: [`Queue "bus-payment.fifo" is subscribed to ${TOPIC_ARN} but its queue policy does not let sns.amazonaws.com send from that topic: SNS would drop every message; allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn = the topic ARN.`],
+    },
+  ],
+  "kms-key-policy-allows-delivering-services": [
+    {
+      what: "key policy without SNS",
+      break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }) }),
+      expected: ['Queue "bus-payment.fifo" is encrypted with KMS key "key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key\'s serviceUsers.'],
+    },
+    {
+      what: "subscribed queue on alias/aws/sqs",
+      break: (w) => set(w, "queue", { kmsMasterKeyId: "alias/aws/sqs" }),
+      expected: ['Queue "bus-payment.fifo" is encrypted with the AWS managed key alias/aws/sqs, which sns.amazonaws.com may not use: nothing would be delivered; encrypt it with a customer managed key whose policy allows sns.amazonaws.com.'],
+    },
+    {
+      what: "alarm topic (by alias) whose key does not allow CloudWatch",
+      break: (w) => add(set(w, "topic", { kmsMasterKeyId: "alias/bus" }), T.metricAlarm, "alarm", { name: "dlq-not-empty", alarmActions: [TOPIC_ARN] }),
+      expected: ['Alarm topic "bus-topic.fifo" is encrypted with KMS key "key", whose policy does not allow cloudwatch.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add cloudwatch.amazonaws.com to the key\'s serviceUsers.'],
+    },
+  ],
+  "kms-key-usable-by-roles": [
+    {
+      what: "a producer role without the key",
+      break: (w) => ROLE_POLICY(w, { Sid: "SourceQueue", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: QUEUE_ARN }, { Sid: "SourceKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: KEY_ARN }, { Sid: "DeadLetterQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: DLQ_ARN }),
+      expected: [`Role "bus-payment" may sqs:SendMessage on "bus-payment-dlq.fifo" but not kms:GenerateDataKey on its KMS key ${KEY_ARN}: every call would fail with KMS.AccessDeniedException; grant kms:GenerateDataKey on the key.`],
+    },
+    {
+      what: "a key policy that does not delegate to IAM",
+      break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Admin", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${"123456789012"}:role/admin` }, Action: ["kms:Create*", "kms:Describe*"], Resource: "*" }, { Sid: "Sns", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*" }) }),
+      expected: [
+        'Role "bus-payment" may sqs:SendMessage on "bus-payment-dlq.fifo" and is granted kms:GenerateDataKey, kms:Decrypt on its KMS key "key", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.',
+        'Role "bus-payment" may sqs:ReceiveMessage on "bus-payment.fifo" and is granted kms:Decrypt on its KMS key "key", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.',
+      ],
+    },
+  ],
+};
+
+/** The message V8 gives for JSON.parse of `text`. */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+describe("the fixture world", () => {
+  it("is compliant with every policy (the positive case of each)", async () => {
+    for (const policy of policies) expect({ policy: policy.name, messages: await messages(policy.name, world()) }).toEqual({ policy: policy.name, messages: [] });
+  });
+});
+
+describe.each(policies.map((p) => p.name))("%s", (name) => {
+  const cases = CASES[name] ?? [];
+  it("has negative cases", () => expect(cases.length).toBeGreaterThan(0));
+  it.each(cases.map((c) => [c.what, c] as const))("reports %s", async (_what, c) => {
+    expect(await messages(name, c.break(world()), c.config)).toEqual(c.expected);
+  });
+});
+
+describe("documented exceptions and edge cases (positive)", () => {
+  it("accepts the KMS key policy's account-root kms:* statement", async () => {
+    expect(await messages("iam-no-wildcard-actions", world())).toEqual([]);
+  });
+  it("accepts X-Ray and log-delivery actions on *, and more actions allowed through config", async () => {
+    const w = ROLE_POLICY(world(), { Effect: "Allow", Action: ["logs:CreateLogDelivery", "cloudwatch:PutMetricData", "xray:GetSamplingRules"], Resource: "*" }, { Effect: "Allow", Action: ["ssm:DescribeParameters"], Resource: "*" });
+    expect(await messages("iam-no-wildcard-resources", w, { extraAllowedActions: ["ssm:DescribeParameters"] })).toEqual([]);
+  });
+  it("accepts * principals tied to a source, and deny statements for *", async () => {
+    const w = set(world(), "queue-policy", { policy: policyDoc({ Effect: "Allow", Principal: "*", Action: "sqs:SendMessage", Resource: QUEUE_ARN, Condition: { ArnEquals: { "aws:SourceArn": TOPIC_ARN } } }, tlsDeny("sqs", QUEUE_ARN)) });
+    expect(await messages("resource-policy-no-public-principal", w)).toEqual([]);
+    expect(await messages("sns-sqs-subscription-queue-policy-allows-topic", w)).toEqual([]);
+  });
+  it("accepts AWS managed keys for names allow-listed as carrying no customer data", async () => {
+    const w = set(world(), "topic", { kmsMasterKeyId: "alias/aws/sns" });
+    expect(await messages("sns-topic-encrypted-with-cmk", w, { awsManagedKeyAllowedNames: ["^bus-topic"] })).toEqual([]);
+  });
+  it("accepts a DLQ without its own DLQ, a standard queue batch above 10 with a window, and OPTIONS without auth", async () => {
+    const w = set(world(), "trigger", { eventSourceArn: arn("sqs", "standard"), batchSize: 100, maximumBatchingWindowInSeconds: 1 });
+    expect(await messages("lambda-sqs-event-source-settings-valid", w)).toEqual([]);
+    expect(await messages("sqs-queue-has-dlq", world())).toEqual([]);
+    expect(await messages("apigateway-method-authorization", world())).toEqual([]);
+  });
+  it("does not check asymmetric keys for rotation", async () => {
+    const w = set(world(), "key", { enableKeyRotation: false, customerMasterKeySpec: "RSA_2048", keyUsage: "SIGN_VERIFY" });
+    expect(await messages("kms-key-rotation-enabled", w)).toEqual([]);
+  });
+  it("accepts throttling through method settings", async () => {
+    const w = add(remove(world(), "usage-plan"), T.methodSettings, "throttle", { restApi: "api123", stageName: "dev", methodPath: "*/*", settings: { throttlingRateLimit: 10, throttlingBurstLimit: 20 } });
+    expect(await messages("apigateway-stage-throttling", w)).toEqual([]);
+  });
+  it("uses the fixture function and queue consistently", () => {
+    expect(world().trigger!.inputs.functionName).toBe(FN_ARN);
+    expect(world().queue!.state.url).toBe(QUEUE_URL);
+  });
+});
