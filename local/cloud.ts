@@ -1,0 +1,232 @@
+/**
+ * The local cloud: runs the Pulumi program for a stack under the SDK's mock runtime and deploys
+ * every resource it declares onto in-process emulators on 127.0.0.1 (fauxqs for SNS/SQS, dynalite
+ * for DynamoDB, aws-local-stepfunctions behind a Step Functions API), then serves what was
+ * deployed: functions from their built bundles, SQS event source mappings, state machines and the
+ * REST API. The program is the single description of the wiring; nothing here names a resource.
+ *
+ * `startLocalCloud` is what `npm start` (local/main.ts) and the integration tests use.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+import type { Emulators, TimingOverrides } from "./emulators";
+import { LOCAL_ACCOUNT_ID, awsClientConfig, startEmulators } from "./emulators";
+import { localOutputsPath, StackOutputsFile } from "./outputs";
+import { readStackConfig, runProgram } from "./program";
+import type { DeclaredResource } from "./program";
+import { LocalDeployment } from "./provision/context";
+import { localProvisioner } from "./provision/index";
+import { registerServiceIntegrations } from "./provision/sfn";
+import { ApiGatewayRegistry } from "./runtime/api-gateway";
+import type { LambdaInvoker } from "./runtime/api-gateway";
+import type { SqsPoller } from "./runtime/sqs-poller";
+import { startSqsPoller } from "./runtime/sqs-poller";
+
+export interface LocalCloudOptions {
+  /** Stack whose `Pulumi.<stack>.yaml` is deployed. @default "dev" */
+  stack?: string;
+  /** Config overrides, like `pulumi config set` (`key` means `<project>:key`). @default {} */
+  config?: Record<string, string>;
+  /**
+   * Where to write the outputs file; `false` writes none.
+   * @default `.local/<stack>/outputs.json`
+   */
+  outputsFile?: string | false;
+  /** Receives function logs and local cloud warnings, one line each. @default console.log */
+  log?: (line: string) => void;
+  /** Step Functions retry and Wait timing overrides (tests). @default {} (AWS timing) */
+  timing?: TimingOverrides;
+  /**
+   * OTLP/HTTP endpoint the functions export traces to (the local OTLP receiver). When unset,
+   * tracing is disabled in the functions (`OTEL_SDK_DISABLED=true`): nothing listens on the
+   * collector layer's localhost:4318 locally.
+   * @default undefined
+   */
+  otlpEndpoint?: string;
+}
+
+export interface LocalCloud {
+  stack: string;
+  /** The outputs file contents: stack outputs plus `region` and `awsEndpoints`. */
+  outputs: StackOutputsFile;
+  /** Where the outputs were written, if anywhere. */
+  outputsFile?: string;
+  /** Every resource the program declared, as provisioned. */
+  resources: DeclaredResource[];
+  /** Types accepted but not emulated, with counts. */
+  notEmulated: Map<string, number>;
+  /** Types the local cloud does not know, with counts. */
+  unknown: Map<string, number>;
+  /** Milliseconds from the call to ready. */
+  bootMs: number;
+  /** Stops pollers (after their in-flight batch), functions, API servers and emulators. */
+  stop(): Promise<void>;
+}
+
+/** Deploys a stack locally and starts serving it. */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const started = Date.now();
+  const stack = options.stack ?? "dev";
+  const log = options.log ?? ((line: string) => console.log(line));
+  const region = regionOf(stack, options.config ?? {});
+  const emulators = await startEmulators({ region, timing: options.timing });
+  const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
+  const clients = {
+    sns: new SNSClient(clientConfig(emulators.endpoints.sns)),
+    sqs: new SQSClient(clientConfig(emulators.endpoints.sqs)),
+    dynamodb: new DynamoDBClient(clientConfig(emulators.endpoints.dynamodb)),
+    sfn: new SFNClient(clientConfig(emulators.endpoints.stepfunctions)),
+  };
+  const apis: ApiGatewayRegistry = new ApiGatewayRegistry({
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    resolveFunction: (arn): LambdaInvoker | undefined => deployment.findFunction(arn)?.host,
+    log,
+  });
+  const deployment: LocalDeployment = new LocalDeployment(
+    {
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      endpoints: emulators.endpoints,
+      clients,
+      functionEnvironment: functionEnvironment(emulators, region, options.otlpEndpoint),
+      log,
+    },
+    apis,
+  );
+  const pollers: SqsPoller[] = [];
+  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients));
+
+  try {
+    registerServiceIntegrations(emulators.stepFunctions, deployment);
+    const run = await runWithProvisioner(stack, options.config ?? {}, localProvisioner(deployment));
+    startMappings(deployment, pollers, log);
+    const programOutputs = localizeApiUrls(run.outputs, apis) as Record<string, unknown>;
+    const outputs = StackOutputsFile.parse({ ...programOutputs, region, awsEndpoints: { ...emulators.endpoints } });
+    const outputsFile = options.outputsFile === false ? undefined : (options.outputsFile ?? localOutputsPath(stack));
+    if (outputsFile) {
+      fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
+      fs.writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`, { mode: 0o600 });
+    }
+    return {
+      stack,
+      outputs,
+      outputsFile,
+      resources: run.resources,
+      notEmulated: deployment.accepted,
+      unknown: deployment.unknown,
+      bootMs: Date.now() - started,
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * An output built as API Gateway's default URL (`https://<api id>.execute-api.<region>.amazonaws.com/<stage>`)
+ * rather than from the stage's `invokeUrl` is turned into that API's local address.
+ */
+export function localizeApiUrls(value: unknown, apis: ApiGatewayRegistry): unknown {
+  if (typeof value === "string") {
+    const match = /^https:\/\/([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\/.*)?$/.exec(value);
+    const api = match?.[1] ? apis.apis.get(match[1]) : undefined;
+    return api ? `http://127.0.0.1:${api.port}${match?.[2] ?? ""}` : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => localizeApiUrls(v, apis));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, localizeApiUrls(v, apis)]));
+  return value;
+}
+
+/** The stack's region: an override, else `aws:region` from `Pulumi.<stack>.yaml`. */
+function regionOf(stack: string, config: Record<string, string>): string {
+  return config["aws:region"] ?? readStackConfig(stack)["aws:region"] ?? "us-east-1";
+}
+
+/**
+ * Runs the program; a provisioner error fails the run at once (under the mock runtime it would
+ * otherwise leave an output unresolved forever).
+ */
+async function runWithProvisioner(
+  stack: string,
+  config: Record<string, string>,
+  provision: (args: MockResourceArgs) => Promise<MockResourceResult>,
+): Promise<Awaited<ReturnType<typeof runProgram>>> {
+  let fail: (error: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const guarded = async (args: MockResourceArgs) => {
+    try {
+      return await provision(args);
+    } catch (error) {
+      fail(error);
+      throw error;
+    }
+  };
+  return Promise.race([runProgram({ stack, config, accountId: LOCAL_ACCOUNT_ID, provision: guarded }), failed]);
+}
+
+/** What every function gets on top of its own environment, so the unchanged handlers reach the emulators. */
+function functionEnvironment(emulators: Emulators, region: string, otlpEndpoint: string | undefined): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_SNS: emulators.endpoints.sns,
+    AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SFN: emulators.endpoints.stepfunctions,
+    // Hook for the local OTLP receiver: traces go there when it runs, nowhere otherwise.
+    ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : { OTEL_SDK_DISABLED: "true" }),
+  };
+}
+
+/** Starts one poller per enabled SQS event source mapping. */
+function startMappings(deployment: LocalDeployment, pollers: SqsPoller[], log: (line: string) => void): void {
+  for (const mapping of deployment.mappings) {
+    if (!mapping.enabled) continue;
+    const queue = deployment.queues.get(mapping.eventSourceArn);
+    const fn = deployment.findFunction(mapping.functionName);
+    if (!queue || !fn) {
+      log(`[local cloud] event source mapping ${mapping.uuid}: ${queue ? `no function ${mapping.functionName}` : `no queue ${mapping.eventSourceArn}`}; not started`);
+      continue;
+    }
+    // Without ReportBatchItemFailures, Lambda ignores a batchItemFailures answer: a successful
+    // invocation deletes the whole batch.
+    const host = mapping.reportBatchItemFailures ? fn.host : { invoke: async (event: unknown) => void (await fn.host.invoke(event)) };
+    pollers.push(
+      startSqsPoller({
+        queueUrl: queue.url,
+        eventSourceArn: queue.arn,
+        sqsClient: deployment.clients.sqs,
+        host,
+        region: deployment.region,
+        batchSize: mapping.batchSize,
+        maximumConcurrency: mapping.maximumConcurrency,
+        onError: (error) => log(`[${fn.name} poller] ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
+      }),
+    );
+  }
+}
+
+function stopper(deployment: LocalDeployment, pollers: SqsPoller[], apis: ApiGatewayRegistry, emulators: Emulators, clients: { destroy(): void }[]): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () =>
+    (stopping ??= (async () => {
+      // Pollers first (they finish their in-flight batch, which needs the functions and emulators),
+      // then the API, the functions, and the emulators last.
+      await Promise.allSettled(pollers.map((p) => p.stop()));
+      await apis.stop().catch(() => undefined);
+      await Promise.allSettled(deployment.allFunctions().map((f) => f.host.stop()));
+      await emulators.stop().catch(() => undefined);
+      for (const client of clients) client.destroy();
+    })());
+}
