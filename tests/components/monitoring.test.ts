@@ -1,0 +1,182 @@
+/**
+ * Monitoring on its own, under Pulumi's mock runtime, over a few fake resource names: the encrypted
+ * alarm topic and its key policy, the optional e-mail subscription, every alarm, and the dashboard.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Monitoring } from "../../components/monitoring";
+import type { MonitoringArgs } from "../../components/monitoring";
+import { awsShapedState } from "../../local/program";
+
+interface Declared {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  state: Record<string, unknown>;
+}
+const region = "us-east-2";
+const accountId = "123456789012";
+const resources: Declared[] = [];
+const prefix = "utility-serverless-dev";
+
+const args = (overrides: Partial<MonitoringArgs> = {}): MonitoringArgs => ({
+  namePrefix: prefix,
+  region,
+  namespace: "Test/Namespace",
+  systems: {
+    transactions: {
+      title: "FifoTransactionBus",
+      businessMetrics: "transactions",
+      topics: { bus: "bus.fifo" },
+      sourceQueues: { payment: "payment.fifo" },
+      deadLetterQueues: { payment: "payment-dlq.fifo" },
+      functions: { payment: "payment-fn" },
+    },
+    orders: {
+      title: "OrderFulfillment",
+      businessMetrics: "orders",
+      apis: { orders: { name: "orders-api", stage: "dev" } },
+      stateMachines: { workflow: `arn:aws:states:${region}:${accountId}:stateMachine:wf` },
+      sourceQueues: { fulfillment: "fulfillment" },
+      deadLetterQueues: { fulfillment: "fulfillment-dlq" },
+      functions: { api: "api-fn", fulfillment: "fulfillment-fn" },
+    },
+  },
+  ...overrides,
+});
+
+async function declare(name: string, monitoringArgs: MonitoringArgs): Promise<Declared[]> {
+  const start = resources.length;
+  const monitoring = new Monitoring(name, monitoringArgs);
+  await new Promise<void>((done) => pulumi.all([monitoring.dashboard.dashboardBody, monitoring.alarmTopic.arn]).apply(() => done()));
+  await new Promise((r) => setTimeout(r, 50));
+  return resources.slice(start).filter((r) => r.name.startsWith(name));
+}
+
+let declared: Declared[];
+const of = (type: string) => declared.filter((r) => r.type === type);
+const policy = (r: Declared, key = "policy") => JSON.parse(r.inputs[key] as string) as { Statement: Record<string, unknown>[] };
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (a: MockResourceArgs) => {
+        const result = awsShapedState(a, { region, accountId });
+        resources.push({ type: a.type, name: a.name, inputs: a.inputs as Record<string, unknown>, state: result.state as Record<string, unknown> });
+        return result;
+      },
+      call: (a) =>
+        a.token === "aws:index/getCallerIdentity:getCallerIdentity"
+          ? { accountId, arn: `arn:aws:iam::${accountId}:user/t`, userId: "T", id: accountId }
+          : a.token === "aws:index/getPartition:getPartition"
+            ? { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }
+            : (a.inputs as Record<string, unknown>),
+    },
+    "utility-serverless",
+    "dev",
+    false,
+  );
+  declared = await declare("monitoring", args({ alarmEmail: "ops@example.com" }));
+});
+
+describe("alarm topic", () => {
+  it("is encrypted with its own key, which lets CloudWatch use it for this stack's alarms only", () => {
+    const [topic] = of("aws:sns/topic:Topic");
+    const key = of("aws:kms/key:Key")[0]!;
+    expect(topic!.inputs).toMatchObject({ name: `${prefix}-alarms`, kmsMasterKeyId: key.state.arn });
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    expect(policy(key).Statement).toContainEqual({
+      Sid: "AllowCloudwatchToUseKey",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${region}:${accountId}:alarm:${prefix}-*` } },
+    });
+    const topicPolicy = policy(of("aws:sns/topicPolicy:TopicPolicy")[0]!);
+    expect(topicPolicy.Statement.map((s) => s.Sid)).toEqual(["CloudWatchAlarmsPublish", "AccountManagesAndSubscribes", "DenyInsecureTransport"]);
+    expect(topicPolicy.Statement[0]).toMatchObject({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish" });
+  });
+
+  it("has the e-mail subscription when alarmEmail is set, and none otherwise", async () => {
+    expect(of("aws:sns/topicSubscription:TopicSubscription").map((s) => s.inputs)).toEqual([
+      expect.objectContaining({ protocol: "email", endpoint: "ops@example.com", topic: of("aws:sns/topic:Topic")[0]!.state.arn }),
+    ]);
+    const without = await declare("quiet", args({ namePrefix: "quiet-dev" }));
+    expect(without.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")).toEqual([]);
+    expect(without.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length).toBeGreaterThan(0);
+  });
+});
+
+describe("alarms", () => {
+  const alarm = (name: string) => {
+    const found = of("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === `${prefix}-${name}`);
+    expect(found, `alarm ${prefix}-${name}`).toBeDefined();
+    return found!.inputs;
+  };
+
+  it("covers every watched resource, notifies the topic on ALARM and OK, and ignores missing data", () => {
+    const alarms = of("aws:cloudwatch/metricAlarm:MetricAlarm");
+    // 2 DLQs + 2 source queues + 3 functions × 2 + 1 API × 2 + 1 state machine
+    expect(alarms).toHaveLength(13);
+    const topicArn = of("aws:sns/topic:Topic")[0]!.state.arn;
+    for (const a of alarms) {
+      expect(a.inputs).toMatchObject({ alarmActions: [topicArn], okActions: [topicArn], treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
+      expect(String(a.inputs.name)).toMatch(new RegExp(`^${prefix}-`));
+    }
+  });
+
+  it("alarms on any message in a dead-letter queue", () => {
+    expect(alarm("payment-dlq-messages")).toMatchObject({
+      namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: "payment-dlq.fifo" }, statistic: "Maximum", threshold: 0,
+    });
+    expect(alarm("fulfillment-dlq-messages").dimensions).toEqual({ QueueName: "fulfillment-dlq" });
+  });
+
+  it("alarms on old messages, function errors and throttles, API 5XX and p99 latency, failed executions", () => {
+    expect(alarm("payment-oldest-message")).toMatchObject({ metricName: "ApproximateAgeOfOldestMessage", threshold: 300, dimensions: { QueueName: "payment.fifo" } });
+    expect(alarm("payment-errors")).toMatchObject({ namespace: "AWS/Lambda", metricName: "Errors", statistic: "Sum", dimensions: { FunctionName: "payment-fn" }, threshold: 0 });
+    expect(alarm("fulfillment-throttles")).toMatchObject({ namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: "fulfillment-fn" } });
+    expect(alarm("orders-api-5xx")).toMatchObject({ namespace: "AWS/ApiGateway", metricName: "5XXError", dimensions: { ApiName: "orders-api", Stage: "dev" } });
+    expect(alarm("orders-api-latency-p99")).toMatchObject({ metricName: "Latency", extendedStatistic: "p99", threshold: 3000 });
+    expect(alarm("workflow-failed-executions")).toMatchObject({
+      namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: `arn:aws:states:${region}:${accountId}:stateMachine:wf` },
+    });
+  });
+});
+
+describe("dashboard", () => {
+  it("shows both flows in order, the AWS metrics of each resource, the custom metrics in the namespace, and the alarms", () => {
+    const [dashboard] = of("aws:cloudwatch/dashboard:Dashboard");
+    expect(dashboard!.inputs.dashboardName).toBe(`${prefix}-flows`);
+    const body = JSON.parse(dashboard!.inputs.dashboardBody as string) as { widgets: { type: string; x: number; y: number; width: number; height: number; properties: Record<string, unknown> }[] };
+    const text = body.widgets.filter((w) => w.type === "text").map((w) => w.properties.markdown);
+    expect(text).toEqual(["## FifoTransactionBus", "## OrderFulfillment"]);
+    const json = JSON.stringify(body);
+    for (const needle of [
+      '"AWS/SNS","NumberOfMessagesPublished","TopicName","bus.fifo"',
+      '"AWS/ApiGateway","Latency","ApiName","orders-api","Stage","dev"',
+      '"AWS/States","ExecutionsFailed","StateMachineArn"',
+      '"AWS/SQS","ApproximateAgeOfOldestMessage","QueueName","fulfillment"',
+      '"AWS/Lambda","Throttles","FunctionName","payment-fn"',
+      "SEARCH('{Test/Namespace,service,transaction_type} MetricName=\\\"TransactionsProcessed\\\"'",
+      "SEARCH('{Test/Namespace,service,status} MetricName=\\\"OrdersCompleted\\\"'",
+      "TransactionProcessingLatency",
+    ]) {
+      expect(json).toContain(needle);
+    }
+    const alarmsWidget = body.widgets.find((w) => w.type === "alarm")!;
+    expect(alarmsWidget.properties.alarms).toHaveLength(13);
+    for (const w of body.widgets) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      expect(w.y).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it("uses the seed's namespace by default", async () => {
+    const other = await declare("seedns", args({ namePrefix: "seedns-dev", namespace: undefined }));
+    const body = other.find((r) => r.type === "aws:cloudwatch/dashboard:Dashboard")!.inputs.dashboardBody as string;
+    expect(body).toContain("{OTEL/UtilityCustomer/Enhanced,service,transaction_type}");
+  });
+});
