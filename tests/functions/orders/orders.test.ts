@@ -1,0 +1,229 @@
+// The DOFS unit end to end on the emulators, through the real bundles: POST /order → workflow →
+// fulfillment queue → fulfillment / DLQ handler, with the seed's three staging orders (outcomes
+// fixed by the fulfillment test hook), shape errors, idempotency, business rule rejection, GET, and
+// guarded status transitions against redelivered and late messages.
+import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REDRIVEN_REASON } from "../../../functions/orders/dlq/handler";
+import { SIMULATED_FAILURE } from "../../../functions/orders/fulfillment/handler";
+import type { Harness } from "./harness";
+import { executionStatus, startHarness } from "./harness";
+
+let h: Harness;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+beforeAll(async () => {
+  h = await startHarness({
+    fulfillmentSettings: {
+      fulfillmentSuccessRate: 0.7,
+      // The seed's outcomes, fixed through the test hook (never set by the deployed stack).
+      fulfillmentOverrides: { "cust-staging-001": "FAILED", "cust-staging-002": "FULFILLED", "cust-staging-003": "FAILED", "cust-guard-ok": "FULFILLED", "cust-guard-fail": "FAILED" },
+    },
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const finalStatus = (orderId: string) =>
+  h.waitFor(`order ${orderId} to reach a final status`, async () => {
+    const order = await h.getOrder(orderId);
+    return order && order.status !== "PENDING" ? order : undefined;
+  });
+const executions = async () => (await h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.stateMachineArn }))).executions ?? [];
+const storedOrders = async () => (await h.documents.send(new ScanCommand({ TableName: h.names.orders, ConsistentRead: true }))).Items ?? [];
+
+describe("the seed's staging scenarios", () => {
+  const scenarios = [
+    { customer_id: "cust-staging-001", items: [{ product_id: "prod-widget-staging", quantity: 3 }, { product_id: "prod-gadget-staging", quantity: 1 }], expected: "FAILED" },
+    { customer_id: "cust-staging-002", items: [{ product_id: "prod-book-staging", quantity: 2 }], expected: "FULFILLED" },
+    { customer_id: "cust-staging-003", items: [{ product_id: "prod-laptop-staging", quantity: 1 }], expected: "FAILED" },
+  ] as const;
+
+  it("accepts each at once as PENDING, runs the workflow to SUCCEEDED, and ends with the expected status and failed rows", async () => {
+    const accepted: string[] = [];
+    for (const { expected: _expected, ...body } of scenarios) {
+      const started = Date.now();
+      const response = await h.request("POST", "/order", { body });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ order_id: expect.stringMatching(UUID), status: "PENDING" });
+      expect(Date.now() - started).toBeLessThan(3000);
+      accepted.push(response.body.order_id as string);
+    }
+    const finals = await Promise.all(accepted.map(finalStatus));
+    expect(finals.map((o) => o.status)).toEqual(scenarios.map((s) => s.expected));
+    for (const [i, order] of finals.entries()) {
+      expect(order).toMatchObject({ customer_id: scenarios[i]!.customer_id, items: scenarios[i]!.items });
+      expect(Date.parse(order.created_at)).toBeLessThanOrEqual(Date.parse(order.updated_at));
+      expect(await executionStatus(h, order.order_id)).toBe("SUCCEEDED");
+    }
+    // GET answers the stored order and its status.
+    const fetched = await h.request("GET", `/order/${accepted[1]}`);
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toMatchObject({ order_id: accepted[1], customer_id: "cust-staging-002", status: "FULFILLED", items: [{ product_id: "prod-book-staging", quantity: 2 }] });
+
+    const failed = finals.filter((o) => o.status === "FAILED").map((o) => o.order_id);
+    const rows = (await h.failedRows()).filter((r) => accepted.includes(r.order_id));
+    expect(rows.map((r) => r.order_id).sort()).toEqual([...failed].sort());
+    for (const row of rows) {
+      expect(row.failure_reason).toBe(SIMULATED_FAILURE);
+      expect(Number.isNaN(Date.parse(row.failed_at))).toBe(false);
+    }
+    const failedOrder = finals.find((o) => o.status === "FAILED")!;
+    expect(failedOrder.status_reason).toBe(SIMULATED_FAILURE);
+  });
+});
+
+describe("POST /order: shape errors answer 400 naming each field; nothing is stored or started", () => {
+  const cases: [string, unknown, string[]][] = [
+    ["empty customer id", { customer_id: "", items: [{ product_id: "prod-a", quantity: 1 }] }, ["customer_id"]],
+    ["customer id too long", { customer_id: "c".repeat(65), items: [{ product_id: "prod-a", quantity: 1 }] }, ["customer_id"]],
+    ["no items", { customer_id: "cust-1", items: [] }, ["items"]],
+    ["51 items", { customer_id: "cust-1", items: Array.from({ length: 51 }, (_, i) => ({ product_id: `prod-p${i}`, quantity: 1 })) }, ["items"]],
+    ["quantity 0 and a fraction", { customer_id: "cust-1", items: [{ product_id: "prod-a", quantity: 0 }, { product_id: "prod-b", quantity: 1.5 }] }, ["items.0.quantity", "items.1.quantity"]],
+    ["quantity 1001", { customer_id: "cust-1", items: [{ product_id: "prod-a", quantity: 1001 }] }, ["items.0.quantity"]],
+    ["malformed product id", { customer_id: "cust-1", items: [{ product_id: "widget; DROP", quantity: 1 }] }, ["items.0.product_id"]],
+    ["unknown field", { customer_id: "cust-1", items: [{ product_id: "prod-a", quantity: 1 }], coupon: "FREE" }, ["(body)"]],
+    ["missing everything", {}, ["customer_id", "items"]],
+  ];
+  it.each(cases)("%s", async (_name, body, fields) => {
+    const before = { executions: (await executions()).length, orders: (await storedOrders()).length };
+    const response = await h.request("POST", "/order", { body });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toBe("Invalid order");
+    const errors = response.body.errors as { field: string; message: string }[];
+    expect([...new Set(errors.map((e) => e.field))].sort()).toEqual([...fields].sort());
+    for (const e of errors) expect(e.message.length).toBeGreaterThan(3);
+    expect((await executions()).length).toBe(before.executions);
+    expect((await storedOrders()).length).toBe(before.orders);
+  });
+  it("a body that is not JSON", async () => {
+    const response = await h.request("POST", "/order", { rawBody: "{customer_id:" });
+    expect(response).toMatchObject({ status: 400, body: { errors: [{ field: "(body)" }] } });
+  });
+});
+
+describe("POST /order with Idempotency-Key", () => {
+  const body = { customer_id: "cust-idem-1", items: [{ product_id: "prod-widget", quantity: 2 }] };
+  it("a retried POST returns the same order and starts one workflow", async () => {
+    const first = await h.request("POST", "/order", { body, headers: { "Idempotency-Key": "retry-key-1" } });
+    const second = await h.request("POST", "/order", { body, headers: { "Idempotency-Key": "retry-key-1" } });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body.order_id).toBe(first.body.order_id);
+    expect(second.headers["idempotent-replayed"]).toBe("true");
+    expect(first.headers["idempotent-replayed"]).toBeUndefined();
+    await finalStatus(first.body.order_id as string);
+    const third = await h.request("POST", "/order", { body, headers: { "Idempotency-Key": "retry-key-1" } });
+    expect(third.body.order_id).toBe(first.body.order_id);
+    expect(third.body.status).not.toBe("PENDING"); // the replay reports the order's current status
+    const ours = (await executions()).filter((e) => e.name === first.body.order_id);
+    expect(ours).toHaveLength(1);
+    expect((await storedOrders()).filter((o) => o.customer_id === "cust-idem-1")).toHaveLength(1);
+  });
+  it("concurrent retries with one key make one order", async () => {
+    const concurrentBody = { customer_id: "cust-idem-2", items: [{ product_id: "prod-gadget", quantity: 1 }] };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => h.request("POST", "/order", { body: concurrentBody, headers: { "Idempotency-Key": "retry-key-2" } })));
+    expect(new Set(answers.map((a) => a.body.order_id)).size).toBe(1);
+    await finalStatus(answers[0]!.body.order_id as string);
+    expect((await storedOrders()).filter((o) => o.customer_id === "cust-idem-2")).toHaveLength(1);
+  });
+  it("the same key with another body is refused (422); without a key, two POSTs are two orders", async () => {
+    const other = await h.request("POST", "/order", { body: { ...body, items: [{ product_id: "prod-widget", quantity: 3 }] }, headers: { "Idempotency-Key": "retry-key-1" } });
+    expect(other.status).toBe(422);
+    const a = await h.request("POST", "/order", { body });
+    const b = await h.request("POST", "/order", { body });
+    expect(a.body.order_id).not.toBe(b.body.order_id);
+    await Promise.all([finalStatus(a.body.order_id as string), finalStatus(b.body.order_id as string)]);
+  });
+  it("a malformed key is a 400 naming the header", async () => {
+    const response = await h.request("POST", "/order", { body, headers: { "Idempotency-Key": "has spaces" } });
+    expect(response).toMatchObject({ status: 400, body: { errors: [{ field: "Idempotency-Key" }] } });
+  });
+});
+
+describe("business rules", () => {
+  it.each([
+    ["a product in two lines", [{ product_id: "prod-widget", quantity: 1 }, { product_id: "prod-widget", quantity: 2 }], "appears in more than one line"],
+    ["more than 1000 units in all", [{ product_id: "prod-a", quantity: 600 }, { product_id: "prod-b", quantity: 401 }], "1001 units"],
+    ["a test product", [{ product_id: "prod-sample-test", quantity: 1 }], "test product"],
+  ])("%s: REJECTED with its reason, never queued, no failed row", async (_name, items, reason) => {
+    const response = await h.request("POST", "/order", { body: { customer_id: "cust-rules", items } });
+    expect(response.status).toBe(200);
+    const orderId = response.body.order_id as string;
+    const order = await finalStatus(orderId);
+    expect(order.status).toBe("REJECTED");
+    expect(order.status_reason).toContain(reason);
+    expect(await executionStatus(h, orderId)).toBe("SUCCEEDED");
+    expect((await h.failedRows()).some((r) => r.order_id === orderId)).toBe(false);
+    const got = await h.request("GET", `/order/${orderId}`);
+    expect(got.body).toMatchObject({ status: "REJECTED", status_reason: expect.stringContaining(reason) });
+  });
+});
+
+describe("GET /order/{id}", () => {
+  it("404 for an unknown id, 400 for a malformed one", async () => {
+    const unknown = await h.request("GET", "/order/3b743209-f24e-43dd-bf27-5763abcdbda4");
+    expect(unknown.status).toBe(404);
+    for (const bad of ["not-a-uuid", "3b743209f24e43ddbf275763abcdbda4", "' OR 1=1"]) {
+      const response = await h.request("GET", `/order/${encodeURIComponent(bad)}`);
+      expect(response).toMatchObject({ status: 400, body: { errors: [{ field: "id" }] } });
+    }
+  });
+  it("an unknown route or method is refused without touching anything", async () => {
+    expect((await h.request("POST", "/order/3b743209-f24e-43dd-bf27-5763abcdbda4")).status).toBe(405);
+  });
+});
+
+describe("guarded status transitions", () => {
+  const post = async (customer: string) => (await h.request("POST", "/order", { body: { customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }] } })).body.order_id as string;
+  const send = (queueUrl: string, orderId: string, customer: string, attributes: Record<string, string> = {}) =>
+    h.sqs.send(new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ order_id: orderId, customer_id: customer }),
+      MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }])),
+    }));
+  const settle = () => new Promise((r) => setTimeout(r, 2500));
+
+  it("a redelivered fulfillment message and a late DLQ message leave a FULFILLED order alone", async () => {
+    const orderId = await post("cust-guard-ok");
+    const fulfilled = await finalStatus(orderId);
+    expect(fulfilled.status).toBe("FULFILLED");
+    await send(h.queues.fulfillment, orderId, "cust-guard-ok");
+    await send(h.queues.dlq, orderId, "cust-guard-ok", { failure_reason: "late failure" });
+    await settle();
+    expect(await h.getOrder(orderId)).toMatchObject({ status: "FULFILLED", updated_at: fulfilled.updated_at });
+    expect((await h.failedRows()).some((r) => r.order_id === orderId)).toBe(false);
+  });
+  it("a redelivered DLQ message for a FAILED order writes no second row and keeps the first reason", async () => {
+    const orderId = await post("cust-guard-fail");
+    const failed = await finalStatus(orderId);
+    expect(failed.status).toBe("FAILED");
+    await h.waitFor("the failed row", async () => (await h.failedRows()).find((r) => r.order_id === orderId));
+    await send(h.queues.dlq, orderId, "cust-guard-fail", { failure_reason: "a different reason" });
+    await send(h.queues.fulfillment, orderId, "cust-guard-fail");
+    await settle();
+    const rows = (await h.failedRows()).filter((r) => r.order_id === orderId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.failure_reason).toBe(SIMULATED_FAILURE);
+    expect(await h.getOrder(orderId)).toMatchObject({ status: "FAILED", status_reason: SIMULATED_FAILURE });
+  });
+  it("a message moved by the redrive policy (no reason attribute) fails a PENDING order once, with a reason saying so", async () => {
+    // A PENDING order whose fulfillment never completed (as if the function crashed on every receive).
+    const orderId = "0b6d4e38-58c2-4e8e-9a53-3c1f4b3a9d10";
+    const now = new Date().toISOString();
+    await h.documents.send(new PutCommand({
+      TableName: h.names.orders,
+      Item: { order_id: orderId, customer_id: "cust-guard-redrive", items: [{ product_id: "prod-widget", quantity: 1 }], status: "PENDING", created_at: now, updated_at: now },
+    }));
+    await send(h.queues.dlq, orderId, "cust-guard-redrive");
+    await send(h.queues.dlq, orderId, "cust-guard-redrive");
+    const order = await finalStatus(orderId);
+    await settle();
+    expect(order).toMatchObject({ status: "FAILED", status_reason: REDRIVEN_REASON });
+    const rows = (await h.failedRows()).filter((r) => r.order_id === orderId);
+    expect(rows).toEqual([{ order_id: orderId, customer_id: "cust-guard-redrive", failure_reason: REDRIVEN_REASON, failed_at: expect.any(String) }]);
+  });
+});
