@@ -1,0 +1,173 @@
+/**
+ * The FifoTransactionBus end to end, through the stack's outputs only: publish to the topic, read
+ * the tables and queues. Runs against a local cloud, or a deployed stack with OUTPUTS_FILE.
+ */
+import { randomUUID } from "node:crypto";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { Message } from "@aws-sdk/client-sqs";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { TransactionPublisher, newTransaction } from "../../functions/transactions/publisher";
+import type { Target } from "./target";
+import { eventually, openTarget } from "./target";
+
+let target: Target;
+let publisher: TransactionPublisher;
+
+beforeAll(async () => {
+  target = await openTarget();
+  publisher = new TransactionPublisher(target.outputs.transactionTopicArn, target.sns);
+});
+afterAll(async () => {
+  await target?.stop();
+});
+
+function printLogsOnFailure(): void {
+  onTestFailed(() => console.log(`Local cloud logs (last lines):\n${target.recentLogs().join("\n")}`));
+}
+
+const bankSetup = (customer: string) =>
+  newTransaction({
+    customer_id: customer,
+    transaction_type: "bank_account_setup",
+    bank_account: { account_holder: "Jane Doe", routing_number: "021000021", account_number: "000123456789", account_type: "checking" },
+  });
+const payment = (customer: string, amount: number) => newTransaction({ customer_id: customer, transaction_type: "payment", amount, currency: "USD" });
+
+async function ledgerRow(customer: string, transactionId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await target.dynamo.send(
+    new GetCommand({ TableName: target.outputs.paymentsTable, Key: { customer_id: customer, entry: `TX#${transactionId}` }, ConsistentRead: true }),
+  );
+  return Item?.status === "COMPLETED" ? Item : undefined;
+}
+
+async function rowsOf(table: string, customer: string): Promise<Record<string, unknown>[]> {
+  const { Items } = await target.dynamo.send(
+    new QueryCommand({ TableName: table, KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer }, ConsistentRead: true }),
+  );
+  return Items ?? [];
+}
+
+async function messagesIn(queueUrl: string): Promise<number> {
+  const { Attributes } = await target.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+describe("FifoTransactionBus", () => {
+  it("seed CUST-WORKFLOW-001: a bank account setup then a $250.75 payment gives one ledger row and a balance of 250.75, queues and DLQs empty", async () => {
+    printLogsOnFailure();
+    const customer = `CUST-WORKFLOW-001-${target.runId}`;
+    const setup = bankSetup(customer);
+    await publisher.publish(setup);
+    await eventually("the active bank account", async () => {
+      const { Item } = await target.dynamo.send(new GetCommand({ TableName: target.outputs.bankAccountsTable, Key: { customer_id: customer, record: "ACTIVE" }, ConsistentRead: true }));
+      return Item;
+    });
+    const pay = payment(customer, 250.75);
+    await publisher.publish(pay);
+
+    const row = await eventually("the ledger row", () => ledgerRow(customer, pay.transaction_id));
+    expect(row).toMatchObject({ customer_id: customer, transaction_id: pay.transaction_id, amount: 250.75, balance_after: 250.75, status: "COMPLETED" });
+    const rows = await rowsOf(target.outputs.paymentsTable, customer);
+    expect(rows.filter((r) => String(r.entry).startsWith("TX#"))).toHaveLength(1);
+    expect(rows.find((r) => r.entry === "BALANCE")).toMatchObject({ balance_cents: 25075 });
+
+    const queues = [...Object.values(target.outputs.transactionQueueUrls), ...Object.values(target.outputs.transactionDlqUrls)];
+    await eventually("empty queues and DLQs", async () => ((await Promise.all(queues.map(messagesIn))).every((n) => n === 0) ? true : undefined), 30_000);
+  });
+
+  it("keeps FIFO order per customer across many interleaved customers (20 customers x 5 payments)", async () => {
+    printLogsOnFailure();
+    const customers = Array.from({ length: 20 }, (_, i) => `CUST-FIFO-${target.runId}-${String(i).padStart(2, "0")}`);
+    await publisher.publishAll(customers.map(bankSetup));
+    await eventually(
+      "every bank account",
+      async () => {
+        const found = await Promise.all(
+          customers.map(async (c) => (await target.dynamo.send(new GetCommand({ TableName: target.outputs.bankAccountsTable, Key: { customer_id: c, record: "ACTIVE" } }))).Item),
+        );
+        return found.every(Boolean) ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+    // Round-robin: customer 0's 1st, customer 1's 1st, ..., customer 0's 2nd, ... Amounts 1..5 make
+    // each customer's running balance 1, 3, 6, 10, 15 only if applied in publish order.
+    const published: { customer: string; transactionId: string }[] = [];
+    const payments = [];
+    for (let k = 1; k <= 5; k += 1) {
+      for (const customer of customers) {
+        const tx = payment(customer, k);
+        payments.push(tx);
+        published.push({ customer, transactionId: tx.transaction_id });
+      }
+    }
+    await publisher.publishAll(payments);
+
+    await eventually(
+      "all 100 ledger rows",
+      async () => {
+        const rows = await Promise.all(customers.map((c) => rowsOf(target.outputs.paymentsTable, c)));
+        return rows.every((r) => r.filter((row) => String(row.entry).startsWith("TX#") && row.status === "COMPLETED").length === 5) ? true : undefined;
+      },
+      90_000,
+      1000,
+    );
+    for (const customer of customers) {
+      const rows = await rowsOf(target.outputs.paymentsTable, customer);
+      const balanceOf = new Map(rows.map((r) => [r.transaction_id, r.balance_after]));
+      const sequence = published.filter((p) => p.customer === customer).map((p) => balanceOf.get(p.transactionId));
+      expect(sequence, customer).toEqual([1, 3, 6, 10, 15]);
+    }
+  }, 180_000);
+
+  it("applies a payment that arrives before its bank account setup once the setup is processed", async () => {
+    printLogsOnFailure();
+    const customer = `CUST-EARLY-${target.runId}`;
+    const pay = payment(customer, 42.5);
+    await publisher.publish(pay);
+    // Let the payment be tried (and fail for want of an account) before the setup is published.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await ledgerRow(customer, pay.transaction_id)).toBeUndefined();
+    await publisher.publish(bankSetup(customer));
+    const row = await eventually("the late payment's ledger row", () => ledgerRow(customer, pay.transaction_id), 60_000, 500);
+    expect(row).toMatchObject({ amount: 42.5, balance_after: 42.5 });
+  }, 90_000);
+
+  it("dead-letters an invalid transaction with its failure reason and stores nothing", async () => {
+    printLogsOnFailure();
+    const customer = `CUST-INVALID-${target.runId}`;
+    const transactionId = randomUUID();
+    // Published raw (the typed publisher refuses it), as a faulty producer would.
+    await target.sns.send(
+      new PublishCommand({
+        TopicArn: target.outputs.transactionTopicArn,
+        Message: JSON.stringify({ transaction_id: transactionId, customer_id: customer, transaction_type: "payment", timestamp: new Date().toISOString(), amount: -5, currency: "USD" }),
+        MessageGroupId: customer,
+        MessageDeduplicationId: transactionId,
+        MessageAttributes: {
+          transaction_type: { DataType: "String", StringValue: "payment" },
+          customer_id: { DataType: "String", StringValue: customer },
+          message_group_id: { DataType: "String", StringValue: customer },
+        },
+      }),
+    );
+    const dlqUrl = target.outputs.transactionDlqUrls.payment!;
+    const message = await eventually<Message>(
+      "the invalid transaction in the payment DLQ",
+      async () => {
+        const { Messages } = await target.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"], VisibilityTimeout: 5 }));
+        return Messages?.find((m) => m.Body?.includes(transactionId));
+      },
+      60_000,
+      0,
+    );
+    await target.sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
+    expect(message.MessageAttributes?.failure_kind?.StringValue).toBe("validation");
+    expect(message.MessageAttributes?.failure_reason?.StringValue).toMatch(/amount/);
+    expect(await rowsOf(target.outputs.paymentsTable, customer)).toEqual([]);
+  }, 90_000);
+});
