@@ -47,7 +47,7 @@ export const snsTopicEncrypted: ResourceValidationPolicy = {
 export const sqsQueueEncrypted: ResourceValidationPolicy = {
   name: "sqs-queue-encrypted-with-cmk",
   description: "SQS queues are encrypted at rest with a customer managed KMS key.",
-  remediationSteps: "Set `kmsMasterKeyId` on the queue to a customer managed key (and `kmsDataKeyReusePeriodSeconds`, e.g. 300); SSE-SQS and alias/aws/sqs do not let SNS deliver into the queue or show who decrypted.",
+  remediationSteps: "Set `kmsMasterKeyId` on the queue to a customer managed key (and `kmsDataKeyReusePeriodSeconds`, e.g. 300); alias/aws/sqs does not let SNS deliver into the queue, and neither it nor SSE-SQS can be audited or shared per key policy.",
   configSchema: atRestSchema,
   validateResource: onTypes([T.queue], (props, args, report) => {
     const name = physical(props, args.name);

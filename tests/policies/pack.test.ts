@@ -35,6 +35,12 @@ describe("the pack", () => {
     expect(PACK_NAME).toBe("utility-serverless-guardrails");
   });
 
+  it("is catalogued in docs/policies.md, one row per policy with its level, and counted", () => {
+    const doc = fs.readFileSync(path.resolve(DIR, "..", "docs", "policies.md"), "utf8");
+    for (const p of policies) expect(doc).toContain(`| \`${p.name}\` | ${p.enforcementLevel} | ${p.description.replace(/\|/g, "\\|")} |`);
+    expect(doc).toContain(`**${policies.length} policies**`);
+  });
+
   it("has the files `pulumi preview --policy-pack policies` needs", () => {
     const project = parseYaml(fs.readFileSync(path.join(DIR, "PulumiPolicy.yaml"), "utf8")) as Record<string, unknown>;
     expect(project.runtime).toBe("nodejs");
