@@ -210,6 +210,12 @@ export function awsShapedState(args: MockResourceArgs, { region, accountId }: Pr
     case "aws:sfn/stateMachine:StateMachine":
       id = state.arn = arn("states", `stateMachine:${name}`);
       break;
+    case "aws:apigateway/restApi:RestApi":
+      id = shortHash(args.name).slice(0, 10);
+      state.rootResourceId = shortHash(`${args.name}/`).slice(0, 6);
+      state.executionArn = arn("execute-api", id);
+      state.arn = `arn:aws:apigateway:${region}::/restapis/${id}`;
+      break;
     case "aws:lambda/eventSourceMapping:EventSourceMapping":
       id = state.uuid = uuidFrom(args.name);
       break;
