@@ -325,8 +325,9 @@ export class ApiGatewayRegistry {
         let value: unknown;
         try {
           value = JSON.parse(body);
-        } catch (error) {
-          throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", [`Invalid JSON: ${(error as Error).message}`]);
+        } catch {
+          // No quotes in this text: $util.escapeJavaScript turns ' into \', which is not valid JSON.
+          throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", ["the body is not valid JSON"]);
         }
         const errors = model.validate(value);
         if (errors.length) throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", errors);

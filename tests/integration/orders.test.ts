@@ -1,0 +1,134 @@
+/**
+ * OrderFulfillment (DOFS) end to end, through the stack's outputs only: the API with its key, then
+ * the tables. Runs against a local cloud, or a deployed stack with OUTPUTS_FILE.
+ *
+ * The simulated fulfillment decides an order's outcome from its id and the stack's success rate
+ * (`fulfillmentSuccessRate`, 0.7 unless FULFILLMENT_SUCCESS_RATE says otherwise), so the final
+ * status of every order is known in advance and asserted exactly.
+ */
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { simulatedOutcome } from "../../functions/orders/outcome";
+import type { Target } from "./target";
+import { eventually, openTarget } from "./target";
+
+let target: Target;
+let apiUrl: string;
+let apiKey: string;
+const successRate = Number(process.env.FULFILLMENT_SUCCESS_RATE ?? "0.7");
+const FINAL = ["FULFILLED", "FAILED"];
+
+beforeAll(async () => {
+  target = await openTarget();
+  if (!target.outputs.apiUrl || !target.outputs.apiKey) throw new Error("The stack's outputs have no apiUrl/apiKey: is the order unit deployed?");
+  apiUrl = target.outputs.apiUrl.replace(/\/$/, "");
+  apiKey = target.outputs.apiKey;
+});
+afterAll(async () => {
+  await target?.stop();
+});
+
+function printLogsOnFailure(): void {
+  onTestFailed(() => console.log(`Local cloud logs (last lines):\n${target.recentLogs().join("\n")}`));
+}
+
+async function call(method: string, path: string, options: { body?: string; key?: string | null } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const key = options.key === undefined ? apiKey : options.key;
+  if (key !== null) headers["x-api-key"] = key;
+  const response = await fetch(`${apiUrl}${path}`, { method, headers, body: options.body });
+  const text = await response.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { raw: text };
+  }
+  return { status: response.status, json };
+}
+
+async function placeOrder(customer: string, items = [{ product_id: "prod-widget", quantity: 2 }]): Promise<string> {
+  const { status, json } = await call("POST", "/order", { body: JSON.stringify({ customer_id: customer, items }) });
+  expect(status, JSON.stringify(json)).toBe(200);
+  expect(json.status).toBe("PENDING");
+  return String(json.order_id);
+}
+
+async function finalStatus(orderId: string, timeoutMs = 90_000): Promise<string> {
+  return eventually(
+    `order ${orderId} to reach a final status`,
+    async () => {
+      const { status, json } = await call("GET", `/order/${orderId}`);
+      return status === 200 && FINAL.includes(String(json.status)) ? String(json.status) : undefined;
+    },
+    timeoutMs,
+    1000,
+  );
+}
+
+async function failedRow(orderId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await target.dynamo.send(new GetCommand({ TableName: target.outputs.failedOrdersTable!, Key: { order_id: orderId }, ConsistentRead: true }));
+  return Item;
+}
+
+describe("OrderFulfillment", () => {
+  it("seed orders cust-staging-001/002/003 are accepted, stored and reach their final status", async () => {
+    printLogsOnFailure();
+    const customers = ["cust-staging-001", "cust-staging-002", "cust-staging-003"];
+    const ids = await Promise.all(customers.map((c) => placeOrder(c)));
+    const statuses = await Promise.all(ids.map((id) => finalStatus(id)));
+    ids.forEach((id, i) => expect(statuses[i], id).toBe(simulatedOutcome(id, customers[i]!, successRate)));
+    for (const [i, id] of ids.entries()) {
+      const { Item } = await target.dynamo.send(new GetCommand({ TableName: target.outputs.ordersTable!, Key: { order_id: id }, ConsistentRead: true }));
+      expect(Item).toMatchObject({ order_id: id, customer_id: customers[i], status: statuses[i] });
+    }
+  }, 120_000);
+
+  it("many orders end in final statuses at the configured success rate, with exactly one failed-orders row per FAILED order", async () => {
+    printLogsOnFailure();
+    const customer = `cust-load-${target.runId}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i += 1) ids.push(await placeOrder(customer, [{ product_id: `prod-item-${i}`, quantity: 1 + (i % 3) }]));
+    const statuses = await Promise.all(ids.map((id) => finalStatus(id)));
+    const expected = ids.map((id) => simulatedOutcome(id, customer, successRate));
+    expect(statuses).toEqual(expected);
+    for (const [i, id] of ids.entries()) {
+      const row = await failedRow(id);
+      if (statuses[i] === "FAILED") expect(row, id).toMatchObject({ order_id: id });
+      else expect(row, id).toBeUndefined();
+    }
+    const { Items } = await target.dynamo.send(
+      new QueryCommand({ TableName: target.outputs.ordersTable!, IndexName: "customer_id-created_at", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }),
+    );
+    expect(Items?.map((o) => o.order_id).sort()).toEqual([...ids].sort());
+  }, 150_000);
+
+  it("refuses bad input the way API Gateway does and stores nothing", async () => {
+    printLogsOnFailure();
+    const customer = `cust-bad-${target.runId}`;
+    const bodies = [
+      "{not json",
+      JSON.stringify({ customer_id: customer }),
+      JSON.stringify({ customer_id: customer, items: [] }),
+      JSON.stringify({ customer_id: customer, items: [{ product_id: "WIDGET", quantity: 1 }] }),
+      JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 0 }] }),
+      JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }], extra: true }),
+    ];
+    for (const body of bodies) {
+      const { status, json } = await call("POST", "/order", { body });
+      expect(status, body).toBe(400);
+      expect(typeof json.message, body).toBe("string");
+    }
+    const valid = JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }] });
+    expect((await call("POST", "/order", { body: valid, key: null })).status).toBe(403);
+    expect((await call("POST", "/order", { body: valid, key: "not-a-key" })).status).toBe(403);
+    expect((await call("GET", "/order/00000000-0000-4000-8000-000000000000")).status).toBe(404);
+    expect((await call("GET", "/nowhere")).status).toBe(403);
+
+    await new Promise((r) => setTimeout(r, 1000));
+    const { Items } = await target.dynamo.send(
+      new QueryCommand({ TableName: target.outputs.ordersTable!, IndexName: "customer_id-created_at", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }),
+    );
+    expect(Items).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ApiGatewayRegistry, compileModelSchema, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
+
+const invocations: unknown[] = [];
+let registry: ApiGatewayRegistry | undefined;
+
+afterEach(async () => {
+  await registry?.stop();
+  registry = undefined;
+  invocations.length = 0;
+});
+
+/** An API like the program's: POST /order (key, model), GET /order/{id} (key, path parameter), GET /public/{proxy+}. */
+async function api(options: { rateLimit?: number; burstLimit?: number; result?: unknown } = {}) {
+  registry = new ApiGatewayRegistry({
+    region: "us-east-2",
+    accountId: "000000000000",
+    log: () => undefined,
+    resolveFunction: (arn) =>
+      arn.endsWith(":function:orders")
+        ? {
+            invoke: async (event) => {
+              invocations.push(event);
+              return options.result ?? { statusCode: 201, headers: { "x-custom": "yes" }, body: JSON.stringify({ ok: true }) };
+            },
+          }
+        : undefined,
+  });
+  const rest = await registry.createApi("abc123", "orders-api", "root");
+  rest.resources.set("order", { id: "order", parentId: "root", pathPart: "order" });
+  rest.resources.set("orderId", { id: "orderId", parentId: "order", pathPart: "{id}" });
+  rest.resources.set("public", { id: "public", parentId: "root", pathPart: "public" });
+  rest.resources.set("proxy", { id: "proxy", parentId: "public", pathPart: "{proxy+}" });
+  rest.models.set("OrderRequest", {
+    name: "OrderRequest",
+    contentType: "application/json",
+    validate: compileModelSchema({
+      $schema: "http://json-schema.org/draft-04/schema#",
+      type: "object",
+      required: ["customer_id"],
+      properties: { customer_id: { type: "string", minLength: 1 } },
+      additionalProperties: false,
+    }),
+  });
+  rest.validators.set("body", { id: "body", validateRequestBody: true, validateRequestParameters: false });
+  const method = (resourceId: string, httpMethod: string, extra: Partial<{ apiKeyRequired: boolean; requestModels: Record<string, string>; requestValidatorId: string }> = {}) => {
+    rest.methods.set(methodKey(resourceId, httpMethod), { resourceId, httpMethod, apiKeyRequired: false, authorization: "NONE", requestModels: {}, requestParameters: {}, ...extra });
+    rest.integrations.set(methodKey(resourceId, httpMethod), {
+      resourceId,
+      httpMethod,
+      type: "AWS_PROXY",
+      uri: "arn:aws:apigateway:us-east-2:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-2:000000000000:function:orders/invocations",
+      timeoutMilliseconds: 29_000,
+    });
+  };
+  method("order", "POST", { apiKeyRequired: true, requestModels: { "application/json": "OrderRequest" }, requestValidatorId: "body" });
+  method("orderId", "GET", { apiKeyRequired: true });
+  method("proxy", "ANY");
+  rest.stages.set("dev", { stageName: "dev", variables: {} });
+  registry.apiKeys.set("key1", { id: "key1", value: "secret-key", enabled: true });
+  registry.usagePlans.set("plan1", { id: "plan1", apiStages: [{ apiId: "abc123", stage: "dev" }], rateLimit: options.rateLimit, burstLimit: options.burstLimit });
+  registry.planKeys.set("key1", new Set(["plan1"]));
+  return registry.invokeUrl("abc123", "dev");
+}
+
+async function send(url: string, init: RequestInit = {}) {
+  const response = await fetch(url, init);
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+const withKey = (key = "secret-key") => ({ "x-api-key": key, "content-type": "application/json" });
+
+describe("local API Gateway", () => {
+  it("turns a request into a REST proxy event and the function's result into the response", async () => {
+    const base = await api();
+    const response = await send(`${base}/order/123?x=1&x=2`, { headers: { ...withKey(), "X-Trace": "t" } });
+    expect(response.status).toBe(201);
+    expect(response.body).toBe('{"ok":true}');
+    expect(response.headers.get("x-custom")).toBe("yes");
+    expect(invocations[0]).toMatchObject({
+      resource: "/order/{id}",
+      path: "/order/123",
+      httpMethod: "GET",
+      pathParameters: { id: "123" },
+      queryStringParameters: { x: "2" },
+      multiValueQueryStringParameters: { x: ["1", "2"] },
+      headers: { "X-Trace": "t" },
+      body: null,
+      isBase64Encoded: false,
+      requestContext: { stage: "dev", apiId: "abc123", resourcePath: "/order/{id}", path: "/dev/order/123", identity: { apiKey: "secret-key", apiKeyId: "key1" } },
+    });
+  });
+
+  it("routes greedy paths and ANY", async () => {
+    const base = await api();
+    expect((await send(`${base}/public/a/b/c`, { method: "DELETE" })).status).toBe(201);
+    expect(invocations[0]).toMatchObject({ resource: "/public/{proxy+}", pathParameters: { proxy: "a/b/c" } });
+  });
+
+  it("answers 403 Missing Authentication Token for unknown paths, methods and stages", async () => {
+    const base = await api();
+    for (const url of [`${base}/nowhere`, `${base.replace("/dev", "/prod")}/order`]) {
+      const response = await send(url, { headers: withKey() });
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.body)).toEqual({ message: "Missing Authentication Token" });
+    }
+    expect((await send(`${base}/order`, { method: "DELETE", headers: withKey() })).status).toBe(403);
+  });
+
+  it("enforces the API key: missing or unknown is 403 Forbidden and the function is not called", async () => {
+    const base = await api();
+    for (const headers of [{ "content-type": "application/json" }, withKey("wrong")]) {
+      const response = await send(`${base}/order`, { method: "POST", headers, body: '{"customer_id":"c"}' });
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.body)).toEqual({ message: "Forbidden" });
+      expect(response.headers.get("x-amzn-errortype")).toBe("ForbiddenException");
+    }
+    expect(invocations).toHaveLength(0);
+  });
+
+  it("validates the body against the draft-04 model: 400 Invalid request body", async () => {
+    const base = await api();
+    for (const body of ["{", "{}", '{"customer_id":""}', '{"customer_id":"c","extra":1}']) {
+      const response = await send(`${base}/order`, { method: "POST", headers: withKey(), body });
+      expect(response.status, body).toBe(400);
+      expect(JSON.parse(response.body)).toEqual({ message: "Invalid request body" });
+    }
+    expect(invocations).toHaveLength(0);
+    expect((await send(`${base}/order`, { method: "POST", headers: withKey(), body: '{"customer_id":"c"}' })).status).toBe(201);
+  });
+
+  it("applies gateway responses with their templates", async () => {
+    const base = await api();
+    registry!.api("abc123").gatewayResponses.set("BAD_REQUEST_BODY", {
+      statusCode: 422,
+      templates: { "application/json": '{"message":"Invalid order","errors":"$util.escapeJavaScript($context.error.validationErrorString)"}' },
+      headers: {},
+    });
+    const response = await send(`${base}/order`, { method: "POST", headers: withKey(), body: "{}" });
+    expect(response.status).toBe(422);
+    const json = JSON.parse(response.body) as { message: string; errors: string };
+    expect(json.message).toBe("Invalid order");
+    expect(json.errors).toMatch(/customer_id/);
+  });
+
+  it("throttles per key with the usage plan's rate and burst: 429 Too Many Requests", async () => {
+    const base = await api({ rateLimit: 1, burstLimit: 2 });
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await send(`${base}/order/1`, { headers: withKey() })).status);
+    expect(statuses).toEqual([201, 201, 429, 429]);
+  });
+
+  it("answers 502 for a malformed proxy result", async () => {
+    const base = await api({ result: { body: "no status" } });
+    const response = await send(`${base}/order/1`, { headers: withKey() });
+    expect(response.status).toBe(502);
+    expect(JSON.parse(response.body)).toEqual({ message: "Internal server error" });
+  });
+
+  it("renders the VTL that gateway responses use", () => {
+    expect(renderGatewayTemplate('{"message":$context.error.messageString,"id":"$context.requestId","m":"$util.escapeJavaScript($context.error.message)"}', { message: 'say "hi"', validationErrorString: "", requestId: "r1" })).toBe(
+      '{"message":"say \\"hi\\"","id":"r1","m":"say \\"hi\\""}',
+    );
+  });
+});

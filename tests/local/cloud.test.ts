@@ -1,0 +1,87 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalCloud } from "../../local/cloud";
+import { startLocalCloud } from "../../local/cloud";
+import { UsageError, parseCli, withFingerprintKey } from "../../local/main";
+import { StackOutputsFile, clientConfig } from "../../local/outputs";
+
+describe("local cloud CLI", () => {
+  it("parses --stack and repeated --config key=value", () => {
+    expect(parseCli([])).toEqual({ stack: "dev", config: {} });
+    expect(parseCli(["--stack", "staging", "--config", "maxReceiveCount=3", "--config", "aws:region=us-east-1"])).toEqual({
+      stack: "staging",
+      config: { maxReceiveCount: "3", "aws:region": "us-east-1" },
+    });
+    expect(() => parseCli(["--config", "novalue"])).toThrow(UsageError);
+  });
+
+  it("generates a throwaway accountFingerprintKey only when none is given", () => {
+    const generated = withFingerprintKey("dev", {});
+    expect(generated.generated).toBe(true);
+    expect(generated.config.accountFingerprintKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(withFingerprintKey("dev", { accountFingerprintKey: "k".repeat(64) })).toEqual({ config: { accountFingerprintKey: "k".repeat(64) }, generated: false });
+  });
+});
+
+describe("startLocalCloud", () => {
+  let cloud: LocalCloud;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
+    cloud = await startLocalCloud({
+      stack: "dev",
+      config: { accountFingerprintKey: randomBytes(32).toString("hex") },
+      outputsFile: path.join(dir, "outputs.json"),
+      log: () => undefined,
+    });
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes the outputs contract with local addresses only", () => {
+    const written = StackOutputsFile.parse(JSON.parse(fs.readFileSync(path.join(dir, "outputs.json"), "utf8")));
+    expect(written).toEqual(cloud.outputs);
+    expect(written.region).toBe("us-east-2");
+    expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "stepfunctions"]);
+    for (const url of [...Object.values(written.awsEndpoints ?? {}), ...Object.values(written.transactionQueueUrls), ...Object.values(written.transactionDlqUrls)]) {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    }
+    expect(written.transactionTopicArn).toBe("arn:aws:sns:us-east-2:000000000000:utility-customer-system-dev-transaction-processing.fifo");
+    if (written.apiUrl) expect(written.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dev$/);
+  });
+
+  it("lists what it accepts without emulating, and knows every type the program declares", () => {
+    expect([...cloud.notEmulated.keys()]).toEqual(expect.arrayContaining(["aws:iam/role:Role", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:sqs/queuePolicy:QueuePolicy"]));
+    expect([...cloud.unknown.keys()]).toEqual([]);
+    const emulated = new Set(cloud.resources.map((r) => r.type).filter((t) => t.startsWith("aws:") && !cloud.notEmulated.has(t)));
+    expect([...emulated]).toEqual(expect.arrayContaining(["aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"]));
+  });
+
+  it("gives functions the real local addresses of what they link", () => {
+    const fn = cloud.resources.find((r) => r.type === "aws:lambda/function:Function" && String(r.inputs.name).endsWith("payment-processing"));
+    const variables = (fn?.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
+    expect(JSON.parse(variables.LINK_SOURCE ?? "{}")).toMatchObject({ url: cloud.outputs.transactionQueueUrls.payment });
+  });
+
+  it("serves the emulators to any AWS client and boots in reasonable time", async () => {
+    const sqs = new SQSClient(clientConfig(cloud.outputs, "sqs"));
+    const { QueueUrls } = await sqs.send(new ListQueuesCommand({}));
+    sqs.destroy();
+    expect(QueueUrls).toEqual(expect.arrayContaining(Object.values(cloud.outputs.transactionQueueUrls)));
+    // Generous for a loaded CI machine; a quiet one boots in a few seconds.
+    expect(cloud.bootMs).toBeLessThan(60_000);
+  });
+
+  it("stops cleanly: every server is closed", async () => {
+    await cloud.stop();
+    const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), ...(cloud.outputs.apiUrl ? [cloud.outputs.apiUrl] : [])];
+    for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  });
+});
