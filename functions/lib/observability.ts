@@ -100,7 +100,7 @@ class TracedLogFormatter extends LogFormatter {
 }
 
 let invoked = false;
-/** Marks the first invocation as started (the `cold_start` key turns false after it). */
+/** Marks an invocation as finished: the `cold_start` fallback turns false (`withInvocationSpan` calls it). */
 export function markInvoked(): void {
   invoked = true;
 }

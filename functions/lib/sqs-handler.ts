@@ -37,7 +37,7 @@ import type { FunctionDefinition, SqsTrigger, SqsTriggerLinks } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { recordMessageOutcome } from "./metrics";
-import { createLogger, createMetrics, markInvoked, redactText } from "./observability";
+import { createLogger, createMetrics, redactText } from "./observability";
 import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry";
 
 /** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
@@ -157,7 +157,6 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
   };
 
   const processBatch = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    markInvoked();
     settings ??= readSettings(definition);
     trigger ??= readTrigger(definition.name);
     logger.addContext(context);

@@ -30,7 +30,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { IdGenerator, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
-import { redactText } from "./observability";
+import { markInvoked, redactText } from "./observability";
 
 export { SpanKind, SpanStatusCode };
 export type { Attributes, Context, Span };
@@ -291,8 +291,59 @@ export async function withInvocationSpan<T>(options: InvocationSpanOptions, work
   try {
     return await runInSpan(span, work, parent);
   } finally {
+    markInvoked();
     await flushTelemetry();
   }
+}
+
+/** The fields of an API Gateway REST proxy event the API span reads. */
+export interface TracedApiEvent {
+  httpMethod: string;
+  /** Resource template, e.g. `/order/{id}`. */
+  resource: string;
+  path?: string;
+  headers?: Record<string, string | undefined> | null;
+}
+
+/**
+ * Runs one API Gateway (REST proxy) invocation in a SERVER span named `<METHOD> <resource>`, child
+ * of the caller's `traceparent` header when it sent one, with `http.*` attributes and the response
+ * status; a 5XX answer marks the span as an error. Flushes before returning.
+ *
+ * @example
+ * return (event, context) => traceApiInvocation(event, context, () => invoke(event, context));
+ */
+export function traceApiInvocation<R extends { statusCode: number }>(event: TracedApiEvent, lambdaContext: InvocationContext, work: (span: Span) => Promise<R>): Promise<R> {
+  return withInvocationSpan(
+    {
+      name: `${event.httpMethod} ${event.resource}`,
+      trigger: "http",
+      kind: SpanKind.SERVER,
+      context: lambdaContext,
+      parent: extractFromHeaders(event.headers),
+      attributes: dropUndefined({ [ATTR.httpMethod]: event.httpMethod, [ATTR.httpRoute]: event.resource, "url.path": event.path }),
+    },
+    async (span) => {
+      const result = await work(span);
+      span.setAttribute(ATTR.httpStatus, result.statusCode);
+      if (result.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${result.statusCode}` });
+      return result;
+    },
+  );
+}
+
+/**
+ * Runs one Step Functions task invocation in a SERVER span named after the function, child of the
+ * context in the input's `_trace` field (put there by `injectIntoPayload` when the execution was
+ * started), with the input's business ids. Keep `_trace` in the state (use `ResultPath` for task
+ * results) so every task finds it. Flushes before returning.
+ *
+ * @example
+ * return (event, context) => traceTaskInvocation(definition.name, event, context, () => invoke(event, context));
+ */
+export function traceTaskInvocation<T>(name: string, input: unknown, lambdaContext: InvocationContext, work: (span: Span) => Promise<T>): Promise<T> {
+  const ids = input && typeof input === "object" ? businessAttributes(input as Record<string, unknown>) : {};
+  return withInvocationSpan({ name, trigger: "other", kind: SpanKind.SERVER, context: lambdaContext, parent: extractFromPayload(input), attributes: ids }, work);
 }
 
 /** Whether this process has not finished an invocation yet (for the `cold_start` log key). */

@@ -28,6 +28,8 @@ import {
   injectIntoMessageAttributes,
   injectIntoPayload,
   setupTelemetry,
+  traceApiInvocation,
+  traceTaskInvocation,
   withInvocationSpan,
   withSpan,
 } from "../../../functions/lib/telemetry";
@@ -347,6 +349,31 @@ describe("one order, one trace: API → Step Functions input (_trace) → task",
     expect(task.spanContext().traceId).toBe(api.spanContext().traceId);
     expect(parentOf(one("validate"))).toBe(task.spanContext().spanId);
     expect(extractFromPayload({ order_id: "x" })).toBeUndefined();
+  });
+
+  it("traces API and task invocations in one call each: headers → API span → _trace → task span", async () => {
+    let input: Record<string, unknown> = {};
+    const caller = await withSpan("client", { kind: SpanKind.CLIENT }, (span) => `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
+    const answer = await traceApiInvocation(
+      { httpMethod: "POST", resource: "/order", path: "/order", headers: { TraceParent: caller } },
+      lambdaContext("api"),
+      async () => {
+        input = injectIntoPayload({ order_id: "ord-2", customer_id: "CUST-2" });
+        return { statusCode: 202, body: "{}" };
+      },
+    );
+    expect(answer.statusCode).toBe(202);
+    await traceTaskInvocation("store-order", input, lambdaContext("store"), async () => "stored");
+    await traceApiInvocation({ httpMethod: "GET", resource: "/order/{id}", headers: null }, lambdaContext("api"), async () => ({ statusCode: 503 }));
+    const api = one("POST /order");
+    const task = one("store-order");
+    expect(api.parentSpanContext?.spanId).toBe(caller.split("-")[2]);
+    expect(api.attributes).toMatchObject({ [ATTR.httpMethod]: "POST", [ATTR.httpRoute]: "/order", [ATTR.httpStatus]: 202, [ATTR.faasTrigger]: "http" });
+    expect(parentOf(task)).toBe(api.spanContext().spanId);
+    expect(task.attributes).toMatchObject({ [ATTR.orderId]: "ord-2", [ATTR.customerId]: "CUST-2", [ATTR.faasTrigger]: "other" });
+    const failed = one("GET /order/{id}");
+    expect(failed.parentSpanContext).toBeUndefined();
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it("records a thrown error on the invocation span and rethrows it", async () => {
