@@ -16,6 +16,8 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { Emulators, TimingOverrides } from "./emulators";
 import { LOCAL_ACCOUNT_ID, awsClientConfig, startEmulators } from "./emulators";
+import { startOtlpReceiver } from "./otlp-receiver";
+import type { OtlpReceiver } from "./otlp-receiver";
 import { localOutputsPath, StackOutputsFile } from "./outputs";
 import { readStackConfig, runProgram } from "./program";
 import type { DeclaredResource } from "./program";
@@ -42,11 +44,13 @@ export interface LocalCloudOptions {
   /** Step Functions retry and Wait timing overrides (tests). @default {} (AWS timing) */
   timing?: TimingOverrides;
   /**
-   * OTLP/HTTP endpoint the functions export traces to (the local OTLP receiver). When unset,
-   * tracing is disabled in the functions (`OTEL_SDK_DISABLED=true`): nothing listens on the
-   * collector layer's localhost:4318 locally.
-   * @default undefined
+   * Traces: the functions export to a local OTLP receiver (what the collector layer is on AWS),
+   * which stores spans in `.local/<stack>/spans.jsonl` for `npm run traces`. `false` disables
+   * tracing in the functions (`OTEL_SDK_DISABLED=true`).
+   * @default true
    */
+  traces?: boolean;
+  /** Export to this OTLP/HTTP endpoint instead of starting a receiver. @default undefined */
   otlpEndpoint?: string;
 }
 
@@ -62,6 +66,8 @@ export interface LocalCloud {
   notEmulated: Map<string, number>;
   /** Types the local cloud does not know, with counts. */
   unknown: Map<string, number>;
+  /** The file spans are stored in, when this cloud runs the OTLP receiver. */
+  spansFile?: string;
   /** Milliseconds from the call to ready. */
   bootMs: number;
   /** Stops pollers (after their in-flight batch), functions, API servers and emulators. */
@@ -74,7 +80,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const stack = options.stack ?? "dev";
   const log = options.log ?? ((line: string) => console.log(line));
   const region = regionOf(stack, options.config ?? {});
-  const emulators = await startEmulators({ region, timing: options.timing });
+  const [emulators, receiver] = await Promise.all([
+    startEmulators({ region, timing: options.timing }),
+    options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack }),
+  ]);
+  const otlpEndpoint = options.otlpEndpoint ?? receiver?.url;
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
     sns: new SNSClient(clientConfig(emulators.endpoints.sns)),
@@ -94,13 +104,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT_ID,
       endpoints: emulators.endpoints,
       clients,
-      functionEnvironment: functionEnvironment(emulators, region, options.otlpEndpoint),
+      functionEnvironment: functionEnvironment(emulators, region, options.traces === false ? undefined : otlpEndpoint),
       log,
     },
     apis,
   );
   const pollers: SqsPoller[] = [];
-  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients));
+  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients), receiver);
 
   try {
     registerServiceIntegrations(emulators.stepFunctions, deployment);
@@ -120,6 +130,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       resources: run.resources,
       notEmulated: deployment.accepted,
       unknown: deployment.unknown,
+      spansFile: receiver?.file,
       bootMs: Date.now() - started,
       stop,
     };
@@ -184,8 +195,8 @@ function functionEnvironment(emulators: Emulators, region: string, otlpEndpoint:
     AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs,
     AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: emulators.endpoints.stepfunctions,
-    // Hook for the local OTLP receiver: traces go there when it runs, nowhere otherwise.
-    ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : { OTEL_SDK_DISABLED: "true" }),
+    // The local OTLP receiver stands in for the collector layer's localhost:4318.
+    ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" } : { OTEL_SDK_DISABLED: "true" }),
   };
 }
 
@@ -217,7 +228,14 @@ function startMappings(deployment: LocalDeployment, pollers: SqsPoller[], log: (
   }
 }
 
-function stopper(deployment: LocalDeployment, pollers: SqsPoller[], apis: ApiGatewayRegistry, emulators: Emulators, clients: { destroy(): void }[]): () => Promise<void> {
+function stopper(
+  deployment: LocalDeployment,
+  pollers: SqsPoller[],
+  apis: ApiGatewayRegistry,
+  emulators: Emulators,
+  clients: { destroy(): void }[],
+  receiver: OtlpReceiver | undefined,
+): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   return () =>
     (stopping ??= (async () => {
@@ -227,6 +245,7 @@ function stopper(deployment: LocalDeployment, pollers: SqsPoller[], apis: ApiGat
       await apis.stop().catch(() => undefined);
       await Promise.allSettled(deployment.allFunctions().map((f) => f.host.stop()));
       await emulators.stop().catch(() => undefined);
+      if (receiver) await receiver.flushed().then(() => receiver.close()).catch(() => undefined);
       for (const client of clients) client.destroy();
     })());
 }

@@ -44,6 +44,8 @@ export async function openTarget(): Promise<Target> {
       stack: "dev",
       config: { accountFingerprintKey: randomBytes(32).toString("hex") },
       outputsFile: false,
+      // The exporter still runs in the functions only where a receiver listens; keep the suite lean.
+      traces: false,
       log: (line) => {
         logs.push(line);
         if (logs.length > KEEP_LOG_LINES) logs.shift();

@@ -37,6 +37,7 @@ describe("startLocalCloud", () => {
       stack: "dev",
       config: { accountFingerprintKey: randomBytes(32).toString("hex") },
       outputsFile: path.join(dir, "outputs.json"),
+      traces: false,
       log: () => undefined,
     });
   });
