@@ -13,6 +13,13 @@ import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
 import { readStackConfig } from "./program";
 
+// fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
+const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  if (String(warning instanceof Error ? warning.message : warning).includes("SQLite is an experimental feature")) return;
+  emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
+
 const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...]
   --stack   the stack to run (Pulumi.<stack>.yaml), default dev
   --config  a config override, like \`pulumi config set key value\` (repeatable)`;
