@@ -13,6 +13,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config";
+import type { WatchedSystem } from "./monitoring";
 import type { LinkTarget } from "./grants";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
 import type { TransactionRoute, TransactionType } from "./transaction-routes";
@@ -94,6 +95,19 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     this.queueUrls = urls((r) => r.queue);
     this.deadLetterQueueUrls = urls((r) => r.deadLetterQueue);
     this.registerOutputs({ topicArn: this.topic.arn, queueUrls: this.queueUrls, deadLetterQueueUrls: this.deadLetterQueueUrls });
+  }
+
+  /** What the stack's Monitoring watches of the bus: topic, route queues, DLQs and consumers. */
+  watched(): WatchedSystem {
+    const routes = Object.entries(this.routes).flatMap(([type, r]) => (r ? [[type, r] as const] : []));
+    return {
+      title: "FifoTransactionBus",
+      businessMetrics: "transactions",
+      topics: { bus: this.topic.name },
+      sourceQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.queue.name])),
+      deadLetterQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.deadLetterQueue.name])),
+      functions: Object.fromEntries(routes.map(([type, r]) => [type, r.consumer.functionName])),
+    };
   }
 
   private createTopic(name: string): aws.sns.Topic {

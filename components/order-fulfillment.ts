@@ -23,6 +23,7 @@ import { fulfillOrder } from "../functions/orders/fulfillment/definition";
 import { storeOrder } from "../functions/orders/store/definition";
 import { validateOrder } from "../functions/orders/validate/definition";
 import type { StackSettings } from "./config";
+import type { WatchedSystem } from "./monitoring";
 import { DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR } from "./fifo-transaction-bus";
 import type { LinkTarget, PolicyStatement } from "./grants";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
@@ -213,6 +214,19 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       fulfillmentQueueUrl: this.fulfillmentQueue.url,
       fulfillmentDlqUrl: this.fulfillmentDlq.url,
     });
+  }
+
+  /** What the stack's Monitoring watches of DOFS: the API, the workflow, the queues and functions. */
+  watched(): WatchedSystem {
+    return {
+      title: "OrderFulfillment",
+      businessMetrics: "orders",
+      apis: { orders: { name: this.restApi.name, stage: this.stage.stageName } },
+      stateMachines: { workflow: this.stateMachine.arn },
+      sourceQueues: { fulfillment: this.fulfillmentQueue.name },
+      deadLetterQueues: { fulfillment: this.fulfillmentDlq.name, "dlq-failures": this.dlqFailuresQueue.name },
+      functions: Object.fromEntries(Object.entries(this.functions).map(([label, f]) => [label, f.functionName])),
+    };
   }
 
   private createTable(

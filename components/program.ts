@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config";
 import { FifoTransactionBus } from "./fifo-transaction-bus";
+import { Monitoring } from "./monitoring";
 import { OrderFulfillment } from "./order-fulfillment";
 
 /** The stack outputs. Names and shapes are a contract: add, never rename. */
@@ -25,11 +26,22 @@ export interface StackOutputs {
   stateMachineArn: pulumi.Output<string>;
   fulfillmentQueueUrl: pulumi.Output<string>;
   fulfillmentDlqUrl: pulumi.Output<string>;
+  /** CloudWatch dashboard of both flows. */
+  dashboardUrl: pulumi.Output<string>;
+  /** The (encrypted) SNS topic every alarm notifies. */
+  alarmTopicArn: pulumi.Output<string>;
 }
 
 export function program(settings: StackSettings): StackOutputs {
   const bus = new FifoTransactionBus("transactions", { settings });
   const orders = new OrderFulfillment("orders", { settings });
+  const monitoring = new Monitoring("monitoring", {
+    namePrefix: `utility-serverless-${settings.stack}`,
+    region: settings.region,
+    namespace: settings.metricsNamespace,
+    alarmEmail: settings.alarmEmail,
+    systems: { transactions: bus.watched(), orders: orders.watched() },
+  });
   return {
     region: settings.region,
     transactionTopicArn: bus.topic.arn,
@@ -44,5 +56,7 @@ export function program(settings: StackSettings): StackOutputs {
     stateMachineArn: orders.stateMachine.arn,
     fulfillmentQueueUrl: orders.fulfillmentQueue.url,
     fulfillmentDlqUrl: orders.fulfillmentDlq.url,
+    dashboardUrl: monitoring.dashboardUrl,
+    alarmTopicArn: monitoring.alarmTopic.arn,
   };
 }
