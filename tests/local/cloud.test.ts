@@ -8,6 +8,9 @@ import type { LocalCloud } from "../../local/cloud";
 import { startLocalCloud } from "../../local/cloud";
 import { UsageError, parseCli, withFingerprintKey } from "../../local/main";
 import { StackOutputsFile, clientConfig } from "../../local/outputs";
+import { LocalDeployment, unwrapSecrets } from "../../local/provision/context";
+import { isAccepted, localProvisioner } from "../../local/provision/index";
+import type { ApiGatewayRegistry } from "../../local/runtime/api-gateway";
 
 describe("local cloud CLI", () => {
   it("parses --stack and repeated --config key=value", () => {
@@ -24,6 +27,40 @@ describe("local cloud CLI", () => {
     expect(generated.generated).toBe(true);
     expect(generated.config.accountFingerprintKey).toMatch(/^[0-9a-f]{64}$/);
     expect(withFingerprintKey("dev", { accountFingerprintKey: "k".repeat(64) })).toEqual({ config: { accountFingerprintKey: "k".repeat(64) }, generated: false });
+  });
+});
+
+describe("local provisioner", () => {
+  const deployment = () =>
+    new LocalDeployment(
+      { region: "us-east-2", accountId: "000000000000", endpoints: { sns: "", sqs: "", dynamodb: "", stepfunctions: "" }, clients: {} as never, functionEnvironment: {}, log: () => undefined },
+      {} as ApiGatewayRegistry,
+    );
+
+  it("accepts types with no local meaning and flags types it does not know, returning AWS-shaped state for both", async () => {
+    const target = deployment();
+    const provision = localProvisioner(target);
+    const role = await provision({ type: "aws:iam/role:Role", name: "r", inputs: { name: "my-role" }, custom: true } as never);
+    expect(role.state.arn).toBe("arn:aws:iam::000000000000:role/my-role");
+    await provision({ type: "aws:ec2/vpc:Vpc", name: "v", inputs: {}, custom: true } as never);
+    await provision({ type: "utility:serverless:Thing", name: "c", inputs: {}, custom: false } as never);
+    expect([...target.accepted]).toEqual([["aws:iam/role:Role", 1]]);
+    expect([...target.unknown]).toEqual([["aws:ec2/vpc:Vpc", 1]]);
+    expect(isAccepted("aws:cloudwatch/metricAlarm:MetricAlarm")).toBe(true);
+    expect(isAccepted("aws:sqs/queue:Queue")).toBe(false);
+  });
+
+  it("unwraps secret inputs (the local cloud passes them on in plain text)", () => {
+    const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: { key: "s3cr3t" } };
+    expect(unwrapSecrets({ environment: { variables: secret }, list: [secret] })).toEqual({ environment: { variables: { key: "s3cr3t" } }, list: [{ key: "s3cr3t" }] });
+  });
+
+  it("finds functions by name, ARN, qualified ARN or partial ARN", () => {
+    const target = deployment();
+    const fn = { name: "f", arn: "arn:aws:lambda:us-east-2:000000000000:function:f", host: {} as never };
+    target.addFunction(fn);
+    for (const ref of ["f", fn.arn, `${fn.arn}:$LATEST`, "000000000000:function:f"]) expect(target.findFunction(ref), ref).toBe(fn);
+    expect(target.findFunction("g")).toBeUndefined();
   });
 });
 
