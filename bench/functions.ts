@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
 import { BUILD_DIR } from "../components/bundle";
 import { runProgram } from "../local/program";
+import { startOtlpReceiver } from "../local/otlp-receiver";
 import { FunctionHost } from "../local/runtime/function-host";
 
 export interface FunctionFigures {
@@ -55,9 +56,15 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
   fs.writeFileSync(path.join(baselineDir, "index.js"), "exports.handler = async () => ({});\n");
   const baseline = await timeInvocations("baseline", baselineDir, {}, {}, warmRuns);
 
+  // The functions export their spans as on AWS, to a receiver standing in for the collector layer.
+  const receiver = await startOtlpReceiver({ stack: "bench", dir: fs.mkdtempSync(path.join(os.tmpdir(), "bench-spans-")) });
   const functions: FunctionFigures[] = [];
   for (const fn of run.resources.filter((r) => r.type === "aws:lambda/function:Function")) {
-    const environment: Record<string, string> = { ...(fn.inputs.environment as { variables: Record<string, string> }).variables, AWS_REGION: run.settings.region };
+    const environment: Record<string, string> = {
+      ...(fn.inputs.environment as { variables: Record<string, string> }).variables,
+      AWS_REGION: run.settings.region,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    };
     const definitionName = environment.POWERTOOLS_SERVICE_NAME!;
     const bundleDir = path.join(BUILD_DIR, definitionName);
     const bundle = fs.readFileSync(path.join(bundleDir, "index.js"));
@@ -80,6 +87,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
       ...timing,
     });
   }
+  await receiver.close();
   fs.rmSync(baselineDir, { recursive: true, force: true });
   return { baseline, functions };
 }
