@@ -5,6 +5,13 @@
  *   manager, W3C trace-context propagator, X-Ray-compatible trace ids, a batch processor and the
  *   OTLP/HTTP (JSON) exporter. The exporter sends to `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`:
  *   on AWS the collector layer on localhost:4318, locally the local cloud's OTLP receiver.
+ * - Spans are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set;
+ *   without it tracing stays in-process: spans and their contexts exist (so `traceparent` and
+ *   `_trace` still propagate), nothing is sent and a flush costs nothing.
+ * - A collector that cannot be reached (connection refused, unknown host, ...) costs one failed
+ *   export, not a flush timeout per invocation: the first connection error opens a circuit breaker
+ *   (one warning in the log); for the next 60 s spans are dropped at once and flushes do not wait;
+ *   then export is tried again.
  * - `withInvocationSpan` wraps one invocation (FaaS semantic conventions) and flushes the spans
  *   before returning: Lambda freezes the process between invocations, so nothing may stay buffered.
  * - `withMessageSpan` wraps one SQS record (messaging semantic conventions); its parent is the
@@ -25,11 +32,13 @@
 import { SpanKind, SpanStatusCode, context, propagation, trace } from "@opentelemetry/api";
 import type { Attributes, Context, Link, Span, TextMapGetter, TextMapSetter, Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { ExportResultCode, W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
-import type { IdGenerator, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { IdGenerator, ReadableSpan, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { Agent } from "node:http";
 import { markInvoked, redactText } from "./observability";
 
 export { SpanKind, SpanStatusCode };
@@ -82,17 +91,180 @@ export const ATTR = {
 export type FaasTrigger = "datasource" | "http" | "pubsub" | "timer" | "other";
 
 export interface TelemetryOptions {
-  /** Where spans go. @default OTLP/HTTP exporter to `OTEL_EXPORTER_OTLP_ENDPOINT` */
+  /**
+   * Where spans go.
+   * @default the OTLP/HTTP exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+   *   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; otherwise none (spans stay in-process)
+   */
   exporter?: SpanExporter;
   /** Export each span as it ends (tests) instead of batching until `flushTelemetry`. @default false */
   simple?: boolean;
   /** `service.name`. @default `OTEL_SERVICE_NAME`, else `AWS_LAMBDA_FUNCTION_NAME`, else "unknown_service" */
   serviceName?: string;
+  /**
+   * How long spans are dropped (and flushes do not wait) after the OTLP collector could not be
+   * reached, before export is tried again. Applies to the default OTLP exporter only.
+   * @default 60000
+   */
+  collectorRetryMs?: number;
+}
+
+/** Where the spans of this process go, and whether the collector is currently skipped. */
+export interface TelemetryStatus {
+  /** `otlp`: the OTLP/HTTP exporter; `custom`: an exporter given to `setupTelemetry`; `none`: in-process only. */
+  exporter: "otlp" | "custom" | "none";
+  /** The OTLP traces URL (`otlp` only). */
+  endpoint?: string;
+  /** While the collector is considered unreachable: when export will be tried again (epoch ms). */
+  pausedUntil?: number;
 }
 
 interface State {
   provider: TracerProvider;
   tracer: Tracer;
+  exporter: TelemetryStatus["exporter"];
+  endpoint?: string;
+  breaker?: CollectorBreaker;
+}
+
+/** How long `flushTelemetry` waits at most, by default. */
+export const FLUSH_TIMEOUT_MS = 2000;
+/** How long the collector is skipped after a connection error, by default. */
+export const COLLECTOR_RETRY_MS = 60_000;
+
+/** Socket errors that mean "no collector there" (not a slow or busy one). */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EADDRNOTAVAIL"]);
+
+function unreachableCode(error: unknown): string | undefined {
+  const code = error && typeof error === "object" ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" && UNREACHABLE_CODES.has(code) ? code : undefined;
+}
+
+/**
+ * The circuit breaker in front of the OTLP collector. Closed: spans are exported and flushes wait
+ * (up to their timeout). The first connection error opens it, at once (seen on the socket, before
+ * the exporter's own retries): for `retryMs` spans are dropped without a network call and flushes
+ * return immediately. Then the next export tries again: success closes it, another connection error
+ * opens it again. One warning per outage.
+ */
+class CollectorBreaker {
+  private openUntil = 0;
+  private warned = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly retryMs: number,
+  ) {}
+
+  get pausedUntil(): number | undefined {
+    return this.isOpen() ? this.openUntil : undefined;
+  }
+
+  isOpen(): boolean {
+    return Date.now() < this.openUntil;
+  }
+
+  /** A connection to the collector failed with `code`. */
+  trip(code: string): void {
+    if (this.isOpen()) return;
+    this.openUntil = Date.now() + this.retryMs;
+    if (!this.warned) {
+      this.warned = true;
+      console.warn(
+        JSON.stringify({
+          level: "WARN",
+          message: `OTLP collector unreachable (${code}); spans are dropped and not waited for, export is retried every ${Math.round(this.retryMs / 1000)} s`,
+          otlp_endpoint: this.endpoint,
+          error_code: code,
+          timestamp: new Date().toISOString(),
+        }),
+      );
+    }
+    for (const listener of this.listeners) listener();
+  }
+
+  /** An export succeeded: the collector is there (again). */
+  succeeded(): void {
+    this.openUntil = 0;
+    this.warned = false;
+  }
+
+  /** Calls `listener` on the next trip; returns the unsubscribe function. */
+  onTrip(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** The OTLP exporter behind the breaker: drops at once while it is open, feeds it the outcomes. */
+class BreakerExporter implements SpanExporter {
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly breaker: CollectorBreaker,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    if (this.breaker.isOpen()) {
+      done({ code: ExportResultCode.FAILED, error: new Error("OTLP collector unreachable: spans dropped") });
+      return;
+    }
+    this.inner.export(spans, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.breaker.succeeded();
+      else {
+        const code = unreachableCode(result.error);
+        if (code) this.breaker.trip(code);
+      }
+      done(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
+
+/** The OTLP traces URL from the environment, as the exporter resolves it; `undefined` when none is set. */
+function otlpTracesEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!base) return undefined;
+  return `${base.replace(/\/+$/, "")}/v1/traces`;
+}
+
+/**
+ * The OTLP/HTTP exporter behind a circuit breaker. Its HTTP agent reports connection errors to the
+ * breaker as soon as the socket fails: the exporter itself would retry a refused connection with
+ * backoff until its timeout (seconds) before reporting anything.
+ */
+function otlpExporter(endpoint: string, retryMs: number): { exporter: SpanExporter; breaker: CollectorBreaker } {
+  const breaker = new CollectorBreaker(endpoint, retryMs);
+  const watch = (agent: Agent): Agent => {
+    const createConnection = agent.createConnection.bind(agent);
+    agent.createConnection = (options, callback) => {
+      const socket = createConnection(options, callback);
+      socket?.once("error", (error) => {
+        const code = unreachableCode(error);
+        if (code) breaker.trip(code);
+      });
+      return socket;
+    };
+    return agent;
+  };
+  const inner = new OTLPTraceExporter({
+    // Retrying longer than a flush may wait only keeps timers alive (a CLI would not exit).
+    timeoutMillis: FLUSH_TIMEOUT_MS,
+    httpAgentOptions: async (protocol: string) => {
+      const module = protocol === "https:" ? await import("node:https") : await import("node:http");
+      return watch(new module.Agent({ keepAlive: true }));
+    },
+  });
+  return { exporter: new BreakerExporter(inner, breaker), breaker };
 }
 
 let state: State | undefined;
@@ -138,10 +310,12 @@ export function setupTelemetry(options: TelemetryOptions = {}): Tracer {
     trace.disable();
   }
   const env = process.env;
-  const exporter = options.exporter ?? new OTLPTraceExporter();
-  const processor: SpanProcessor = options.simple
-    ? new SimpleSpanProcessor({ exporter })
-    : new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000, maxExportBatchSize: 256 });
+  const endpoint = options.exporter ? undefined : otlpTracesEndpoint(env);
+  const otlp = endpoint ? otlpExporter(endpoint, options.collectorRetryMs ?? COLLECTOR_RETRY_MS) : undefined;
+  const exporter = options.exporter ?? otlp?.exporter;
+  const processors: SpanProcessor[] = !exporter
+    ? []
+    : [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000, maxExportBatchSize: 256 })];
   const resource = resourceFromAttributes(
     dropUndefined({
       "service.name": options.serviceName ?? env.OTEL_SERVICE_NAME ?? env.AWS_LAMBDA_FUNCTION_NAME ?? "unknown_service",
@@ -153,9 +327,15 @@ export function setupTelemetry(options: TelemetryOptions = {}): Tracer {
       "faas.max_memory": env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ? Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) * 1024 * 1024 : undefined,
     }),
   );
-  const provider = new TracerProvider({ resource, idGenerator: new XRayIdGenerator(), spanProcessors: [processor] });
+  const provider = new TracerProvider({ resource, idGenerator: new XRayIdGenerator(), spanProcessors: processors });
   trace.setGlobalTracerProvider(provider);
-  state = { provider, tracer: provider.getTracer("utility-serverless") };
+  state = {
+    provider,
+    tracer: provider.getTracer("utility-serverless"),
+    exporter: options.exporter ? "custom" : otlp ? "otlp" : "none",
+    endpoint,
+    breaker: otlp?.breaker,
+  };
   lastSetupMs = performance.now() - started;
   return state.tracer;
 }
@@ -167,22 +347,41 @@ export function getTracer(): Tracer {
   return setupTelemetry();
 }
 
+/** Where this process's spans go (for diagnostics and tests). */
+export function telemetryStatus(): TelemetryStatus {
+  getTracer();
+  if (!state) return { exporter: "none" }; // OTEL_SDK_DISABLED
+  const pausedUntil = state.breaker?.pausedUntil;
+  return { exporter: state.exporter, ...(state.endpoint ? { endpoint: state.endpoint } : {}), ...(pausedUntil ? { pausedUntil } : {}) };
+}
+
 /**
  * Exports every finished span now. Called at the end of each invocation by `withInvocationSpan`;
  * call it yourself at the end of a script (a publisher CLI). Never throws; bounded by `timeoutMs`.
+ * Returns at once when nothing is exported (no endpoint) or the collector is known to be
+ * unreachable (the buffered spans are dropped), and as soon as a connection error shows it is.
  */
-export async function flushTelemetry(timeoutMs = 2000): Promise<void> {
-  if (!state) return;
+export async function flushTelemetry(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+  if (!state || state.exporter === "none") return;
+  const { provider, breaker } = state;
+  if (breaker?.isOpen()) {
+    // Empties the buffer: the exporter drops the spans without a network call.
+    provider.forceFlush({ timeoutMillis: timeoutMs }).catch(() => undefined);
+    return;
+  }
   let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
   try {
     await Promise.race([
-      state.provider.forceFlush({ timeoutMillis: timeoutMs }),
+      provider.forceFlush({ timeoutMillis: timeoutMs }),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ...(breaker ? [new Promise<void>((resolve) => (unsubscribe = breaker.onTrip(resolve)))] : []),
     ]);
   } catch {
     // Losing spans must never fail the invocation.
   } finally {
     clearTimeout(timer);
+    unsubscribe?.();
   }
 }
 
