@@ -4,6 +4,8 @@
  * aws-local-stepfunctions, and the component can fill in the deployed ARNs.
  *
  * ```
+ * CheckTraceContext ─(no _trace)─▶ NoTraceContext ─┐
+ *    └──────────────────────────────────────────────┴▶ Validate
  * Validate ──accepted──▶ StorePending ──▶ SendToFulfillment ──▶ Accepted (Succeed)
  *    │       └─rejected─▶ StoreRejected ─▶ Rejected (Succeed)
  *    └─(any step fails after its retries)─▶ RecordFailure ─▶ ProcessingFailed (Fail)
@@ -19,6 +21,12 @@
  *   in its history.
  * - The fulfillment outcome is not part of the workflow: it happens after the queue (the execution
  *   succeeds as soon as the order is queued, as in the seed's report).
+ * - Trace context: the API puts the W3C context in the input's `_trace` field. No Task result
+ *   replaces the state (each has a `ResultPath`), so `_trace` is passed to every Lambda Task's
+ *   payload (their spans are children of the API's) and into the fulfillment message body (the SQS
+ *   runtime reads `_trace` from a body when the message has no `traceparent` attribute). A JSONPath
+ *   on a missing field fails the state, so an execution started without `_trace` (by hand, from the
+ *   console) first gets an empty one (`NoTraceContext`): its steps then start traces of their own.
  */
 
 /** Lambda's transient errors, as the `lambda:invoke` integration names them. */
@@ -32,6 +40,8 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 
 /** Names of the workflow's states (tests bind local handlers by these). */
 export const WORKFLOW_STATES = {
+  checkTraceContext: "CheckTraceContext",
+  noTraceContext: "NoTraceContext",
   validate: "Validate",
   checkVerdict: "CheckVerdict",
   storePending: "StorePending",
@@ -73,6 +83,9 @@ const ORDER_FIELDS = {
   "received_at.$": "$.received_at",
 };
 
+/** The trace context, passed to every Task (always present: see `NoTraceContext`). */
+const TRACE_FIELD = { "_trace.$": "$._trace" };
+
 const lambdaRetry = [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }];
 const catchToRecordFailure = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: WORKFLOW_STATES.recordFailure }];
 
@@ -94,18 +107,24 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
   const taskTimeout = args.taskTimeoutSeconds ?? 35;
   const S = WORKFLOW_STATES;
   const store = (status: "PENDING" | "REJECTED", next: string): State => ({
-    ...invoke(args.storeFunctionArn, { action: "store", status, "reason.$": "$.validation.reason", order: ORDER_FIELDS }, taskTimeout),
+    ...invoke(args.storeFunctionArn, { action: "store", status, "reason.$": "$.validation.reason", order: ORDER_FIELDS, ...TRACE_FIELD }, taskTimeout),
     ResultPath: null, // keep the order and the verdict as the state's data
     Catch: catchToRecordFailure,
     Next: next,
   });
   return {
     Comment: "DOFS order workflow: validate, store, queue for fulfillment",
-    StartAt: S.validate,
+    StartAt: S.checkTraceContext,
     TimeoutSeconds: args.executionTimeoutSeconds ?? 300,
     States: {
+      [S.checkTraceContext]: {
+        Type: "Choice",
+        Choices: [{ Variable: "$._trace", IsPresent: true, Next: S.validate }],
+        Default: S.noTraceContext,
+      },
+      [S.noTraceContext]: { Type: "Pass", Result: {}, ResultPath: "$._trace", Next: S.validate },
       [S.validate]: {
-        ...invoke(args.validateFunctionArn, ORDER_FIELDS, taskTimeout),
+        ...invoke(args.validateFunctionArn, { ...ORDER_FIELDS, ...TRACE_FIELD }, taskTimeout),
         ResultSelector: { "accepted.$": "$.Payload.accepted", "reason.$": "$.Payload.reason" },
         ResultPath: "$.validation",
         Catch: catchToRecordFailure,
@@ -123,7 +142,7 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
         Resource: "arn:aws:states:::sqs:sendMessage",
         Parameters: {
           QueueUrl: args.fulfillmentQueueUrl,
-          MessageBody: { "order_id.$": "$.order_id", "customer_id.$": "$.customer_id" },
+          MessageBody: { "order_id.$": "$.order_id", "customer_id.$": "$.customer_id", ...TRACE_FIELD },
         },
         ResultSelector: { "message_id.$": "$.MessageId" },
         ResultPath: "$.fulfillment",
@@ -136,7 +155,7 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
       [S.recordFailure]: {
         ...invoke(
           args.storeFunctionArn,
-          { action: "fail", "reason.$": "States.Format('Order processing failed ({}): {}', $.error.Error, $.error.Cause)", order: ORDER_FIELDS },
+          { action: "fail", "reason.$": "States.Format('Order processing failed ({}): {}', $.error.Error, $.error.Cause)", order: ORDER_FIELDS, ...TRACE_FIELD },
           taskTimeout,
         ),
         ResultPath: null,

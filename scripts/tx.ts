@@ -6,9 +6,14 @@
  *
  * Options: --stack <name> (local cloud outputs of that stack, default dev), --outputs <file> (a
  * deployed stack's `pulumi stack output --json --show-secrets`), --transaction-id <uuid>, --currency <ISO>.
+ *
+ * Tracing: the publish is a span whose context travels with the message (`traceparent`), so the
+ * consumer's spans join its trace. Spans are exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+ * (e.g. to the local cloud's OTLP receiver), and flushed before the command exits.
  */
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { flushTelemetry } from "../functions/lib/telemetry";
 import { InvalidTransactionError, TransactionPublisher, newTransaction } from "../functions/transactions/publisher";
 import { clientConfig, readStackOutputs } from "../local/outputs";
 
@@ -79,6 +84,8 @@ async function main(): Promise<number> {
     else if (error instanceof InvalidTransactionError) console.error(error.message);
     else console.error(error instanceof Error ? error.message : error);
     return 2;
+  } finally {
+    await flushTelemetry();
   }
 }
 

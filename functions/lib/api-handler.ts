@@ -7,16 +7,22 @@
  * - lower-cases header names (API Gateway passes them as the client sent them);
  * - answers every result as JSON with `content-type: application/json`;
  * - turns an `HttpError` into its status and body, and anything else into a 500 that names the
- *   request id and nothing internal (the error itself goes to the log).
+ *   request id and nothing internal (the error itself goes to the log);
+ * - traces each invocation as a SERVER span `<METHOD> <resource>` (`traceApiInvocation`), child of
+ *   the caller's `traceparent` header when it sent one, flushed before the answer is returned.
+ *   Routes add business ids with `setBusinessAttributes` and pass the context on with
+ *   `injectIntoPayload` / the shared clients.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { z } from "zod";
 import { readSettings } from "./define";
 import type { ApiTrigger, FunctionDefinition } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
-import { createLogger } from "./observability";
+import { createLogger, createMetrics } from "./observability";
+import { traceApiInvocation } from "./telemetry";
 
 /** One offending field of a request: its path (`items.0.quantity`) and why. */
 export interface FieldError {
@@ -80,6 +86,8 @@ export interface RouteContext<L extends LinkMap, S> {
   links: ResolvedLinks<L>;
   settings: S;
   logger: Logger;
+  /** The function's EMF metrics (`recordOrderPlaced(metrics)`, ...). */
+  metrics: Metrics;
   lambdaContext: Context;
 }
 
@@ -102,6 +110,7 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
     if (!ROUTE_KEY.test(key)) throw new Error(`Function "${definition.name}": route "${key}" must look like "GET /order/{id}"`);
   }
   const logger = createLogger(definition.name);
+  const metrics = createMetrics(definition.name);
   const links = resolveLinks(definition.name, definition.links as L);
   let settings: z.output<S> | undefined;
 
@@ -133,7 +142,7 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
         body: parseBody(event),
         requestId,
       };
-      const result = await handle(request, { links, settings, logger, lambdaContext: context });
+      const result = await handle(request, { links, settings, logger, metrics, lambdaContext: context });
       logger.info("Request answered", { status: result.statusCode });
       return respond(result, requestId);
     } catch (error) {
@@ -145,7 +154,7 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
       return respond({ statusCode: 500, body: { message: "Internal server error", request_id: requestId } }, requestId);
     }
   };
-  return invoke;
+  return (event, context) => traceApiInvocation(event, context, () => invoke(event, context));
 }
 
 function compact(values: Record<string, string | undefined> | null | undefined): Record<string, string> {

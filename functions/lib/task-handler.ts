@@ -9,6 +9,10 @@
  *   definition should not retry it);
  * - a `TaskFailure` thrown by the handler: the name it was given (e.g. `OrderConflict`);
  * - anything else: its own name (`Error`, `TypeError`, an SDK exception's name), retryable.
+ *
+ * Each invocation is a SERVER span named after the function (`traceTaskInvocation`), child of the
+ * context in the input's `_trace` field (the state machine passes it to every Task), with the
+ * input's business ids; a failure is recorded on it. Spans are flushed before the result returns.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
@@ -19,6 +23,7 @@ import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { createLogger } from "./observability";
 import { describeIssues } from "./sqs-handler";
+import { traceTaskInvocation } from "./telemetry";
 
 /**
  * A failure the state machine should see under a name of its own, so its `Retry`/`Catch` can
@@ -80,5 +85,5 @@ export function taskHandler<I extends z.ZodType, L extends LinkMap, S extends z.
       throw error;
     }
   };
-  return invoke;
+  return (event, context) => traceTaskInvocation(definition.name, event, context, () => invoke(event, context));
 }

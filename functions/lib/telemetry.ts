@@ -778,6 +778,18 @@ export function withMessageSpan<T>(record: TracedRecord, work: (span: Span) => P
 // ---------------------------------------------------------------------------------------------
 // AWS SDK v3: one CLIENT (or PRODUCER) span per command.
 
+/** The name under which `aws.ts` (`traced`) adds `tracingMiddleware` to a client. */
+export const TRACING_MIDDLEWARE_NAME = "otelTracing";
+
+/**
+ * Whether `client` carries `tracingMiddleware` (the shared clients of `aws.ts` do): its sends are
+ * spans of their own and inject their context into SNS/SQS messages. A caller holding a client of
+ * its own (a CLI) injects with `injectIntoMessageAttributes` when this is false.
+ */
+export function hasTracingMiddleware(client: { middlewareStack: { identify(): string[] } }): boolean {
+  return client.middlewareStack.identify().some((entry) => entry.split(" ")[0] === TRACING_MIDDLEWARE_NAME);
+}
+
 /** Commands that send messages: PRODUCER spans that inject their context into the messages. */
 const PRODUCER_COMMANDS = new Set(["PublishCommand", "PublishBatchCommand", "SendMessageCommand", "SendMessageBatchCommand"]);
 
@@ -795,7 +807,7 @@ type Handler = (args: { input: Record<string, unknown> }) => Promise<{ output: {
  * limit is reached).
  *
  * @example
- * client.middlewareStack.add(tracingMiddleware(), { step: "initialize", name: "otelTracing" });
+ * client.middlewareStack.add(tracingMiddleware(), { step: "initialize", name: TRACING_MIDDLEWARE_NAME });
  */
 export function tracingMiddleware() {
   return (next: Handler, ctx: MiddlewareContext): Handler =>

@@ -83,6 +83,8 @@ export interface FailureOutcome {
   status: OrderStatus | undefined;
   /** Whether this call wrote the failed row (false: it existed already, or the order did not fail). */
   failedRowWritten: boolean;
+  /** When the order was accepted (its `created_at`), when it exists: for the latency metric. */
+  createdAt?: string;
 }
 
 /**
@@ -112,13 +114,13 @@ export async function recordFailure(
     order = changed ? { ...order, status: "FAILED" } : ((await getOrder(tables.orders, orderId)) ?? order);
   }
   // Only a FAILED order gets a failed row; this also completes the pair after a crash between writes.
-  if (order.status !== "FAILED") return { status: order.status, failedRowWritten: false };
+  if (order.status !== "FAILED") return { status: order.status, failedRowWritten: false, createdAt: order.created_at };
   const row: FailedOrderRecord = { order_id: orderId, customer_id: order.customer_id, failure_reason: order.status_reason ?? cut, failed_at: new Date().toISOString() };
   try {
     await clients.dynamo().send(new PutCommand({ TableName: tables.failedOrders, Item: row, ConditionExpression: "attribute_not_exists(order_id)" }));
-    return { status: "FAILED", failedRowWritten: true };
+    return { status: "FAILED", failedRowWritten: true, createdAt: order.created_at };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return { status: "FAILED", failedRowWritten: false };
+    if (error instanceof ConditionalCheckFailedException) return { status: "FAILED", failedRowWritten: false, createdAt: order.created_at };
     throw error;
   }
 }

@@ -4,11 +4,19 @@
  * (a bad transaction never reaches the bus) and sets the FIFO fields the routing relies on:
  * `MessageGroupId` = customer id (order per customer), `MessageDeduplicationId` = transaction id,
  * and the String attributes `transaction_type`, `customer_id`, `message_group_id`.
+ *
+ * Tracing: each publish runs in a `publish <topic>` span, and the message carries a `traceparent`
+ * attribute whichever SNS client the publisher was given. The shared client (`aws.ts`) injects the
+ * context of its own `SNS.Publish` span; a client without the tracing middleware (the `tx` CLI's)
+ * gets the publish span's context injected by `toPublishRequest`. Either way the consumer's spans
+ * join the publisher's trace.
  */
 import { randomUUID } from "node:crypto";
 import { PublishBatchCommand, PublishCommand } from "@aws-sdk/client-sns";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { clients } from "../lib/aws";
+import { ATTR, SpanKind, businessAttributes, hasTracingMiddleware, injectIntoMessageAttributes, withSpan } from "../lib/telemetry";
+import type { Span } from "../lib/telemetry";
 import { Transaction } from "./schemas";
 import type { TransactionInput } from "./schemas";
 
@@ -33,8 +41,20 @@ export function newTransaction<T extends Omit<TransactionInput, "transaction_id"
   return { ...fields, transaction_id: fields.transaction_id ?? randomUUID(), timestamp: fields.timestamp ?? new Date().toISOString() };
 }
 
+export interface PublishRequestOptions {
+  /**
+   * Add the active trace context as a `traceparent` message attribute (`injectIntoMessageAttributes`).
+   * Leave it off when the client injects it itself (the shared clients' tracing middleware does).
+   * @default false
+   */
+  injectTraceContext?: boolean;
+}
+
 /** Validates a transaction and returns the SNS publish request fields for it. */
-export function toPublishRequest(transaction: unknown): {
+export function toPublishRequest(
+  transaction: unknown,
+  options: PublishRequestOptions = {},
+): {
   Message: string;
   MessageGroupId: string;
   MessageDeduplicationId: string;
@@ -46,20 +66,23 @@ export function toPublishRequest(transaction: unknown): {
   }
   const tx = parsed.data;
   const attribute = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
+  const attributes: Record<string, MessageAttributeValue> = {
+    transaction_type: attribute(tx.transaction_type),
+    customer_id: attribute(tx.customer_id),
+    message_group_id: attribute(tx.customer_id),
+  };
   return {
     Message: JSON.stringify(tx),
     MessageGroupId: tx.customer_id,
     MessageDeduplicationId: tx.transaction_id,
-    MessageAttributes: {
-      transaction_type: attribute(tx.transaction_type),
-      customer_id: attribute(tx.customer_id),
-      message_group_id: attribute(tx.customer_id),
-    },
+    MessageAttributes: options.injectTraceContext ? injectIntoMessageAttributes(attributes) : attributes,
   };
 }
 
 export class TransactionPublisher {
   private readonly client: SNSClient;
+  /** Whether this publisher injects the trace context (the client does not). */
+  private readonly injectTraceContext: boolean;
 
   /**
    * @param topicArn - the bus's topic (stack output `transactionTopicArn`).
@@ -70,13 +93,42 @@ export class TransactionPublisher {
     client?: SNSClient,
   ) {
     this.client = client ?? clients.sns();
+    this.injectTraceContext = !hasTracingMiddleware(this.client);
   }
 
-  /** Publishes one transaction. @throws InvalidTransactionError before anything is sent. */
+  /**
+   * Publishes one transaction.
+   * @throws InvalidTransactionError before anything is sent (the publish span records it).
+   */
   async publish(transaction: unknown): Promise<PublishedTransaction> {
-    const request = toPublishRequest(transaction);
-    const result = await this.client.send(new PublishCommand({ TopicArn: this.topicArn, ...request }));
-    return { transactionId: request.MessageDeduplicationId, messageId: result.MessageId ?? "", sequenceNumber: result.SequenceNumber };
+    return this.inSpan(1, async (span) => {
+      const request = toPublishRequest(transaction, { injectTraceContext: this.injectTraceContext });
+      span.setAttributes(businessAttributes(JSON.parse(request.Message) as Record<string, unknown>));
+      const result = await this.client.send(new PublishCommand({ TopicArn: this.topicArn, ...request }));
+      if (result.MessageId) span.setAttribute(ATTR.messagingMessageId, result.MessageId);
+      return { transactionId: request.MessageDeduplicationId, messageId: result.MessageId ?? "", sequenceNumber: result.SequenceNumber };
+    });
+  }
+
+  /**
+   * Runs a publish in a `publish <topic>` span: a PRODUCER span when this publisher injects its
+   * context, else an INTERNAL one around the client's own PRODUCER span.
+   */
+  private inSpan<T>(count: number, work: (span: Span) => Promise<T>): Promise<T> {
+    const topic = this.topicArn.split(":").pop() ?? this.topicArn;
+    return withSpan(
+      `publish ${topic}`,
+      {
+        kind: this.injectTraceContext ? SpanKind.PRODUCER : SpanKind.INTERNAL,
+        attributes: {
+          [ATTR.messagingSystem]: "aws_sns",
+          [ATTR.messagingOperationType]: "send",
+          [ATTR.messagingDestination]: topic,
+          ...(count > 1 ? { [ATTR.messagingBatchCount]: count } : {}),
+        },
+      },
+      work,
+    );
   }
 
   /**
@@ -86,7 +138,14 @@ export class TransactionPublisher {
    * @throws Error naming the failed entries if SNS rejects any.
    */
   async publishAll(transactions: unknown[]): Promise<PublishedTransaction[]> {
-    const requests = transactions.map(toPublishRequest);
+    return this.inSpan(transactions.length, async () => {
+      // Every transaction is validated before anything is sent.
+      const requests = transactions.map((t) => toPublishRequest(t, { injectTraceContext: this.injectTraceContext }));
+      return this.publishBatches(requests);
+    });
+  }
+
+  private async publishBatches(requests: ReturnType<typeof toPublishRequest>[]): Promise<PublishedTransaction[]> {
     const published: PublishedTransaction[] = [];
     for (let i = 0; i < requests.length; i += 10) {
       const chunk = requests.slice(i, i + 10);

@@ -208,7 +208,10 @@ describe("state machine", () => {
   });
   it("is built with the deployed function ARNs and queue URL, and sends to the queue with the SQS integration", () => {
     const definition = JSON.parse(named("aws:sfn/stateMachine:StateMachine", "orders-workflow").inputs.definition as string);
-    expect(definition.StartAt).toBe("Validate");
+    // First the trace-context guard (an execution started without `_trace` gets an empty one), then Validate.
+    expect(definition.StartAt).toBe("CheckTraceContext");
+    expect(definition.States.CheckTraceContext.Choices[0].Next).toBe("Validate");
+    expect(definition.States.NoTraceContext.Next).toBe("Validate");
     expect(definition.States.Validate.Parameters.FunctionName).toBe(arn.fn("orders-validate"));
     expect(definition.States.StorePending.Parameters.FunctionName).toBe(arn.fn("orders-store"));
     expect(definition.States.SendToFulfillment).toMatchObject({

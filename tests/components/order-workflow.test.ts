@@ -96,7 +96,34 @@ describe("executions", () => {
     expect(output).toMatchObject({ ...order, validation: { accepted: true, reason: null }, fulfillment: { message_id: expect.any(String) } });
     expect(calls).toEqual({ [S.validate]: 1, [S.storePending]: 1, [S.send]: 1 });
     expect(await h.getOrder(order.order_id)).toMatchObject({ status: "PENDING", items: order.items, created_at: order.received_at });
-    expect(await queued()).toEqual([{ order_id: order.order_id, customer_id: "cust-wf" }]);
+    // Started without `_trace` (by hand): the workflow gives it an empty one, nothing fails.
+    expect(await queued()).toEqual([{ order_id: order.order_id, customer_id: "cust-wf", _trace: {} }]);
+  });
+  it("passes the input's _trace to every Task and into the fulfillment message", async () => {
+    await h.sqs.send(new PurgeQueueCommand({ QueueUrl: h.queues.fulfillment }));
+    const _trace = { traceparent: "00-6650a9c1aaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01", tracestate: "vendor=x" };
+    const order = { ...newOrder(), _trace };
+    const payloads: Record<string, unknown> = {};
+    const capture = (state: string) => (real: Handler) => async (input: unknown) => {
+      payloads[state] = (input as { Payload?: unknown }).Payload ?? (input as { MessageBody?: unknown }).MessageBody;
+      return real(input);
+    };
+    const { output, error } = await execute(order, { [S.validate]: capture(S.validate), [S.storePending]: capture(S.storePending), [S.send]: capture(S.send) });
+    expect(error).toBeUndefined();
+    expect(output).toMatchObject({ _trace, validation: { accepted: true }, fulfillment: { message_id: expect.any(String) } });
+    for (const state of [S.validate, S.storePending, S.send]) expect(payloads[state], state).toMatchObject({ _trace });
+    expect(await queued()).toEqual([{ order_id: order.order_id, customer_id: "cust-wf", _trace }]);
+
+    // The failure path passes it on too.
+    const failing = { ...newOrder(), _trace };
+    const failed = await execute(failing, {
+      [S.validate]: () => async () => {
+        throw new TaskFailedError("ValidationError", "orders-validate: invalid input");
+      },
+      [S.recordFailure]: capture(S.recordFailure),
+    });
+    expect(failed.error?.name).toBe("OrderProcessingFailed");
+    expect(payloads[S.recordFailure]).toMatchObject({ action: "fail", _trace });
   });
   it("a rejected order: stored REJECTED with the reason, not queued", async () => {
     await h.sqs.send(new PurgeQueueCommand({ QueueUrl: h.queues.fulfillment }));

@@ -13,6 +13,11 @@
  *
  * `GET /order/{id}`: the stored order; while the workflow has not stored it yet (the first
  * milliseconds), the running execution answers for it as `PENDING`; otherwise 404.
+ *
+ * Telemetry: both routes put `order.id` (and `customer.id` when known) on the API span; the POST
+ * passes its trace context to the workflow in the execution input's `_trace` field, so every Task
+ * and the fulfillment message continue the order's one trace, and counts `OrdersPlaced` once the
+ * execution has started (a replay whose first attempt started it counts nothing).
  */
 import { createHash, randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
@@ -21,6 +26,8 @@ import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { HttpError, apiHandler, badRequest } from "../../lib/api-handler";
 import { clients } from "../../lib/aws";
+import { recordOrderPlaced } from "../../lib/metrics";
+import { injectIntoPayload, setBusinessAttributes } from "../../lib/telemetry";
 import { getOrder } from "../order-table";
 import { OrderId, OrderRequest, WorkflowOrder } from "../schemas";
 import type { OrderRecord } from "../schemas";
@@ -48,7 +55,7 @@ function present(order: OrderRecord) {
 }
 
 export const handler = apiHandler(ordersApi, {
-  "POST /order": async (request, { links, logger }) => {
+  "POST /order": async (request, { links, logger, metrics }) => {
     const parsed = OrderRequest.safeParse(request.body);
     if (!parsed.success) throw badRequest(parsed.error, "Invalid order");
     const body = parsed.data;
@@ -65,12 +72,16 @@ export const handler = apiHandler(ordersApi, {
       replayed = claimed.replayed;
     }
     logger.appendKeys({ order_id: orderId, customer_id: body.customer_id, replayed });
+    setBusinessAttributes({ order_id: orderId, customer_id: body.customer_id });
 
     const input: WorkflowOrder = WorkflowOrder.parse({ order_id: orderId, customer_id: body.customer_id, items: body.items, received_at: receivedAt });
     try {
-      await clients.sfn().send(new StartExecutionCommand({ stateMachineArn: links.workflow.arn, name: orderId, input: JSON.stringify(input) }));
+      await clients.sfn().send(new StartExecutionCommand({ stateMachineArn: links.workflow.arn, name: orderId, input: JSON.stringify(injectIntoPayload(input)) }));
+      recordOrderPlaced(metrics); // this call started the workflow (a replay usually did not, see below)
     } catch (error) {
-      // The workflow of this order id already ran: a replay whose first attempt started it.
+      // The workflow of this order id already started: a replay whose first attempt started it
+      // (its input differs from this one at least by `_trace`, so Step Functions refuses it even
+      // while the first execution runs).
       if (!(error instanceof ExecutionAlreadyExists)) throw error;
     }
     let status = "PENDING";
@@ -82,7 +93,9 @@ export const handler = apiHandler(ordersApi, {
   "GET /order/{id}": async (request, { links }) => {
     const id = OrderId.safeParse(request.pathParameters.id);
     if (!id.success) throw new HttpError(400, "Invalid order id", { errors: [{ field: "id", message: id.error.issues[0]!.message }] });
+    setBusinessAttributes({ order_id: id.data });
     const order = await getOrder(links.orders.name, id.data);
+    if (order) setBusinessAttributes({ customer_id: order.customer_id });
     if (order) return { statusCode: 200, body: present(order) };
     const running = await runningWorkflow(links.workflow.arn, id.data);
     if (running) return { statusCode: 200, body: { order_id: running.order_id, customer_id: running.customer_id, items: running.items, status: "PENDING", created_at: running.received_at } };

@@ -4,11 +4,13 @@
  * workflow stores the order next, `PENDING` or `REJECTED` with the reason.
  */
 import { taskHandler } from "../../lib/task-handler";
+import { setBusinessAttributes } from "../../lib/telemetry";
 import type { Verdict } from "../rules";
 import { checkBusinessRules } from "../rules";
 import { validateOrder } from "./definition";
 
 export const handler = taskHandler(validateOrder, async (order, { logger }): Promise<Verdict> => {
+  setBusinessAttributes({ order_id: order.order_id, customer_id: order.customer_id });
   const verdict = checkBusinessRules(order);
   logger.info(verdict.accepted ? "Order accepted" : "Order rejected", { order_id: order.order_id, customer_id: order.customer_id, reason: verdict.reason });
   return verdict;

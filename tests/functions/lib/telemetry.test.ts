@@ -2,29 +2,36 @@
  * Trace propagation at the library level, with an in-memory exporter: a published transaction
  * (SNS publish → raw delivery to SQS → the SQS consumer runtime → its SDK calls → the dead-letter
  * queue → a DLQ consumer) and an order (API invocation → Step Functions input → task) each yield
- * one connected trace. Also: redaction of every log line and span of such a run, EMF metrics under
- * the namespace, and trace ids in the logs.
+ * one connected trace; so does an order through the real DOFS handlers (orders API → StartExecution
+ * input → the workflow definition run with aws-local-stepfunctions, its Tasks bound to the real
+ * validate/store handlers → the sqs:sendMessage body → the fulfillment runtime), with the order
+ * metrics. The transaction publisher propagates with any SNS client. Also: redaction of every log
+ * line and span of such a run, EMF metrics under the namespace, and trace ids in the logs.
  */
 import { createHash } from "node:crypto";
-import { PublishCommand } from "@aws-sdk/client-sns";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/order-workflow";
 import { clients } from "../../../functions/lib/aws";
 import { defineFunction } from "../../../functions/lib/define";
 import { link } from "../../../functions/lib/links";
 import { METRIC, recordMessageOutcome, recordOrderCompleted } from "../../../functions/lib/metrics";
 import { createLogger, createMetrics, redactText } from "../../../functions/lib/observability";
+import { TransactionPublisher, toPublishRequest } from "../../../functions/transactions/publisher";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
 import {
   ATTR,
   MAX_MESSAGE_ATTRIBUTES,
   extractFromMessageAttributes,
   extractFromPayload,
+  hasTracingMiddleware,
   injectIntoMessageAttributes,
   injectIntoPayload,
   setupTelemetry,
@@ -41,13 +48,16 @@ const API_KEY = "k3y-SuperSecretApiKeyValue-123";
 
 /** Every command sent through the shared clients, answered locally (no network). */
 const sent: { command: string; input: Record<string, unknown> }[] = [];
+/** Extra output fields for a command (e.g. a DynamoDB `Item`), set by a test. */
+let respond: (command: string, input: Record<string, unknown>) => Record<string, unknown> | undefined = () => undefined;
 function addStub(client: { middlewareStack: unknown }): void {
   (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
     (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
       sent.push({ command: context.commandName, input: args.input });
       const body = args.input.MessageBody;
       const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
-      return { output: { $metadata: { httpStatusCode: 200, requestId: `req-${sent.length}` }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5 }, response: {} };
+      const extra = respond(context.commandName, args.input) ?? {};
+      return { output: { $metadata: { httpStatusCode: 200, requestId: `req-${sent.length}` }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, ...extra }, response: {} };
     },
     { step: "finalizeRequest", priority: "high", name: "testStub" },
   );
@@ -327,6 +337,52 @@ describe("one transaction, one trace: publish → SNS → SQS → consumer → D
   });
 });
 
+describe("the transaction publisher propagates the trace whichever SNS client it is given", () => {
+  const topic = "arn:aws:sns:us-east-2:123456789012:bus.fifo";
+  const payment = { transaction_id: "c05e6e0c-6feb-4891-8940-46f2f85e0df1", customer_id: "CUST-1", transaction_type: "payment", timestamp: "2025-08-29T17:30:01.000Z", amount: 250.75, currency: "USD" };
+  const traceparentOf = (index = 0) => (sent.filter((s) => s.command.startsWith("Publish"))[index]!.input.MessageAttributes as Record<string, { StringValue: string }>).traceparent?.StringValue;
+
+  it("a client of its own (the tx CLI's): the PRODUCER publish span's context is injected by toPublishRequest", async () => {
+    const own = new SNSClient({ region: "us-east-2", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    addStub(own);
+    expect(hasTracingMiddleware(own)).toBe(false);
+    const published = await new TransactionPublisher(topic, own).publish(payment);
+    expect(published.transactionId).toBe(payment.transaction_id);
+    const span = one("publish bus.fifo");
+    expect(span.kind).toBe(SpanKind.PRODUCER);
+    expect(span.attributes).toMatchObject({ [ATTR.messagingSystem]: "aws_sns", [ATTR.transactionId]: payment.transaction_id, [ATTR.customerId]: "CUST-1" });
+    expect(traceparentOf()).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
+    expect(byName("SNS.Publish")).toEqual([]); // the client has no tracing middleware
+
+    await new TransactionPublisher(topic, own).publishAll([payment, { ...payment, transaction_id: "759a0edb-461d-4a3c-a2d5-384b570d4121" }]);
+    const entries = sent.find((s) => s.command === "PublishBatchCommand")!.input.PublishBatchRequestEntries as { MessageAttributes: Record<string, { StringValue: string }> }[];
+    const batchSpan = byName("publish bus.fifo")[1]!;
+    for (const entry of entries) expect(entry.MessageAttributes.traceparent?.StringValue).toContain(batchSpan.spanContext().spanId);
+  });
+
+  it("the shared client: its own SNS.Publish span injects (child of the publish span); the publisher adds nothing", async () => {
+    expect(hasTracingMiddleware(clients.sns())).toBe(true);
+    await new TransactionPublisher(topic).publish(payment);
+    const outer = one("publish bus.fifo");
+    const publish = one("SNS.Publish");
+    expect(outer.kind).toBe(SpanKind.INTERNAL);
+    expect(publish.kind).toBe(SpanKind.PRODUCER);
+    expect(parentOf(publish)).toBe(outer.spanContext().spanId);
+    expect(traceparentOf()).toBe(`00-${publish.spanContext().traceId}-${publish.spanContext().spanId}-01`);
+  });
+
+  it("toPublishRequest injects only when asked and inside a span, keeping the routing attributes", async () => {
+    expect(toPublishRequest(payment).MessageAttributes).not.toHaveProperty("traceparent");
+    expect(toPublishRequest(payment, { injectTraceContext: true }).MessageAttributes).not.toHaveProperty("traceparent"); // no active span
+    await withSpan("caller", {}, (span) => {
+      const attributes = toPublishRequest(payment, { injectTraceContext: true }).MessageAttributes;
+      expect(Object.keys(attributes)).toEqual(["transaction_type", "customer_id", "message_group_id", "traceparent"]);
+      expect(attributes.traceparent?.StringValue).toContain(span.spanContext().spanId);
+      expect(toPublishRequest(payment).MessageAttributes).not.toHaveProperty("traceparent");
+    });
+  });
+});
+
 describe("one order, one trace: API → Step Functions input (_trace) → task", () => {
   it("carries the context in the JSON payload", async () => {
     let input = "";
@@ -387,6 +443,140 @@ describe("one order, one trace: API → Step Functions input (_trace) → task",
     await withSpan("id", {}, () => undefined);
     const seconds = parseInt(one("id").spanContext().traceId.slice(0, 8), 16);
     expect(Math.abs(seconds - Date.now() / 1000)).toBeLessThan(60);
+  });
+});
+
+describe("one order, one trace through the DOFS runtimes: API → StartExecution → workflow Tasks → sqs:sendMessage → fulfillment", () => {
+  const ENV = {
+    LINK_ORDERS: JSON.stringify({ name: "orders", arn: "arn:aws:dynamodb:us-east-2:123456789012:table/orders" }),
+    LINK_IDEMPOTENCY: JSON.stringify({ name: "idempotency", arn: "arn:aws:dynamodb:us-east-2:123456789012:table/idempotency" }),
+    LINK_FAILED_ORDERS: JSON.stringify({ name: "failed-orders", arn: "arn:aws:dynamodb:us-east-2:123456789012:table/failed-orders" }),
+    LINK_WORKFLOW: JSON.stringify({ arn: "arn:aws:states:us-east-2:123456789012:stateMachine:dofs-test-order-workflow" }),
+    FUNCTION_SETTINGS: JSON.stringify({ fulfillmentSuccessRate: 1 }),
+  };
+  const saved: Record<string, string | undefined> = {};
+  type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+  let api: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  let validate: Handler<unknown, unknown>;
+  let store: Handler<unknown, unknown>;
+  let fulfillment: Handler<SQSEvent, SQSBatchResponse>;
+
+  beforeAll(async () => {
+    for (const [key, value] of Object.entries(ENV)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+    // The real handler modules (they resolve their links when loaded).
+    api = (await import("../../../functions/orders/api/handler")).handler;
+    validate = (await import("../../../functions/orders/validate/handler")).handler;
+    store = (await import("../../../functions/orders/store/handler")).handler;
+    fulfillment = (await import("../../../functions/orders/fulfillment/handler")).handler;
+  });
+  afterAll(() => {
+    respond = () => undefined;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it("connects every span of the order, and counts it placed and completed", async () => {
+    // The orders table, as far as the handlers use it: the store step's put (marshalled by the time
+    // the stub sees it), the fulfillment's get (answered as the document client returns it).
+    const orders = new Map<string, Record<string, string>>();
+    respond = (command, input) => {
+      if (input.TableName !== "orders") return undefined;
+      const item = input.Item as Record<string, { S?: string }> | undefined;
+      if (command === "PutItemCommand" && item) orders.set(item.order_id!.S!, Object.fromEntries(Object.entries(item).flatMap(([k, v]) => (v.S ? [[k, v.S]] : []))));
+      if (command === "GetItemCommand") return { Item: orders.get((input.Key as Record<string, { S: string }>).order_id!.S) };
+      return undefined;
+    };
+    const out = captureStdout();
+    let answer: APIGatewayProxyResult;
+    let message = "";
+    try {
+      // 1. POST /order: the API span; the execution input carries its context in `_trace`.
+      answer = await api(
+        {
+          httpMethod: "POST",
+          resource: "/order",
+          path: "/order",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ customer_id: "CUST-9", items: [{ product_id: "prod-widget", quantity: 2 }] }),
+          requestContext: { requestId: "api-req-1" },
+        } as unknown as APIGatewayProxyEvent,
+        lambdaContext("orders-api", "api-1"),
+      );
+      expect(answer.statusCode).toBe(200);
+      const start = sent.find((s) => s.command === "StartExecutionCommand")!;
+      const input = JSON.parse(start.input.input as string) as Record<string, unknown> & { _trace: { traceparent: string } };
+      expect(input._trace.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+
+      // 2. The workflow definition, run with its Lambda Tasks bound to the real task handlers in
+      //    this process and the sqs:sendMessage Task capturing the message it would send.
+      const S = WORKFLOW_STATES;
+      const definition = orderWorkflowDefinition({
+        validateFunctionArn: "arn:aws:lambda:us-east-2:123456789012:function:orders-validate",
+        storeFunctionArn: "arn:aws:lambda:us-east-2:123456789012:function:orders-store",
+        fulfillmentQueueUrl: "https://sqs.us-east-2.amazonaws.com/123456789012/dofs-test-fulfillment",
+      });
+      const lambda = (handler: Handler<unknown, unknown>, name: string) => async (task: unknown) =>
+        ({ Payload: await handler((task as { Payload: unknown }).Payload, lambdaContext(name, `${name}-1`)) }) as never;
+      const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+      const execution = machine.run(input as never, {
+        overrides: {
+          taskResourceLocalHandlers: {
+            [S.validate]: lambda(validate, "orders-validate"),
+            [S.storePending]: lambda(store, "orders-store"),
+            [S.send]: async (task: unknown) => {
+              message = JSON.stringify((task as { MessageBody: unknown }).MessageBody);
+              return { MessageId: "fulfil-1" };
+            },
+          },
+        },
+      });
+      await execution.result;
+
+      // 3. The fulfillment queue delivers the message; the fulfillment runtime processes it.
+      const record = sqsRecord("dofs-test-fulfillment", message, {}, "fulfil-1");
+      expect(await fulfillment({ Records: [record] }, lambdaContext("orders-fulfillment", "ful-1"))).toEqual({ batchItemFailures: [] });
+    } finally {
+      out.restore();
+    }
+
+    const apiSpan = one("POST /order");
+    const startSpan = one("SFN.StartExecution");
+    const validateSpan = one("orders-validate");
+    const storeSpan = one("orders-store");
+    const putSpan = byName("DynamoDB.PutItem").find((s) => parentOf(s) === storeSpan.spanContext().spanId);
+    const fulfillmentSpan = one("orders-fulfillment");
+    const processSpan = one("process dofs-test-fulfillment");
+    const traceId = apiSpan.spanContext().traceId;
+    for (const span of spans()) expect(span.spanContext().traceId, span.name).toBe(traceId);
+
+    // Parentage: API → (StartExecution, validate, store → PutItem, fulfillment → process → UpdateItem).
+    expect(parentOf(startSpan)).toBe(apiSpan.spanContext().spanId);
+    expect(parentOf(validateSpan)).toBe(apiSpan.spanContext().spanId);
+    expect(parentOf(storeSpan)).toBe(apiSpan.spanContext().spanId);
+    expect(putSpan).toBeDefined();
+    expect(parentOf(fulfillmentSpan)).toBe(apiSpan.spanContext().spanId);
+    expect(parentOf(processSpan)).toBe(fulfillmentSpan.spanContext().spanId);
+    expect(parentOf(one("DynamoDB.UpdateItem"))).toBe(processSpan.spanContext().spanId);
+
+    // Business ids on every invocation, FaaS triggers, the message body's `_trace`.
+    const orderId = (JSON.parse(answer!.body) as { order_id: string }).order_id;
+    for (const span of [apiSpan, validateSpan, storeSpan, processSpan]) expect(span.attributes, span.name).toMatchObject({ [ATTR.orderId]: orderId, [ATTR.customerId]: "CUST-9" });
+    expect(apiSpan.attributes).toMatchObject({ [ATTR.faasTrigger]: "http", [ATTR.httpStatus]: 200 });
+    expect(validateSpan.attributes[ATTR.faasTrigger]).toBe("other");
+    expect(fulfillmentSpan.attributes[ATTR.faasTrigger]).toBe("pubsub");
+    expect(JSON.parse(message)).toMatchObject({ order_id: orderId, customer_id: "CUST-9", _trace: { traceparent: expect.stringContaining(apiSpan.spanContext().spanId) } });
+    expect(orders.get(orderId)).toMatchObject({ status: "PENDING", customer_id: "CUST-9" });
+
+    // Metrics: placed by the API, completed (FULFILLED, with its latency) by the fulfillment.
+    const emf = out.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.filter((m) => METRIC.ordersPlaced in m)).toEqual([expect.objectContaining({ [METRIC.ordersPlaced]: 1, service: "orders-api" })]);
+    expect(emf.filter((m) => METRIC.ordersCompleted in m)).toEqual([expect.objectContaining({ [METRIC.ordersCompleted]: 1, status: "FULFILLED", service: "orders-fulfillment" })]);
+    expect(emf.find((m) => METRIC.orderLatency in m)?.[METRIC.orderLatency]).toBeGreaterThanOrEqual(0);
   });
 });
 
