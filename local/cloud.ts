@@ -17,7 +17,7 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import type { Emulators, TimingOverrides } from "./emulators";
 import { LOCAL_ACCOUNT_ID, awsClientConfig, startEmulators } from "./emulators";
 import { startOtlpReceiver } from "./otlp-receiver";
-import type { OtlpReceiver } from "./otlp-receiver";
+import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
 import { localOutputsPath, StackOutputsFile } from "./outputs";
 import { readStackConfig, runProgram } from "./program";
 import type { DeclaredResource } from "./program";
@@ -52,11 +52,17 @@ export interface LocalCloudOptions {
   traces?: boolean;
   /** Export to this OTLP/HTTP endpoint instead of starting a receiver. @default undefined */
   otlpEndpoint?: string;
+  /**
+   * Root of the tree the receiver writes `<stack>/spans.jsonl` under (tests use a temporary one so
+   * they do not append to `npm start`'s file).
+   * @default the repository's `.local`
+   */
+  spansDir?: string;
 }
 
 export interface LocalCloud {
   stack: string;
-  /** The outputs file contents: stack outputs plus `region` and `awsEndpoints`. */
+  /** The outputs file contents: stack outputs plus `region`, `awsEndpoints` and, when tracing, `otlpEndpoint`. */
   outputs: StackOutputsFile;
   /** Where the outputs were written, if anywhere. */
   outputsFile?: string;
@@ -68,6 +74,8 @@ export interface LocalCloud {
   unknown: Map<string, number>;
   /** The file spans are stored in, when this cloud runs the OTLP receiver. */
   spansFile?: string;
+  /** The spans the receiver has got so far (in memory; empty without a receiver). */
+  spans(): StoredSpan[];
   /** Milliseconds from the call to ready. */
   bootMs: number;
   /** Stops pollers (after their in-flight batch), functions, API servers and emulators. */
@@ -82,9 +90,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const region = regionOf(stack, options.config ?? {});
   const [emulators, receiver] = await Promise.all([
     startEmulators({ region, timing: options.timing }),
-    options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack }),
+    options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack, dir: options.spansDir }),
   ]);
-  const otlpEndpoint = options.otlpEndpoint ?? receiver?.url;
+  const otlpEndpoint = options.traces === false ? undefined : (options.otlpEndpoint ?? receiver?.url);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
     sns: new SNSClient(clientConfig(emulators.endpoints.sns)),
@@ -104,7 +112,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT_ID,
       endpoints: emulators.endpoints,
       clients,
-      functionEnvironment: functionEnvironment(emulators, region, options.traces === false ? undefined : otlpEndpoint),
+      functionEnvironment: functionEnvironment(emulators, region, otlpEndpoint),
       log,
     },
     apis,
@@ -117,7 +125,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const run = await runWithProvisioner(stack, options.config ?? {}, localProvisioner(deployment));
     startMappings(deployment, pollers, log);
     const programOutputs = localizeApiUrls(run.outputs, apis) as Record<string, unknown>;
-    const outputs = StackOutputsFile.parse({ ...programOutputs, region, awsEndpoints: { ...emulators.endpoints } });
+    // `otlpEndpoint` lets clients outside the cloud (`npm run tx`) export to the same receiver, so
+    // their spans and the functions' land in one trace.
+    const outputs = StackOutputsFile.parse({ ...programOutputs, region, awsEndpoints: { ...emulators.endpoints }, ...(otlpEndpoint ? { otlpEndpoint } : {}) });
     const outputsFile = options.outputsFile === false ? undefined : (options.outputsFile ?? localOutputsPath(stack));
     if (outputsFile) {
       fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
@@ -131,6 +141,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       notEmulated: deployment.accepted,
       unknown: deployment.unknown,
       spansFile: receiver?.file,
+      spans: () => receiver?.spans() ?? [],
       bootMs: Date.now() - started,
       stop,
     };

@@ -96,7 +96,11 @@ async function main(): Promise<number> {
   if (cloud.unknown.size) console.warn(`  WARNING: resource types the local cloud does not know (declared, nothing runs for them): ${summarize(cloud.unknown)}`);
   const endpoints = outputs.awsEndpoints ?? {};
   console.log(`  endpoints: ${Object.entries(endpoints).map(([service, url]) => `${service} ${url}`).join(", ")} (region ${outputs.region})`);
-  if (cloud.spansFile) console.log(`  traces: ${path.relative(process.cwd(), cloud.spansFile)} (npm run traces -- <transaction or order id>)`);
+  if (cloud.spansFile) {
+    console.log(
+      `  traces: OTLP receiver ${outputs.otlpEndpoint ?? "(none)"} → ${path.relative(process.cwd(), cloud.spansFile)} (npm run tx exports to it; npm run traces -- <transaction or order id>)`,
+    );
+  }
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl ?? "(none declared)"} — outputs ${outputsPath}`,

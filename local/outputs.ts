@@ -1,7 +1,7 @@
 /**
  * The stack outputs file: what `pulumi stack output --json --show-secrets` prints for a deployed
- * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `awsEndpoints` and
- * `region`). The tools and the integration suite read only this, so they work against both.
+ * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `region`,
+ * `awsEndpoints` and `otlpEndpoint`). The tools and the integration suite read only this, so they work against both.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +12,11 @@ export const StackOutputsFile = z
     region: z.string().optional(),
     /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
     awsEndpoints: z.record(z.string(), z.url()).optional(),
+    /**
+     * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
+     * only, and only while it traces. `npm run tx` exports its publish span there.
+     */
+    otlpEndpoint: z.url().optional(),
     transactionTopicArn: z.string(),
     transactionQueueUrls: z.record(z.string(), z.string()),
     transactionDlqUrls: z.record(z.string(), z.string()),

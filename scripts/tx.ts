@@ -8,14 +8,17 @@
  * deployed stack's `pulumi stack output --json --show-secrets`), --transaction-id <uuid>, --currency <ISO>.
  *
  * Tracing: the publish is a span whose context travels with the message (`traceparent`), so the
- * consumer's spans join its trace. Spans are exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
- * (e.g. to the local cloud's OTLP receiver), and flushed before the command exits.
+ * consumer's spans join its trace. Spans are exported to `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) when set; otherwise, against a local cloud, to its OTLP
+ * receiver (`otlpEndpoint` in the outputs file), so the publish span and the consumers' spans land
+ * in one trace (`npm run traces -- <transaction_id>`). Flushed before the command exits.
  */
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { flushTelemetry } from "../functions/lib/telemetry";
 import { InvalidTransactionError, TransactionPublisher, newTransaction } from "../functions/transactions/publisher";
 import { clientConfig, readStackOutputs } from "../local/outputs";
+import type { StackOutputsFile } from "../local/outputs";
 
 const USAGE = `usage:
   npm run tx -- payment --customer <id> --amount <n> [--currency USD]
@@ -71,10 +74,27 @@ export function transactionFromArgs(argv: string[]): { transaction: Record<strin
 
 class UsageError extends Error {}
 
+/**
+ * Points this process's span exporter at the local cloud's OTLP receiver when the outputs name one
+ * and the environment names no endpoint of its own. Must run before the first span: telemetry
+ * reads the environment when it initialises (lazily, on the first span). Also names the service
+ * (`OTEL_SERVICE_NAME`, unless set) so the publish span reads as the CLI's in a trace.
+ * @returns the endpoint spans will be exported to, if any.
+ */
+export function exportToOutputsReceiver(outputs: StackOutputsFile, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  env.OTEL_SERVICE_NAME ??= "tx-cli";
+  const own = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (own) return own;
+  if (!outputs.otlpEndpoint) return undefined;
+  env.OTEL_EXPORTER_OTLP_ENDPOINT = outputs.otlpEndpoint;
+  return outputs.otlpEndpoint;
+}
+
 async function main(): Promise<number> {
   try {
     const { transaction, stack, outputs: file } = transactionFromArgs(process.argv.slice(2));
     const outputs = readStackOutputs(file, stack);
+    exportToOutputsReceiver(outputs);
     const publisher = new TransactionPublisher(outputs.transactionTopicArn, new SNSClient(clientConfig(outputs, "sns")));
     const published = await publisher.publish(transaction);
     console.log(JSON.stringify({ ...published, transaction_type: transaction.transaction_type, customer_id: transaction.customer_id }));

@@ -12,7 +12,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { tracingMiddleware } from "./telemetry";
+import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry";
 
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;
@@ -22,7 +22,7 @@ let documents: DynamoDBDocumentClient | undefined;
 /** Adds the tracing middleware to a client (once per client; the document client wraps a traced one). */
 export function traced<C extends { middlewareStack: { add: (...args: never[]) => unknown } }>(client: C): C {
   const stack = client.middlewareStack as unknown as { add: (middleware: unknown, options: { step: string; name: string; override?: boolean }) => void };
-  stack.add(tracingMiddleware(), { step: "initialize", name: "otelTracing", override: true });
+  stack.add(tracingMiddleware(), { step: "initialize", name: TRACING_MIDDLEWARE_NAME, override: true });
   return client;
 }
 

@@ -88,6 +88,8 @@ describe("startLocalCloud", () => {
     expect(written).toEqual(cloud.outputs);
     expect(written.region).toBe("us-east-2");
     expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "stepfunctions"]);
+    // Started with traces: false: no receiver, so none named.
+    expect(written.otlpEndpoint).toBeUndefined();
     for (const url of [...Object.values(written.awsEndpoints ?? {}), ...Object.values(written.transactionQueueUrls), ...Object.values(written.transactionDlqUrls)]) {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     }
