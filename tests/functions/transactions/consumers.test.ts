@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -228,6 +228,31 @@ describe("payment", () => {
     await invoke(setupHost, [record(setupTx(customer))]);
     expect(failedIds(await invoke(paymentHost, [record(pay, { receiveCount: 2 })]))).toEqual([]);
     expect(await balanceOf(customer)).toBe(1000);
+  });
+
+  it("never applies a payment twice, even when it comes back after a later payment with its ledger row unfinished", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    await invoke(setupHost, [record(setupTx(customer))]);
+    const first = paymentTx(customer, 10);
+    await invoke(paymentHost, [record(first)]);
+    // As if the first attempt stopped after crediting the balance, before completing its ledger row
+    // (then went to the DLQ), and the customer's next payment went through meanwhile.
+    await documents.send(
+      new UpdateCommand({
+        TableName: "payments",
+        Key: { customer_id: customer, entry: `TX#${first.transaction_id}` },
+        UpdateExpression: "SET #s = :applying REMOVE balance_after, processed_at",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":applying": "APPLYING" },
+      }),
+    );
+    await invoke(paymentHost, [record(paymentTx(customer, 5))]);
+    expect(await balanceOf(customer)).toBe(1500);
+    // The first payment is redriven from the DLQ (or republished after the dedup window).
+    expect(failedIds(await invoke(paymentHost, [record(first, { receiveCount: 1 })]))).toEqual([]);
+    expect(await balanceOf(customer)).toBe(1500);
+    const row = (await ledgerOf(customer)).find((r) => r.transaction_id === first.transaction_id);
+    expect(row).toMatchObject({ status: "COMPLETED", balance_after: 10 });
   });
 
   it("dead-letters a payment whose bank account never arrives on its last receive, with that reason", async () => {
