@@ -92,6 +92,9 @@ export type StackSettings = z.infer<typeof StackSettingsSchema> & {
   otelLayerArn: string;
 };
 
+/** Settings whose values never appear in an error message (`pulumi config` holds them decrypted). */
+export const SECRET_SETTINGS = new Set(["accountFingerprintKey"]);
+
 /** Raised when the stack's configuration does not validate. Names every offending key. */
 export class StackConfigError extends Error {
   override name = "StackConfigError";
@@ -123,16 +126,18 @@ export function parseStackSettings(raw: Record<string, string | undefined>, stac
     for (const issue of parsed.error.issues) {
       const key = issue.path.length ? issue.path.map(String).join(".") : "(root)";
       const got = issue.path[0] !== undefined ? values[String(issue.path[0])] : undefined;
-      problems.push(
-        got === undefined
-          ? `${PROJECT}:${key} is missing: ${issue.message}`
-          : `${PROJECT}:${key} is ${JSON.stringify(got)}: ${issue.message}`,
-      );
+      const shown = SECRET_SETTINGS.has(String(issue.path[0])) ? "[secret]" : JSON.stringify(got);
+      problems.push(got === undefined ? `${PROJECT}:${key} is missing: ${issue.message}` : `${PROJECT}:${key} is ${shown}: ${issue.message}`);
     }
   }
   const otelLayerArn = parsed.success ? (parsed.data.otelLayerArn ?? (region ? OTEL_COLLECTOR_LAYERS[region] : undefined)) : undefined;
   if (parsed.success && region && !otelLayerArn) {
     problems.push(`${PROJECT}:otelLayerArn is missing: no default OTEL collector layer is known for ${region}; set the layer version ARN for that region`);
+  }
+  // Lambda only attaches layers of its own region: a copied ARN would fail at CreateFunction.
+  const layerRegion = otelLayerArn?.split(":")[3];
+  if (parsed.success && region && layerRegion && layerRegion !== region) {
+    problems.push(`${PROJECT}:otelLayerArn is in ${layerRegion}, but the stack deploys to ${region}: Lambda only attaches layers of its own region`);
   }
   if (problems.length || !parsed.success || !region || !otelLayerArn) {
     throw new StackConfigError(`Invalid configuration for stack "${stack}":\n  - ${problems.join("\n  - ")}`);
@@ -140,8 +145,14 @@ export function parseStackSettings(raw: Record<string, string | undefined>, stac
   return { ...parsed.data, stack, region, otelLayerArn };
 }
 
-/** Config values are strings; numbers, booleans and lists arrive as JSON text. */
-function decode(_key: string, value: string): unknown {
+/**
+ * Config values are strings; numbers, booleans and lists arrive as JSON text. A value its setting
+ * accepts as a string stays a string (a namespace "12345", a secret of digits); anything else is
+ * read as JSON.
+ */
+function decode(key: string, value: string): unknown {
+  const setting = (StackSettingsSchema.shape as Record<string, z.ZodType | undefined>)[key];
+  if (setting?.safeParse(value).success) return value;
   try {
     return JSON.parse(value);
   } catch {

@@ -27,7 +27,8 @@ export const CustomerId = z
 const Envelope = {
   transaction_id: z.uuid("must be a UUID"),
   customer_id: CustomerId,
-  timestamp: z.iso.datetime({ message: "must be an ISO-8601 UTC timestamp" }),
+  // Normalised to milliseconds precision: handlers compare timestamps as strings.
+  timestamp: z.iso.datetime({ message: "must be an ISO-8601 UTC timestamp" }).transform((t) => new Date(t).toISOString()),
 };
 
 export const BankAccount = z.object({

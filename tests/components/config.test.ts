@@ -40,6 +40,29 @@ describe("stack settings", () => {
     }
   });
 
+  it("never prints a secret's value", () => {
+    expect(() => parseStackSettings({ accountFingerprintKey: "my-real-but-short-secret" }, "dev", "us-east-2")).toThrow(
+      "utility-serverless:accountFingerprintKey is [secret]: must be at least 32 characters",
+    );
+    try {
+      parseStackSettings({ accountFingerprintKey: "my-real-but-short-secret" }, "dev", "us-east-2");
+    } catch (error) {
+      expect((error as Error).message).not.toContain("my-real-but-short-secret");
+    }
+  });
+
+  it("keeps string settings that look like numbers as strings", () => {
+    const s = parseStackSettings({ accountFingerprintKey: "1".repeat(64), metricsNamespace: "12345" }, "dev", "us-east-2");
+    expect(s.accountFingerprintKey).toBe("1".repeat(64));
+    expect(s.metricsNamespace).toBe("12345");
+  });
+
+  it("refuses an OTEL layer from another region", () => {
+    expect(() =>
+      parseStackSettings({ ...key, otelLayerArn: "arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-collector-amd64-ver-0-98-0:5" }, "dev", "us-east-2"),
+    ).toThrow("utility-serverless:otelLayerArn is in us-east-1, but the stack deploys to us-east-2");
+  });
+
   it("reports a missing secret with how to set it", () => {
     expect(() => parseStackSettings({}, "dev", "us-east-2")).toThrow(/utility-serverless:accountFingerprintKey is missing/);
   });

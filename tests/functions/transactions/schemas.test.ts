@@ -24,6 +24,11 @@ describe("transaction contract", () => {
     expect(Transaction.parse(payment).transaction_type).toBe("payment");
   });
 
+  it("normalises timestamps so that they compare as strings", () => {
+    expect(Transaction.parse({ ...payment, timestamp: "2025-08-29T17:30:00.5Z" }).timestamp).toBe("2025-08-29T17:30:00.500Z");
+    expect(Transaction.parse({ ...payment, timestamp: "2025-08-29T17:30:00Z" }).timestamp).toBe("2025-08-29T17:30:00.000Z");
+  });
+
   it("checks the ABA routing checksum", () => {
     expect(isValidAbaRoutingNumber("021000021")).toBe(true);
     expect(isValidAbaRoutingNumber("011000015")).toBe(true);
