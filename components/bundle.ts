@@ -24,7 +24,12 @@ const built = new Map<string, Bundle>();
 
 /** Bump when the build options below change, so bundles cached on disk are rebuilt. */
 const BUILD_OPTIONS_VERSION = 1;
-const MANIFEST = "inputs.json";
+/**
+ * Build manifests live beside the bundles, not in them: the bundle directory is the deployed
+ * archive, and absolute paths and mtimes in it would change the artifact on every machine.
+ */
+const MANIFEST_DIR = path.join(BUILD_DIR, "..", "manifests");
+const manifestPath = (name: string) => path.join(MANIFEST_DIR, `${name}.json`);
 
 interface Manifest {
   version: number;
@@ -46,9 +51,9 @@ function stamp(file: string): string | undefined {
  * The bundle already on disk, when none of the files it was built from changed since (like make:
  * size and mtime of every input esbuild reported). Saves seconds per function at local cloud start.
  */
-function reuse(dir: string, entry: string): Bundle | undefined {
+function reuse(name: string, dir: string, entry: string): Bundle | undefined {
   try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), "utf8")) as Manifest;
+    const manifest = JSON.parse(fs.readFileSync(manifestPath(name), "utf8")) as Manifest;
     if (manifest.version !== BUILD_OPTIONS_VERSION || manifest.entry !== path.resolve(entry)) return undefined;
     for (const [file, expected] of Object.entries(manifest.inputs)) if (stamp(file) !== expected) return undefined;
     const contents = fs.readFileSync(path.join(dir, "index.js"));
@@ -77,7 +82,7 @@ export function bundleFunction(name: string, entry: string): Bundle {
   const cached = built.get(name);
   if (cached) return cached;
   const dir = path.join(BUILD_DIR, name);
-  const reused = reuse(dir, entry);
+  const reused = reuse(name, dir, entry);
   if (reused) {
     built.set(name, reused);
     return reused;
@@ -120,9 +125,11 @@ export function bundleFunction(name: string, entry: string): Bundle {
     if (current !== undefined) inputs[file] = current;
   }
   const manifest: Manifest = { version: BUILD_OPTIONS_VERSION, entry: path.resolve(entry), inputs };
-  const manifestTmp = path.join(dir, `${MANIFEST}.${process.pid}.tmp`);
+  fs.mkdirSync(MANIFEST_DIR, { recursive: true });
+  fs.rmSync(path.join(dir, "inputs.json"), { force: true }); // where earlier builds kept it
+  const manifestTmp = `${manifestPath(name)}.${process.pid}.tmp`;
   fs.writeFileSync(manifestTmp, JSON.stringify(manifest));
-  fs.renameSync(manifestTmp, path.join(dir, MANIFEST));
+  fs.renameSync(manifestTmp, manifestPath(name));
   const bundle = { dir, bytes, sha256 };
   built.set(name, bundle);
   return bundle;
