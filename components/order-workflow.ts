@@ -11,14 +11,27 @@
  *    └─(any step fails after its retries)─▶ RecordFailure ─▶ ProcessingFailed (Fail)
  * ```
  *
- * - Validate and the two store steps are `lambda:invoke` Tasks: retried on Lambda's transient
- *   errors (service, throttling, SDK client), never on `ValidationError` (bad input stays bad).
+ * - Validate and the two store steps are `lambda:invoke` Tasks with three retriers; the first whose
+ *   `ErrorEquals` matches the error applies (each keeps its own attempt count):
+ *   1. `ValidationError` (the Task's input does not match its schema: `functions/lib/task-handler.ts`),
+ *      `MaxAttempts: 0`: bad input stays bad, so it is caught at once;
+ *   2. Lambda's service errors (`Lambda.ServiceException`, throttling, SDK client): 3 retries;
+ *   3. `States.TaskFailed`, i.e. any other error of the Task except `States.Timeout`: an error thrown
+ *      by the handler reaches Step Functions under its own name (`Error`, an SDK exception such as
+ *      `ProvisionedThroughputExceededException`, a network error), so a transient DynamoDB error in a
+ *      store step is retried (3 times) too; the store writes are idempotent, so a retry is safe.
+ *   A Task that outlives `TimeoutSeconds` (`States.Timeout`) is not retried.
  * - SendToFulfillment is the `sqs:sendMessage` service integration: no Lambda for that hop. It is
  *   retried on any task failure (throttling, KMS), then caught.
- * - Every caught failure goes to RecordFailure, which marks the order `FAILED` with its failed row,
- *   so a client polling `GET /order/{id}` always sees a final status; the execution then fails, so
- *   operators see it too. If even that fails, the execution fails with the original error recorded
- *   in its history.
+ * - Every caught failure goes to RecordFailure, which marks the order `FAILED` with its failed row
+ *   (creating the order as `FAILED` if it was never stored); the execution then fails, so operators
+ *   see it too. RecordFailure is idempotent and retries any error (timeouts included) 5 times over
+ *   about 31 s (1, 2, 4, 8, 16 s), except `ValidationError`. So a client polling `GET /order/{id}`
+ *   sees a final status unless RecordFailure fails through all of that (e.g. DynamoDB unavailable
+ *   for half a minute) or the execution's own timeout stops it first: then the execution fails
+ *   with RecordFailure's error, or times out (the original error is in its history), and the
+ *   order stays `PENDING`,
+ *   or, if it was never stored, is not found (404): an operator finds it among failed executions.
  * - The fulfillment outcome is not part of the workflow: it happens after the queue (the execution
  *   succeeds as soon as the order is queued, as in the seed's report).
  * - Trace context: the API puts the W3C context in the input's `_trace` field. No Task result
@@ -29,7 +42,7 @@
  *   console) first gets an empty one (`NoTraceContext`): its steps then start traces of their own.
  */
 
-/** Lambda's transient errors, as the `lambda:invoke` integration names them. */
+/** Lambda's transient service errors, as the `lambda:invoke` integration names them. */
 export const LAMBDA_TRANSIENT_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -86,7 +99,37 @@ const ORDER_FIELDS = {
 /** The trace context, passed to every Task (always present: see `NoTraceContext`). */
 const TRACE_FIELD = { "_trace.$": "$._trace" };
 
-const lambdaRetry = [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }];
+/**
+ * Error names the task handlers raise on purpose for failures a retry cannot fix: only
+ * `ValidationError` (input that does not match the Task's schema; `TASK_VALIDATION_ERROR` in
+ * `functions/lib/task-handler.ts`). Anything else a handler throws is treated as transient.
+ */
+export const PERMANENT_TASK_ERRORS = ["ValidationError"];
+
+/** Never retry a permanent error (a retrier with `MaxAttempts: 0` that matches stops the search). */
+const noRetryOfPermanentErrors = { ErrorEquals: PERMANENT_TASK_ERRORS, MaxAttempts: 0 };
+
+/**
+ * Retriers of the Lambda Tasks, in order (the first whose `ErrorEquals` matches applies): permanent
+ * errors never; Lambda's service errors; then any other Task failure (`States.TaskFailed` matches
+ * every error name except `States.Timeout`), which is how an error thrown by a handler arrives.
+ */
+export const LAMBDA_TASK_RETRY = [
+  noRetryOfPermanentErrors,
+  { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" },
+  { ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" },
+];
+
+/**
+ * RecordFailure's retriers: it is the last step that can give the order a final status and it is
+ * idempotent, so it retries any error (`States.ALL`, timeouts included) 5 times, 1 s doubling (about
+ * 31 s in all), except a permanent one.
+ */
+export const RECORD_FAILURE_RETRY = [
+  noRetryOfPermanentErrors,
+  { ErrorEquals: ["States.ALL"], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 },
+];
+
 const catchToRecordFailure = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: WORKFLOW_STATES.recordFailure }];
 
 function invoke(functionArn: string, payload: unknown, timeoutSeconds: number): State {
@@ -95,7 +138,7 @@ function invoke(functionArn: string, payload: unknown, timeoutSeconds: number): 
     Resource: "arn:aws:states:::lambda:invoke",
     Parameters: { FunctionName: functionArn, Payload: payload },
     TimeoutSeconds: timeoutSeconds,
-    Retry: lambdaRetry,
+    Retry: LAMBDA_TASK_RETRY,
   };
 }
 
@@ -158,6 +201,7 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
           { action: "fail", "reason.$": "States.Format('Order processing failed ({}): {}', $.error.Error, $.error.Cause)", order: ORDER_FIELDS, ...TRACE_FIELD },
           taskTimeout,
         ),
+        Retry: RECORD_FAILURE_RETRY,
         ResultPath: null,
         Next: S.failed,
       },

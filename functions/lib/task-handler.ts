@@ -6,9 +6,14 @@
  * Failures surface to the state machine by error *name*, which is what `Retry`/`Catch` match with
  * `ErrorEquals`:
  * - input that does not match the schema: `ValidationError` (retrying cannot fix it, so a
- *   definition should not retry it);
- * - a `TaskFailure` thrown by the handler: the name it was given (e.g. `OrderConflict`);
- * - anything else: its own name (`Error`, `TypeError`, an SDK exception's name), retryable.
+ *   definition should not retry it: the order workflow lists it in `PERMANENT_TASK_ERRORS` with
+ *   `MaxAttempts: 0`, ahead of its catch-all retrier);
+ * - a `TaskFailure` thrown by the handler: the name it was given (e.g. `OrderConflict`); a name
+ *   meant to be permanent must be added to the workflow's `PERMANENT_TASK_ERRORS`, or its
+ *   `States.TaskFailed` retrier retries it like any other;
+ * - anything else: its own name (`Error`, `TypeError`, an SDK exception's name such as
+ *   `ProvisionedThroughputExceededException`), treated as transient: the workflow retries it
+ *   (`States.TaskFailed` matches every name but `States.Timeout`).
  *
  * Each invocation is a SERVER span named after the function (`traceTaskInvocation`), child of the
  * context in the input's `_trace` field (the state machine passes it to every Task), with the

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { OrderRequest } from "../../functions/orders/schemas";
 import { ACCESS_LOG_FORMAT, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS } from "../../components/order-fulfillment";
-import { LAMBDA_TRANSIENT_ERRORS } from "../../components/order-workflow";
+import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
 import type { DeclaredResource, ProgramRun } from "../../local/program";
 import { runProgram } from "../../local/program";
 
@@ -219,7 +219,10 @@ describe("state machine", () => {
       Resource: "arn:aws:states:::sqs:sendMessage",
       Parameters: { QueueUrl: run.outputs.fulfillmentQueueUrl },
     });
-    expect(definition.States.Validate.Retry[0].ErrorEquals).toEqual(LAMBDA_TRANSIENT_ERRORS);
+    // The retriers (exact values asserted in order-workflow.test.ts): ValidationError never, then
+    // Lambda's service errors, then any other task failure; RecordFailure retries anything.
+    for (const state of ["Validate", "StorePending", "StoreRejected"]) expect(definition.States[state].Retry, state).toEqual(LAMBDA_TASK_RETRY);
+    expect(definition.States.RecordFailure.Retry).toEqual(RECORD_FAILURE_RETRY);
     expect(definition.States.Validate.TimeoutSeconds).toBe(35);
   });
   it("its role: only Step Functions of this account and machine may assume it", () => {

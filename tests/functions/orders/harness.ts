@@ -20,7 +20,7 @@ import { awsClientConfig, startEmulators, TaskFailedError } from "../../../local
 import type { Emulators } from "../../../local/emulators";
 import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
 import { startSqsPoller } from "../../../local/runtime/sqs-poller";
-import type { SqsPoller } from "../../../local/runtime/sqs-poller";
+import type { BatchOutcome, SqsPoller } from "../../../local/runtime/sqs-poller";
 
 export const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
@@ -54,6 +54,22 @@ export interface Harness {
   request(method: "GET" | "POST", path: string, options?: { body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }>;
   getOrder(orderId: string): Promise<OrderRecord | undefined>;
   failedRows(): Promise<FailedOrderRecord[]>;
+  /**
+   * Messages each poller has finished with (`onBatch`): `deleted` were handled (or forwarded by the
+   * handler) and deleted, `failed` went back to the queue. Zero without pollers.
+   */
+  handled: Record<"fulfillment" | "dlq", { received: number; deleted: number; failed: number }>;
+  /**
+   * The queues' counts (GetQueueAttributes): visible, in flight (received, not yet deleted or back)
+   * and delayed messages.
+   */
+  queueCounts(): Promise<Record<"fulfillment" | "dlq" | "dlqFailures", { visible: number; inFlight: number; delayed: number }>>;
+  /**
+   * Waits until the fulfillment queue and its DLQ hold no message, visible, in flight or delayed
+   * (every message was handled and deleted, or moved on to the DLQ-failures queue), and, when given,
+   * `until` holds too; throws after `timeoutMs`.
+   */
+  waitForQueuesDrained(what: string, until?: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<void>;
   /** Waits until `predicate` holds, polling every 100 ms; throws with `what` after `timeoutMs`. */
   waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
   /** Runs a Lambda Task as Step Functions' `lambda:invoke` does (tests of the workflow bind Tasks with it). */
@@ -197,11 +213,50 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   emulators.stepFunctions.registerTaskHandler("arn:aws:states:::sqs:sendMessage", (input) => sendMessage(input as { QueueUrl: string; MessageBody: unknown }));
 
   const pollers: SqsPoller[] = [];
+  const handled: Harness["handled"] = { fulfillment: { received: 0, deleted: 0, failed: 0 }, dlq: { received: 0, deleted: 0, failed: 0 } };
   if (options.pollers ?? true) {
-    for (const [url, host] of [[fulfillment, hosts.fulfillment], [dlq, hosts.dlq]] as const) {
-      pollers.push(startSqsPoller({ queueUrl: url, eventSourceArn: await queueArn(sqs, url), sqsClient: sqs, host, region: REGION, batchSize: 10, maximumConcurrency: 4, onError: () => undefined }));
+    for (const [key, url, host] of [["fulfillment", fulfillment, hosts.fulfillment], ["dlq", dlq, hosts.dlq]] as const) {
+      const counts = handled[key];
+      const onBatch = (outcome: BatchOutcome) => {
+        counts.received += outcome.received;
+        counts.deleted += outcome.deleted;
+        counts.failed += outcome.failed;
+      };
+      pollers.push(startSqsPoller({ queueUrl: url, eventSourceArn: await queueArn(sqs, url), sqsClient: sqs, host, region: REGION, batchSize: 10, maximumConcurrency: 4, onBatch, onError: () => undefined }));
     }
   }
+  const queueCounts: Harness["queueCounts"] = async () => {
+    const count = async (url: string) => {
+      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+      }));
+      return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
+    };
+    const [f, d, x] = await Promise.all([count(fulfillment), count(dlq), count(dlqFailures)]);
+    return { fulfillment: f, dlq: d, dlqFailures: x };
+  };
+  const waitFor: Harness["waitFor"] = async (what, probe, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const waitForQueuesDrained: Harness["waitForQueuesDrained"] = async (what, until, timeoutMs = 30_000) => {
+    let last: Awaited<ReturnType<typeof queueCounts>> | undefined;
+    try {
+      await waitFor(what, async () => {
+        last = await queueCounts();
+        const empty = [last.fulfillment, last.dlq].every((q) => q.visible === 0 && q.inFlight === 0 && q.delayed === 0);
+        return empty && (!until || (await until())) ? true : undefined;
+      }, timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last queue counts ${JSON.stringify(last)}, handled ${JSON.stringify(handled)}`, { cause: error });
+    }
+  };
 
   const request: Harness["request"] = async (method, path, opts = {}) => {
     const orderPath = /^\/order\/([^/]*)$/.exec(path);
@@ -237,15 +292,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sendMessage,
     getOrder: async (orderId) => (await documents.send(new GetCommand({ TableName: names.orders, Key: { order_id: orderId }, ConsistentRead: true }))).Item as OrderRecord | undefined,
     failedRows: async () => ((await documents.send(new ScanCommand({ TableName: names.failedOrders, ConsistentRead: true }))).Items ?? []) as FailedOrderRecord[],
-    waitFor: async (what, probe, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = await probe();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    handled,
+    queueCounts,
+    waitForQueuesDrained,
+    waitFor,
     stop: async () => {
       await Promise.allSettled(pollers.map((p) => p.stop()));
       await Promise.allSettled(Object.values(hosts).map((h) => h.stop()));

@@ -41,8 +41,12 @@ it(`${ORDERS} orders at ${RATE}: all final, outcomes as decided by id, one faile
   expect(fulfilled / ORDERS).toBeGreaterThan(RATE - 0.15);
   expect(fulfilled / ORDERS).toBeLessThan(RATE + 0.15);
 
-  // Let any straggling DLQ message settle, then count rows.
-  await new Promise((r) => setTimeout(r, 2000));
+  // Every message handled (a FAILED order's DLQ message is deleted only after its row is written),
+  // none left to the DLQ-failures queue; then count rows.
+  await h.waitForQueuesDrained("the fulfillment queue and its DLQ to drain");
+  expect((await h.queueCounts()).dlqFailures).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  const failedCount = orders.filter((o) => o.status === "FAILED").length;
+  expect(h.handled.dlq.deleted).toBe(failedCount); // one DLQ message per FAILED order, each handled once
   const rows = await h.failedRows();
   const failed = orders.filter((o) => o.status === "FAILED").map((o) => o.order_id).sort();
   expect(rows.map((r) => r.order_id).sort()).toEqual(failed);

@@ -185,15 +185,34 @@ describe("guarded status transitions", () => {
       MessageBody: JSON.stringify({ order_id: orderId, customer_id: customer }),
       MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }])),
     }));
-  const settle = () => new Promise((r) => setTimeout(r, 2500));
+  /**
+   * Sends messages with the queues idle, then waits until the pollers have handled exactly them
+   * (the handlers returned and the messages were deleted: the queues are empty again) and checks
+   * nothing failed or was dead-lettered, so the assertions after it see the handlers' effects.
+   */
+  const deliver = async (expected: { fulfillment: number; dlq: number }, sendAll: () => Promise<unknown>) => {
+    await h.waitForQueuesDrained("the queues to be idle before sending");
+    const before = structuredClone(h.handled);
+    const delta = (key: "fulfillment" | "dlq", field: "received" | "deleted" | "failed") => h.handled[key][field] - before[key][field];
+    await sendAll();
+    await h.waitForQueuesDrained(
+      `${expected.fulfillment} fulfillment and ${expected.dlq} DLQ message(s) to be handled`,
+      () => delta("fulfillment", "deleted") >= expected.fulfillment && delta("dlq", "deleted") >= expected.dlq,
+      15_000,
+    );
+    expect({ fulfillment: delta("fulfillment", "received"), dlq: delta("dlq", "received") }).toEqual(expected);
+    expect({ fulfillment: delta("fulfillment", "failed"), dlq: delta("dlq", "failed") }).toEqual({ fulfillment: 0, dlq: 0 });
+    expect((await h.queueCounts()).dlqFailures).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  };
 
   it("a redelivered fulfillment message and a late DLQ message leave a FULFILLED order alone", async () => {
     const orderId = await post("cust-guard-ok");
     const fulfilled = await finalStatus(orderId);
     expect(fulfilled.status).toBe("FULFILLED");
-    await send(h.queues.fulfillment, orderId, "cust-guard-ok");
-    await send(h.queues.dlq, orderId, "cust-guard-ok", { failure_reason: "late failure" });
-    await settle();
+    await deliver({ fulfillment: 1, dlq: 1 }, async () => {
+      await send(h.queues.fulfillment, orderId, "cust-guard-ok");
+      await send(h.queues.dlq, orderId, "cust-guard-ok", { failure_reason: "late failure" });
+    });
     expect(await h.getOrder(orderId)).toMatchObject({ status: "FULFILLED", updated_at: fulfilled.updated_at });
     expect((await h.failedRows()).some((r) => r.order_id === orderId)).toBe(false);
   });
@@ -202,9 +221,10 @@ describe("guarded status transitions", () => {
     const failed = await finalStatus(orderId);
     expect(failed.status).toBe("FAILED");
     await h.waitFor("the failed row", async () => (await h.failedRows()).find((r) => r.order_id === orderId));
-    await send(h.queues.dlq, orderId, "cust-guard-fail", { failure_reason: "a different reason" });
-    await send(h.queues.fulfillment, orderId, "cust-guard-fail");
-    await settle();
+    await deliver({ fulfillment: 1, dlq: 1 }, async () => {
+      await send(h.queues.dlq, orderId, "cust-guard-fail", { failure_reason: "a different reason" });
+      await send(h.queues.fulfillment, orderId, "cust-guard-fail");
+    });
     const rows = (await h.failedRows()).filter((r) => r.order_id === orderId);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.failure_reason).toBe(SIMULATED_FAILURE);
@@ -218,10 +238,11 @@ describe("guarded status transitions", () => {
       TableName: h.names.orders,
       Item: { order_id: orderId, customer_id: "cust-guard-redrive", items: [{ product_id: "prod-widget", quantity: 1 }], status: "PENDING", created_at: now, updated_at: now },
     }));
-    await send(h.queues.dlq, orderId, "cust-guard-redrive");
-    await send(h.queues.dlq, orderId, "cust-guard-redrive");
-    const order = await finalStatus(orderId);
-    await settle();
+    await deliver({ fulfillment: 0, dlq: 2 }, async () => {
+      await send(h.queues.dlq, orderId, "cust-guard-redrive");
+      await send(h.queues.dlq, orderId, "cust-guard-redrive");
+    });
+    const order = await h.getOrder(orderId);
     expect(order).toMatchObject({ status: "FAILED", status_reason: REDRIVEN_REASON });
     const rows = (await h.failedRows()).filter((r) => r.order_id === orderId);
     expect(rows).toEqual([{ order_id: orderId, customer_id: "cust-guard-redrive", failure_reason: REDRIVEN_REASON, failed_at: expect.any(String) }]);
