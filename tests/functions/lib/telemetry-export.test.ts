@@ -139,7 +139,7 @@ describe("with an endpoint nobody listens on", () => {
       setupTelemetry();
       const elapsed = await timedInvocation("r-1");
       expect(elapsed).toBeGreaterThanOrEqual(FLUSH_TIMEOUT_MS - 50);
-      expect(elapsed).toBeLessThan(FLUSH_TIMEOUT_MS + 1000);
+      expect(elapsed).toBeLessThan(FLUSH_TIMEOUT_MS + 3000); // bounded by the flush timeout, with room for a loaded CI machine
       expect(telemetryStatus().pausedUntil).toBeUndefined(); // slow is not absent
     } finally {
       silent.closeAllConnections();
