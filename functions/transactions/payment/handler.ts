@@ -2,7 +2,8 @@
  * payment consumer.
  *
  * Table `payments` (key `customer_id`, `entry`):
- * - `BALANCE`: the customer's balance in integer cents (payments credit it) and the last transaction applied;
+ * - `BALANCE`: the customer's balance in integer cents (payments credit it), its `version`, and
+ *   `applied`: transaction id → balance after it, for every payment applied;
  * - `TX#<transaction_id>`: the ledger row (`transaction_id`, `customer_id`, `amount`, `balance_after`,
  *   `status`, `processed_at`).
  *
