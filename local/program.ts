@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { PROJECT, parseStackSettings } from "../components/config";
 import type { StackSettings } from "../components/config";
 import { program } from "../components/program";
+import { unwrapSecrets } from "./secrets";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -103,12 +104,12 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   await pulumi.runtime.setMocks(
     {
       newResource: async (declared: MockResourceArgs): Promise<MockResourceResult> => {
-        const args = { ...declared, inputs: revealSecrets(declared.inputs) };
+        const args = { ...declared, inputs: unwrapSecrets(declared.inputs) };
         const result = await provision(args, context);
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state });
         return result;
       },
-      call: (args: MockCallArgs) => callResult(args, context),
+      call: (args: MockCallArgs) => awsCallResult(args, context),
     },
     PROJECT,
     stack,
@@ -119,19 +120,6 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { settings, resources, outputs };
-}
-
-/** The mock runtime wraps secret inputs as `{ <sig>: <secret sig>, value }`; this shows the values. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-function revealSecrets<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(revealSecrets) as T;
-  if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) return revealSecrets(record.value) as T;
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)])) as T;
-  }
-  return value;
 }
 
 /** Resolves a structure of Outputs to plain values. */
@@ -151,7 +139,8 @@ async function settle(resources: DeclaredResource[]): Promise<void> {
   }
 }
 
-function callResult(args: MockCallArgs, { region, accountId }: ProvisionContext): Record<string, unknown> {
+/** What the AWS provider's data sources the program calls return, for an account and region. */
+export function awsCallResult(args: MockCallArgs, { region, accountId }: ProvisionContext): Record<string, unknown> {
   switch (args.token) {
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId, arn: `arn:aws:iam::${accountId}:user/local`, userId: "LOCAL", id: accountId };

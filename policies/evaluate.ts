@@ -21,6 +21,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import { unwrapSecrets } from "../local/secrets";
 
 /** One resource as the program declared it (the shape `runProgram` records). */
 export interface DeclaredResource {
@@ -64,19 +65,8 @@ export function urnOf(stack: string, project: string, r: { type: string; name: s
   return `urn:pulumi:${stack}::${project}::${r.type}::${r.name}`;
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
 /** Secrets as the analyzer sees them: plain values (it deserializes with keepSecrets = false). */
-export function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[SECRET_SIG] === SECRET_VALUE) return unwrapSecrets(obj.value);
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
+export { unwrapSecrets } from "../local/secrets";
 
 class NotApplicable extends Error {
   constructor(readonly reason?: string) {

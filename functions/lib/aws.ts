@@ -7,7 +7,7 @@
  * Every client carries `tracingMiddleware` (telemetry.ts): each command is a child span of the
  * active one, and SNS publishes / SQS sends carry the trace context in a `traceparent` attribute.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -34,3 +34,17 @@ export const clients = {
   dynamo: (): DynamoDBDocumentClient =>
     (documents ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } })),
 };
+
+/**
+ * Runs a conditional DynamoDB write: `true` when it was written, `false` when its condition did not
+ * hold (the guarded change was already made, or is not allowed); any other error is thrown.
+ */
+export async function writeIfConditionHolds(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

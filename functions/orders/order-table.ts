@@ -10,7 +10,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { clients } from "../lib/aws";
+import { clients, writeIfConditionHolds } from "../lib/aws";
 import type { FailedOrderRecord, FinalStatus, OrderRecord, OrderStatus, WorkflowOrder } from "./schemas";
 
 /** Reasons are cut to this length: they come from error messages of unbounded size. */
@@ -55,8 +55,8 @@ export async function createOrder(table: string, order: WorkflowOrder, status: "
  *   final, or absent), in which case nothing was written.
  */
 export async function finishOrder(table: string, orderId: string, status: FinalStatus, reason?: string): Promise<boolean> {
-  try {
-    await clients.dynamo().send(
+  return writeIfConditionHolds(
+    clients.dynamo().send(
       new UpdateCommand({
         TableName: table,
         Key: { order_id: orderId },
@@ -70,12 +70,8 @@ export async function finishOrder(table: string, orderId: string, status: FinalS
           ...(reason ? { ":reason": reason.slice(0, MAX_REASON_LENGTH) } : {}),
         },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 export interface FailureOutcome {

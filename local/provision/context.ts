@@ -10,6 +10,7 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import type { EmulatorEndpoints } from "../emulators";
 import type { FunctionHost } from "../runtime/function-host";
 import type { ApiGatewayRegistry } from "../runtime/api-gateway";
+import { unwrapSecrets } from "../secrets";
 
 /** A queue as the emulator created it. */
 export interface LocalQueue {
@@ -109,19 +110,7 @@ export function plainInputs(args: MockResourceArgs): Record<string, unknown> {
   return unwrapSecrets(args.inputs) as Record<string, unknown>;
 }
 
-const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** Replaces every `{ <sig>: <secret sig>, value }` by its value, at any depth. */
-export function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SPECIAL_SIG_KEY] === SECRET_SIG) return unwrapSecrets(record.value);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
+export { unwrapSecrets } from "../secrets";
 
 /** A random lower-case id like API Gateway's (`a1b2c3d4e5`). */
 export function randomId(length = 10): string {

@@ -7,7 +7,7 @@ import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Monitoring } from "../../components/monitoring";
 import type { MonitoringArgs } from "../../components/monitoring";
-import { awsShapedState } from "../../local/program";
+import { awsCallResult, awsShapedState } from "../../local/program";
 
 interface Declared {
   type: string;
@@ -66,12 +66,7 @@ beforeAll(async () => {
         resources.push({ type: a.type, name: a.name, inputs: a.inputs as Record<string, unknown>, state: result.state as Record<string, unknown> });
         return result;
       },
-      call: (a) =>
-        a.token === "aws:index/getCallerIdentity:getCallerIdentity"
-          ? { accountId, arn: `arn:aws:iam::${accountId}:user/t`, userId: "T", id: accountId }
-          : a.token === "aws:index/getPartition:getPartition"
-            ? { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }
-            : (a.inputs as Record<string, unknown>),
+      call: (a) => awsCallResult(a, { region, accountId }),
     },
     "utility-serverless",
     "dev",

@@ -12,9 +12,8 @@
  * active one, so a redelivery, or a republish after the FIFO dedup window, changes nothing.
  */
 import { createHmac } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { clients } from "../../lib/aws";
+import { clients, writeIfConditionHolds } from "../../lib/aws";
 import { sqsHandler } from "../../lib/sqs-handler";
 import { bankAccountSetup } from "./definition";
 
@@ -40,7 +39,7 @@ export const handler = sqsHandler(bankAccountSetup, async (tx, { links, settings
   const dynamo = clients.dynamo();
   const table = links.bankAccounts.name;
 
-  const firstTime = await ignoreConditionFailure(
+  const firstTime = await writeIfConditionHolds(
     dynamo.send(
       new PutCommand({
         TableName: table,
@@ -49,7 +48,7 @@ export const handler = sqsHandler(bankAccountSetup, async (tx, { links, settings
       }),
     ),
   );
-  const activated = await ignoreConditionFailure(
+  const activated = await writeIfConditionHolds(
     dynamo.send(
       new UpdateCommand({
         TableName: table,
@@ -78,14 +77,3 @@ export const handler = sqsHandler(bankAccountSetup, async (tx, { links, settings
     first_delivery: firstTime,
   });
 });
-
-/** Runs a conditional write; `false` when its condition did not hold (already done), `true` when written. */
-export async function ignoreConditionFailure(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
