@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
-import { BUILD_DIR } from "../components/bundle";
+import { BUILD_DIR, buildOptions } from "../components/bundle";
 import { runProgram } from "../local/program";
 import { startOtlpReceiver } from "../local/otlp-receiver";
 import { FunctionHost } from "../local/runtime/function-host";
@@ -75,7 +75,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
     let buildMs = NaN;
     if (entry) {
       const started = performance.now();
-      buildSync({ entryPoints: [entry], bundle: true, platform: "node", target: "node22", format: "cjs", minify: true, treeShaking: true, write: false, mainFields: ["module", "main"], logLevel: "silent" });
+      buildSync(buildOptions(entry, path.join(os.tmpdir(), "bench-build", "index.js")));
       buildMs = performance.now() - started;
     }
     const timing = await timeInvocations(fn.inputs.name as string, bundleDir, environment, eventFor(environment), warmRuns);

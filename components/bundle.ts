@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
+import type { BuildOptions } from "esbuild";
 
 /** Where bundles are written: `.build/functions/<name>/`. */
 export const BUILD_DIR = path.resolve(__dirname, "..", ".build", "functions");
@@ -21,6 +22,31 @@ export interface Bundle {
 }
 
 const built = new Map<string, Bundle>();
+
+/**
+ * The esbuild options of every deploy artifact (the benchmark times esbuild with these too).
+ * Nothing is written: the caller writes the output files.
+ */
+export function buildOptions(entry: string, outfile: string): BuildOptions & { write: false; metafile: true } {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minify: true,
+    treeShaking: true,
+    sourcemap: "linked",
+    sourcesContent: false,
+    legalComments: "none",
+    outfile,
+    write: false,
+    logLevel: "silent",
+    // Packages that offer an ES-module build give esbuild better tree-shaking.
+    mainFields: ["module", "main"],
+    metafile: true,
+  };
+}
 
 /** Bump when the build options below change, so bundles cached on disk are rebuilt. */
 const BUILD_OPTIONS_VERSION = 1;
@@ -87,24 +113,7 @@ export function bundleFunction(name: string, entry: string): Bundle {
     built.set(name, reused);
     return reused;
   }
-  const result = buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minify: true,
-    treeShaking: true,
-    sourcemap: "linked",
-    sourcesContent: false,
-    legalComments: "none",
-    outfile: path.join(BUILD_DIR, name, "index.js"),
-    write: false,
-    logLevel: "silent",
-    // Packages that offer an ES-module build give esbuild better tree-shaking.
-    mainFields: ["module", "main"],
-    metafile: true,
-  });
+  const result = buildSync(buildOptions(entry, path.join(BUILD_DIR, name, "index.js")));
   fs.mkdirSync(dir, { recursive: true });
   let bytes = 0;
   let sha256 = "";

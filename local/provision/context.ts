@@ -10,7 +10,6 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import type { EmulatorEndpoints } from "../emulators";
 import type { FunctionHost } from "../runtime/function-host";
 import type { ApiGatewayRegistry } from "../runtime/api-gateway";
-import { unwrapSecrets } from "../secrets";
 
 /** A queue as the emulator created it. */
 export interface LocalQueue {
@@ -105,9 +104,12 @@ export class LocalDeployment {
 /** Provisions one resource type family. */
 export type Provisioner = (args: MockResourceArgs, deployment: LocalDeployment) => Promise<MockResourceResult> | MockResourceResult;
 
-/** The inputs as plain values: secrets unwrapped (the local cloud passes them on in plain text). */
+/**
+ * The inputs as plain values. `runProgram` already unwrapped secrets before calling a provisioner
+ * (the local cloud passes them on in plain text), so this only gives them their type.
+ */
 export function plainInputs(args: MockResourceArgs): Record<string, unknown> {
-  return unwrapSecrets(args.inputs) as Record<string, unknown>;
+  return args.inputs as Record<string, unknown>;
 }
 
 export { unwrapSecrets } from "../secrets";
