@@ -237,7 +237,9 @@ export class Monitoring extends pulumi.ComponentResource {
     let y = 0;
     const row = (items: pulumi.Input<Record<string, unknown>>[], height = 6) => {
       const width = Math.max(6, Math.floor(24 / Math.max(1, items.length)));
-      items.forEach((item, i) => widgets.push(pulumi.output(item).apply((w) => ({ ...w, x: (i * width) % 24, y: y + Math.floor((i * width) / 24) * height, width, height }))));
+      // The row's top is read now: the applies run later, after every row has moved `y` on.
+      const top = y;
+      items.forEach((item, i) => widgets.push(pulumi.output(item).apply((w) => ({ ...w, x: (i * width) % 24, y: top + Math.floor((i * width) / 24) * height, width, height }))));
       y += Math.ceil((items.length * width) / 24) * height;
     };
     const graph = (title: string, metrics: pulumi.Input<unknown[]>[], extra: Record<string, unknown> = {}) =>

@@ -223,8 +223,11 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       businessMetrics: "orders",
       apis: { orders: { name: this.restApi.name, stage: this.stage.stageName } },
       stateMachines: { workflow: this.stateMachine.arn },
-      sourceQueues: { fulfillment: this.fulfillmentQueue.name },
-      deadLetterQueues: { fulfillment: this.fulfillmentDlq.name, "dlq-failures": this.dlqFailuresQueue.name },
+      // The fulfillment DLQ is part of the normal failure path (orders-dlq turns each message into a
+      // FAILED order), so it is watched like a working queue: an old message means orders-dlq is not
+      // draining it. Only dlq-failures holds messages that failed for good.
+      sourceQueues: { fulfillment: this.fulfillmentQueue.name, "fulfillment-dlq": this.fulfillmentDlq.name },
+      deadLetterQueues: { "dlq-failures": this.dlqFailuresQueue.name },
       functions: Object.fromEntries(Object.entries(this.functions).map(([label, f]) => [label, f.functionName])),
     };
   }

@@ -16,13 +16,19 @@ it("watches every function, queue and DLQ of the program, the API and the state 
   const alarms = inputs("aws:cloudwatch/metricAlarm:MetricAlarm");
   const watchedFunctions = new Set(alarms.filter((a) => a.metricName === "Errors").map((a) => (a.dimensions as { FunctionName: string }).FunctionName));
   expect([...watchedFunctions].sort()).toEqual([...functions].sort());
-  const queues = inputs("aws:sqs/queue:Queue").map((q) => q.name as string).filter((q) => !q.includes("-alarms"));
-  const deadLetterQueues = queues.filter((q) => /dlq/.test(q));
-  expect(deadLetterQueues.length).toBeGreaterThanOrEqual(3);
+  // A queue some function consumes is a working queue: alarmed when its oldest message gets old.
+  // A queue nothing consumes is where messages that failed for good are parked: alarmed on any message.
+  const queues = run.all("aws:sqs/queue:Queue").filter((q) => !(q.inputs.name as string).includes("-alarms"));
+  const consumedArns = new Set(inputs("aws:lambda/eventSourceMapping:EventSourceMapping").map((m) => m.eventSourceArn as string));
+  const working = queues.filter((q) => consumedArns.has(q.state.arn as string)).map((q) => q.inputs.name as string);
+  const parking = queues.filter((q) => !consumedArns.has(q.state.arn as string)).map((q) => q.inputs.name as string);
+  expect(working).toContain("dofs-dev-fulfillment-dlq"); // the normal path to FAILED, drained by orders-dlq
+  expect(parking.length).toBeGreaterThanOrEqual(3);
+  for (const q of parking) expect(q).toMatch(/dlq/);
   const dlqAlarms = alarms.filter((a) => a.metricName === "ApproximateNumberOfMessagesVisible").map((a) => (a.dimensions as { QueueName: string }).QueueName);
-  expect([...dlqAlarms].sort()).toEqual([...deadLetterQueues].sort());
+  expect([...dlqAlarms].sort()).toEqual([...parking].sort());
   const aged = alarms.filter((a) => a.metricName === "ApproximateAgeOfOldestMessage").map((a) => (a.dimensions as { QueueName: string }).QueueName);
-  expect([...aged].sort()).toEqual(queues.filter((q) => !/dlq/.test(q)).sort());
+  expect([...aged].sort()).toEqual([...working].sort());
   expect(alarms.some((a) => a.metricName === "5XXError")).toBe(true);
   expect(alarms.some((a) => a.metricName === "ExecutionsFailed")).toBe(true);
   expect(inputs("aws:sns/topicSubscription:TopicSubscription").some((s) => s.protocol === "email" && s.endpoint === "ops@example.com")).toBe(true);

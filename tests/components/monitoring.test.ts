@@ -167,6 +167,21 @@ describe("dashboard", () => {
       expect(w.x + w.width).toBeLessThanOrEqual(24);
       expect(w.y).toBeGreaterThanOrEqual(0);
     }
+    // No two widgets overlap, and each system's charts sit below its heading and above the next one.
+    const cells = new Map<string, string>();
+    for (const w of body.widgets) {
+      for (let x = w.x; x < w.x + w.width; x++) {
+        for (let y = w.y; y < w.y + w.height; y++) {
+          const at = `${x},${y}`;
+          expect(cells.get(at), `${String(w.properties.title ?? w.type)} overlaps ${cells.get(at)} at ${at}`).toBeUndefined();
+          cells.set(at, String(w.properties.title ?? w.properties.markdown ?? w.type));
+        }
+      }
+    }
+    const [bus, orders] = body.widgets.filter((w) => w.type === "text").map((w) => w.y) as [number, number];
+    const section = (needle: string) => body.widgets.filter((w) => w.type === "metric" && JSON.stringify(w).includes(needle)).map((w) => w.y);
+    for (const y of [...section('"bus.fifo"'), ...section('"payment-fn"'), ...section('"payment.fifo"')]) expect(y > bus && y < orders).toBe(true);
+    for (const y of [...section('"orders-api"'), ...section('"fulfillment-fn"'), ...section(":stateMachine:wf")]) expect(y).toBeGreaterThan(orders);
   });
 
   it("uses the seed's namespace by default", async () => {
