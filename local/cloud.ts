@@ -18,7 +18,7 @@ import type { Emulators, TimingOverrides } from "./emulators";
 import { LOCAL_ACCOUNT_ID, awsClientConfig, startEmulators } from "./emulators";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
-import { localOutputsPath, StackOutputsFile } from "./outputs";
+import { acquireCloudLock, localOutputsPath, StackOutputsFile } from "./outputs";
 import { readStackConfig, runProgram } from "./program";
 import type { DeclaredResource } from "./program";
 import { LocalDeployment } from "./provision/context";
@@ -35,8 +35,10 @@ export interface LocalCloudOptions {
   /** Config overrides, like `pulumi config set` (`key` means `<project>:key`). @default {} */
   config?: Record<string, string>;
   /**
-   * Where to write the outputs file; `false` writes none.
-   * @default `.local/<stack>/outputs.json`
+   * Where to write the outputs file; `false` writes none. A written file is guarded by a lock beside
+   * it (`cloud.pid`): a second cloud for the same directory is refused with
+   * `LocalCloudRunningError` while this one runs. `stop()` (or this process exiting) removes both.
+   * @default `.local/<stack>/outputs.json` (`$LOCAL_CLOUD_DIR/<stack>/outputs.json` when set)
    */
   outputsFile?: string | false;
   /** Receives function logs and local cloud warnings, one line each. @default console.log */
@@ -78,7 +80,10 @@ export interface LocalCloud {
   spans(): StoredSpan[];
   /** Milliseconds from the call to ready. */
   bootMs: number;
-  /** Stops pollers (after their in-flight batch), functions, API servers and emulators. */
+  /**
+   * Stops pollers (after their in-flight batch), functions, API servers and emulators, then removes
+   * the outputs file and its lock (the addresses in it are dead). The spans file stays.
+   */
   stop(): Promise<void>;
 }
 
@@ -88,10 +93,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const stack = options.stack ?? "dev";
   const log = options.log ?? ((line: string) => console.log(line));
   const region = regionOf(stack, options.config ?? {});
+  const outputsFile = options.outputsFile === false ? undefined : path.resolve(options.outputsFile ?? localOutputsPath(stack));
+  // Before anything listens: a second cloud for the same outputs is refused at once.
+  const files = outputsFile ? ownedFiles(outputsFile, acquireCloudLock(outputsFile, stack)) : undefined;
   const [emulators, receiver] = await Promise.all([
     startEmulators({ region, timing: options.timing }),
     options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack, dir: options.spansDir }),
-  ]);
+  ]).catch((error: unknown) => {
+    files?.remove();
+    throw error;
+  });
   const otlpEndpoint = options.traces === false ? undefined : (options.otlpEndpoint ?? receiver?.url);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
@@ -118,7 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     apis,
   );
   const pollers: SqsPoller[] = [];
-  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients), receiver);
+  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients), receiver, files);
 
   try {
     registerServiceIntegrations(emulators.stepFunctions, deployment);
@@ -128,7 +139,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // `otlpEndpoint` lets clients outside the cloud (`npm run tx`) export to the same receiver, so
     // their spans and the functions' land in one trace.
     const outputs = StackOutputsFile.parse({ ...programOutputs, region, awsEndpoints: { ...emulators.endpoints }, ...(otlpEndpoint ? { otlpEndpoint } : {}) });
-    const outputsFile = options.outputsFile === false ? undefined : (options.outputsFile ?? localOutputsPath(stack));
     if (outputsFile) {
       fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
       fs.writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`, { mode: 0o600 });
@@ -239,6 +249,25 @@ function startMappings(deployment: LocalDeployment, pollers: SqsPoller[], log: (
   }
 }
 
+/**
+ * The outputs file and its lock belong to this cloud until it stops: `remove()` deletes both, and
+ * so does this process exiting without a stop (a second Ctrl-C, an uncaught error), since its
+ * addresses die with it. Only a kill that runs no exit handler (SIGKILL) leaves them behind; the
+ * next start takes the stale lock over.
+ */
+function ownedFiles(outputsFile: string, releaseLock: () => void): { remove(): void } {
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    process.off("exit", remove);
+    fs.rmSync(outputsFile, { force: true });
+    releaseLock();
+  };
+  process.on("exit", remove);
+  return { remove };
+}
+
 function stopper(
   deployment: LocalDeployment,
   pollers: SqsPoller[],
@@ -246,6 +275,7 @@ function stopper(
   emulators: Emulators,
   clients: { destroy(): void }[],
   receiver: OtlpReceiver | undefined,
+  files: { remove(): void } | undefined,
 ): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   return () =>
@@ -258,5 +288,6 @@ function stopper(
       await emulators.stop().catch(() => undefined);
       if (receiver) await receiver.flushed().then(() => receiver.close()).catch(() => undefined);
       for (const client of clients) client.destroy();
+      files?.remove();
     })());
 }

@@ -2,8 +2,13 @@
  * `npm start [-- --stack staging] [-- --config key=value ...]`: the local cloud.
  *
  * Deploys the stack's program onto local emulators (127.0.0.1 only), writes
- * `.local/<stack>/outputs.json`, prints one ready line with the API URL and serves until Ctrl-C
- * or SIGTERM, then shuts down cleanly (pollers finish their in-flight batch, servers close).
+ * `.local/<stack>/outputs.json` (guarded by the `cloud.pid` lock beside it: one cloud per stack),
+ * prints one ready line with the API URL and serves until SIGINT (Ctrl-C), SIGTERM or SIGHUP, or
+ * until its parent process goes away; then shuts down cleanly (pollers finish their in-flight
+ * batch, servers close) and removes the outputs file and the lock.
+ *
+ * `npm start` runs this file with `exec node --import tsx`, so npm's own signal forwarding reaches
+ * this process directly (no shell or tsx relay in between).
  */
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
@@ -11,6 +16,7 @@ import { parseArgs } from "node:util";
 import { PROJECT } from "../components/config";
 import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
+import { LocalCloudRunningError, localOutputsPath, localStateDir, unknownStackMessage } from "./outputs";
 import { readStackConfig } from "./program";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
@@ -70,6 +76,45 @@ function summarize(counts: Map<string, number>): string {
     .join(", ");
 }
 
+/**
+ * Resolves once the cloud should stop: on SIGINT, SIGTERM or SIGHUP, or when the parent process
+ * goes away (this process is re-parented: `npm` was killed, or the terminal closed), checked every
+ * `pollMs`. The same SIGINT often arrives twice within milliseconds (the terminal signals the
+ * whole process group, and npm forwards its own copy): one within `duplicateMs` of the first is
+ * the same Ctrl-C; a later one calls `exitNow` (a second Ctrl-C exits at once).
+ */
+export function waitForStop(options: {
+  pollMs?: number;
+  duplicateMs?: number;
+  exitNow?: () => void;
+  proc?: NodeJS.Process;
+} = {}): Promise<string> {
+  const proc = options.proc ?? process;
+  const { pollMs = 1000, duplicateMs = 1000 } = options;
+  const exitNow = options.exitNow ?? (() => proc.exit(130));
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const parent = proc.ppid;
+  return new Promise((resolve) => {
+    let stoppedAt: number | undefined;
+    const stop = (reason: string) => {
+      if (stoppedAt !== undefined) return;
+      stoppedAt = Date.now();
+      clearInterval(watch);
+      resolve(reason);
+    };
+    for (const signal of signals) {
+      proc.on(signal, () => {
+        if (stoppedAt === undefined) return stop(signal);
+        if (signal === "SIGINT" && Date.now() - stoppedAt > duplicateMs) exitNow();
+      });
+    }
+    const watch = setInterval(() => {
+      if (proc.ppid !== parent) stop(`parent process ${parent} exited`);
+    }, pollMs);
+    watch.unref();
+  });
+}
+
 async function main(): Promise<number> {
   let cli: CliOptions;
   try {
@@ -78,16 +123,28 @@ async function main(): Promise<number> {
     console.error(`${error instanceof Error && error.message ? `${error.message}\n` : ""}${USAGE}`);
     return error instanceof UsageError && error.message === "" ? 0 : 2;
   }
+  const noStack = unknownStackMessage(cli.stack);
+  if (noStack) {
+    console.error(noStack);
+    return 2;
+  }
   const { config, generated } = withFingerprintKey(cli.stack, cli.config);
   console.log(`Starting the local cloud for stack "${cli.stack}"...`);
   if (generated) {
     console.log(`  accountFingerprintKey: none in Pulumi.${cli.stack}.yaml, generated a throwaway one for this run (pass --config accountFingerprintKey=<64 hex> to keep fingerprints stable across runs)`);
   }
 
+  // Listening from here on: a signal during boot stops the cloud as soon as it is up.
+  let stopReason: string | undefined;
+  const stopRequested = waitForStop().then((reason) => (stopReason = reason));
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ stack: cli.stack, config });
+    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir() });
   } catch (error) {
+    if (error instanceof LocalCloudRunningError) {
+      console.error(error.message);
+      return 1;
+    }
     console.error(`Local cloud failed to start: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
@@ -106,22 +163,10 @@ async function main(): Promise<number> {
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl ?? "(none declared)"} — outputs ${outputsPath}`,
   );
 
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      console.log(`\n${signal}: stopping the local cloud (pollers finish their in-flight batch)...`);
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      resolve();
-    };
-    const onInt = () => shutdown("SIGINT");
-    const onTerm = () => shutdown("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-  });
-  // A second Ctrl-C while stopping exits at once.
-  process.once("SIGINT", () => process.exit(130));
+  const reason = stopReason ?? (await stopRequested);
+  console.log(`\n${reason}: stopping the local cloud (pollers finish their in-flight batch; Ctrl-C again to exit at once)...`);
   await cloud.stop();
-  console.log("Local cloud stopped.");
+  console.log(`Local cloud stopped (${outputsPath} removed).`);
   return 0;
 }
 

@@ -33,9 +33,135 @@ export const StackOutputsFile = z
   .loose();
 export type StackOutputsFile = z.infer<typeof StackOutputsFile>;
 
+const ROOT = path.resolve(__dirname, "..");
+
+/**
+ * The local cloud's state directory: `<dir>/<stack>/` holds `outputs.json`, the `cloud.pid` lock
+ * and `spans.jsonl`. `LOCAL_CLOUD_DIR` moves it (the tests use a temporary one).
+ * @default the repository's `.local`
+ */
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LOCAL_CLOUD_DIR?.trim() ? path.resolve(env.LOCAL_CLOUD_DIR.trim()) : path.join(ROOT, ".local");
+}
+
 /** Where the local cloud writes a stack's outputs. */
 export function localOutputsPath(stack: string): string {
-  return path.resolve(__dirname, "..", ".local", stack, "outputs.json");
+  return path.join(localStateDir(), stack, "outputs.json");
+}
+
+/** The stacks that exist: one per `Pulumi.<stack>.yaml` in the repository, sorted. */
+export function stackNames(root = ROOT): string[] {
+  return fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s)
+    .sort();
+}
+
+/**
+ * `undefined` when the stack exists, else one line saying it does not and naming those that do:
+ * `No stack "nope": Pulumi.nope.yaml does not exist (stacks: dev, staging)`.
+ */
+export function unknownStackMessage(stack: string, root = ROOT): string | undefined {
+  const stacks = stackNames(root);
+  if (stacks.includes(stack)) return undefined;
+  return `No stack "${stack}": Pulumi.${stack}.yaml does not exist (stacks: ${stacks.join(", ") || "none"})`;
+}
+
+/** The command that starts the local cloud for a stack. */
+export function startCommand(stack: string): string {
+  return `npm start -- --stack ${stack}`;
+}
+
+/** The lock a running local cloud holds beside its outputs file: its process id. */
+export function cloudLockPath(outputsFile: string): string {
+  return path.join(path.dirname(outputsFile), "cloud.pid");
+}
+
+/** Raised when another local cloud already serves the same outputs directory. */
+export class LocalCloudRunningError extends Error {
+  override name = "LocalCloudRunningError";
+  constructor(
+    readonly stackName: string,
+    readonly pid: number,
+    readonly lockFile: string,
+  ) {
+    const lock = path.relative(process.cwd(), lockFile);
+    super(
+      `The local cloud for stack "${stackName}" is already running (pid ${pid}, lock ${lock}). ` +
+        `Use that one, or stop it first: Ctrl-C in its terminal, or \`kill ${pid}\`. ` +
+        `(If pid ${pid} is not a local cloud, delete ${lock}.)`,
+    );
+  }
+}
+
+/** Whether a process exists (`process.kill(pid, 0)`; EPERM means it exists but is someone else's). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A pid reused by a process that is not Node cannot be a local cloud (Linux only; elsewhere trust the pid).
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("node");
+  } catch {
+    return true;
+  }
+}
+
+/** The pid in a lock file, if it holds one. */
+export function readLockPid(lockFile: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(lockFile, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the local cloud running for an outputs file, if one is. */
+export function runningCloudPid(outputsFile: string): number | undefined {
+  const pid = readLockPid(cloudLockPath(outputsFile));
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+/** Locks this process holds (a second cloud in the same process is refused too). */
+const held = new Set<string>();
+
+/**
+ * Takes the lock beside `outputsFile` for this process: created atomically with the pid in it
+ * (written to a temporary file, then hard-linked into place). A lock whose process is gone (a
+ * crashed run) is taken over.
+ * @returns a function that releases it (only while it still names this process).
+ * @throws LocalCloudRunningError when a live process holds it.
+ */
+export function acquireCloudLock(outputsFile: string, stack: string): () => void {
+  const lockFile = cloudLockPath(outputsFile);
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+  const temporary = `${lockFile}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fs.linkSync(temporary, lockFile);
+        held.add(lockFile);
+        return () => {
+          held.delete(lockFile);
+          if (readLockPid(lockFile) === process.pid) fs.rmSync(lockFile, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      const holder = readLockPid(lockFile);
+      const running = holder === process.pid ? held.has(lockFile) : holder !== undefined && isAlive(holder);
+      if (running) throw new LocalCloudRunningError(stack, holder!, lockFile);
+      fs.rmSync(lockFile, { force: true }); // stale: its process is gone
+    }
+    throw new Error(`Could not take the lock ${lockFile}`);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
 }
 
 /**
@@ -49,10 +175,17 @@ export function readStackOutputs(file?: string, stack = "dev"): StackOutputsFile
     throw new Error(
       file
         ? `Outputs file ${file} does not exist (pulumi stack output --json --show-secrets --stack <stack> > ${file})`
-        : `No local cloud outputs at ${path.relative(process.cwd(), target)}: start it with \`npm start\` (or pass --outputs <file>)`,
+        : (unknownStackMessage(stack) ??
+          `The local cloud for stack ${stack} is not running (no ${path.relative(process.cwd(), target)}): start it with \`${startCommand(stack)}\` (or pass --outputs <file> for a deployed stack)`),
     );
   }
-  const parsed = StackOutputsFile.safeParse(JSON.parse(fs.readFileSync(target, "utf8")));
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(target, "utf8"));
+  } catch (error) {
+    throw new Error(`${target} is not a stack outputs file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = StackOutputsFile.safeParse(json);
   if (!parsed.success) throw new Error(`${target} is not a stack outputs file: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }
