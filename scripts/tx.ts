@@ -6,6 +6,9 @@
  *
  * Options: --stack <name> (local cloud outputs of that stack, default dev), --outputs <file> (a
  * deployed stack's `pulumi stack output --json --show-secrets`), --transaction-id <uuid>, --currency <ISO>.
+ * Prints what was published with the bus's field names (`transaction_id`, `transaction_type`,
+ * `customer_id`, plus SNS's `message_id` and `sequence_number`). Exit codes: 0 published, 1 the
+ * bus cannot be reached (e.g. the local cloud is not running), 2 usage or an invalid transaction.
  *
  * Tracing: the publish is a span whose context travels with the message (`traceparent`), so the
  * consumer's spans join its trace. Spans are exported to `OTEL_EXPORTER_OTLP_ENDPOINT` (or
@@ -13,37 +16,87 @@
  * receiver (`otlpEndpoint` in the outputs file), so the publish span and the consumers' spans land
  * in one trace (`npm run traces -- <transaction_id>`). Flushed before the command exits.
  */
+import * as net from "node:net";
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { flushTelemetry } from "../functions/lib/telemetry";
-import { InvalidTransactionError, TransactionPublisher, newTransaction } from "../functions/transactions/publisher";
-import { clientConfig, readStackOutputs } from "../local/outputs";
+import { InvalidTransactionError, TransactionPublisher, newTransaction, toPublishRequest } from "../functions/transactions/publisher";
+import { clientConfig, readStackOutputs, startCommand, unknownStackMessage } from "../local/outputs";
 import type { StackOutputsFile } from "../local/outputs";
 
-const USAGE = `usage:
+/** The transaction types on the command line (→ the bus's `transaction_type`). */
+export const TRANSACTION_TYPES = { payment: "payment", "bank-account-setup": "bank_account_setup" } as const;
+
+export const USAGE = `usage:
   npm run tx -- payment --customer <id> --amount <n> [--currency USD]
   npm run tx -- bank-account-setup --customer <id> --holder <name> --routing <9 digits> --account <4-17 digits> --type checking|savings
-options: --stack <name> | --outputs <file>, --transaction-id <uuid>`;
+options: --stack <name> (default dev) | --outputs <file>, --transaction-id <uuid>, -h/--help`;
+
+const OPTIONS = {
+  customer: { type: "string" },
+  amount: { type: "string" },
+  currency: { type: "string" },
+  holder: { type: "string" },
+  routing: { type: "string" },
+  account: { type: "string" },
+  type: { type: "string" },
+  "transaction-id": { type: "string" },
+  stack: { type: "string" },
+  outputs: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export class UsageError extends Error {}
+
+/** Thrown for `--help`: print the usage and exit 0. */
+export class HelpRequested extends Error {}
+
+/**
+ * `--amount -5`: node's parseArgs refuses a value starting with "-" as ambiguous. A negative number
+ * after an option that takes a value is that option's value (`--amount=-5`), so it reaches the
+ * normal validation ("amount: must be positive").
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name && (OPTIONS as Record<string, { type: string }>)[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** Parses the command line; unknown options and missing values are usage errors, each one line. */
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const option = /'(-[^']*)'/.exec((error as Error).message)?.[1];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${option ?? ""}`.trim());
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const name = /--([a-z-]+)/.exec((error as Error).message)?.[1];
+      throw new UsageError(name && name in OPTIONS && OPTIONS[name as keyof typeof OPTIONS].type === "boolean" ? `--${name} takes no value` : `--${name ?? "option"} needs a value`);
+    }
+    throw new UsageError((error as Error).message);
+  }
+}
 
 /** Builds the transaction from command-line arguments; throws a usage error naming what is missing. */
 export function transactionFromArgs(argv: string[]): { transaction: Record<string, unknown>; stack: string; outputs?: string } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      customer: { type: "string" },
-      amount: { type: "string" },
-      currency: { type: "string" },
-      holder: { type: "string" },
-      routing: { type: "string" },
-      account: { type: "string" },
-      type: { type: "string" },
-      "transaction-id": { type: "string" },
-      stack: { type: "string", default: "dev" },
-      outputs: { type: "string" },
-    },
-  });
+  const { values, positionals } = parse(argv);
+  if (values.help) throw new HelpRequested();
+  const types = Object.keys(TRANSACTION_TYPES).join(", ");
   const kind = positionals[0];
+  if (!kind) throw new UsageError(`a transaction type is required: ${types}`);
+  if (!(kind in TRANSACTION_TYPES)) throw new UsageError(`unknown transaction type "${kind}" (types: ${types})`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const require = (name: keyof typeof values) => {
     const value = values[name];
     if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required for ${kind}`);
@@ -55,7 +108,7 @@ export function transactionFromArgs(argv: string[]): { transaction: Record<strin
     const amount = Number(require("amount"));
     if (!Number.isFinite(amount)) throw new UsageError(`--amount must be a number, got "${values.amount}"`);
     transaction = newTransaction({ ...common, transaction_type: "payment", amount, currency: values.currency ?? "USD" });
-  } else if (kind === "bank-account-setup") {
+  } else {
     transaction = newTransaction({
       ...common,
       transaction_type: "bank_account_setup",
@@ -66,13 +119,34 @@ export function transactionFromArgs(argv: string[]): { transaction: Record<strin
         account_type: require("type") as "checking" | "savings",
       },
     });
-  } else {
-    throw new UsageError(kind ? `unknown transaction type "${kind}"` : "a transaction type is required");
   }
   return { transaction, stack: values.stack ?? "dev", outputs: values.outputs };
 }
 
-class UsageError extends Error {}
+/** Raised when the bus's local endpoint refuses connections: the local cloud is not running. */
+export class NotRunningError extends Error {}
+
+/** Whether something accepts TCP connections at `url` (within `timeoutMs`). */
+export function listening(url: string, timeoutMs = 2000): Promise<boolean> {
+  const { hostname, port, protocol } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname.replace(/^\[|\]$/g, ""), port: Number(port || (protocol === "https:" ? 443 : 80)) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** The message for a local cloud that is not running, naming the stack (or the outputs file) and how to start it. */
+export function notRunningMessage(url: string, stack: string, file?: string): string {
+  return file
+    ? `The local cloud of ${file} is not running (nothing listens on ${url}): start it with \`npm start -- --stack <stack>\` and use its .local/<stack>/outputs.json`
+    : `The local cloud for stack ${stack} is not running (nothing listens on ${url}): start it with \`${startCommand(stack)}\``;
+}
 
 /**
  * Points this process's span exporter at the local cloud's OTLP receiver when the outputs name one
@@ -93,17 +167,48 @@ export function exportToOutputsReceiver(outputs: StackOutputsFile, env: NodeJS.P
 async function main(): Promise<number> {
   try {
     const { transaction, stack, outputs: file } = transactionFromArgs(process.argv.slice(2));
+    toPublishRequest(transaction); // invalid input is refused before any outputs are read
+    const noStack = file ? undefined : unknownStackMessage(stack);
+    if (noStack) {
+      console.error(noStack);
+      return 2;
+    }
     const outputs = readStackOutputs(file, stack);
+    // Local outputs name an endpoint on this machine: check it listens before any span exists, so
+    // a stopped cloud gives one line instead of a connection error and an exporter warning.
+    const local = outputs.awsEndpoints?.sns;
+    if (local && !(await listening(local))) throw new NotRunningError(notRunningMessage(local, stack, file));
     exportToOutputsReceiver(outputs);
     const publisher = new TransactionPublisher(outputs.transactionTopicArn, new SNSClient(clientConfig(outputs, "sns")));
-    const published = await publisher.publish(transaction);
-    console.log(JSON.stringify({ ...published, transaction_type: transaction.transaction_type, customer_id: transaction.customer_id }));
+    const published = await publisher.publish(transaction).catch((error: unknown) => {
+      if (local && (error as { code?: string }).code === "ECONNREFUSED") throw new NotRunningError(notRunningMessage(local, stack, file));
+      throw error;
+    });
+    console.log(
+      JSON.stringify({
+        transaction_id: published.transactionId,
+        transaction_type: transaction.transaction_type,
+        customer_id: transaction.customer_id,
+        message_id: published.messageId,
+        ...(published.sequenceNumber ? { sequence_number: published.sequenceNumber } : {}),
+      }),
+    );
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) console.error(`${error.message}\n${USAGE}`);
-    else if (error instanceof InvalidTransactionError) console.error(error.message);
-    else console.error(error instanceof Error ? error.message : error);
-    return 2;
+    if (error instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof InvalidTransactionError) {
+      console.error(error.message);
+      return 2;
+    }
+    console.error(error instanceof Error ? error.message : error);
+    return 1;
   } finally {
     await flushTelemetry();
   }
