@@ -183,7 +183,7 @@ export function readStackOutputs(file?: string, stack = "dev"): StackOutputsFile
   try {
     json = JSON.parse(fs.readFileSync(target, "utf8"));
   } catch (error) {
-    throw new Error(`${target} is not a stack outputs file: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${target} is not a stack outputs file: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const parsed = StackOutputsFile.safeParse(json);
   if (!parsed.success) throw new Error(`${target} is not a stack outputs file: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);

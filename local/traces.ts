@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import type { StoredSpan } from "./otlp-receiver";
 import { spansFile } from "./otlp-receiver";
+import { localStateDir, startCommand, unknownStackMessage } from "./outputs";
 
 /** Attributes that name a business operation, searched first. */
 export const ID_ATTRIBUTES = ["transaction.id", "order.id"];
@@ -88,6 +89,8 @@ function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
 }
 
+const USAGE = "usage: npm run traces -- <transaction_id|order_id|trace_id> [--stack dev] [--file .local/<stack>/spans.jsonl]";
+
 /** The command line: prints the traces and returns the exit code. */
 export function main(argv: string[], print: (text: string) => void = console.log): number {
   let stack = "dev";
@@ -100,19 +103,34 @@ export function main(argv: string[], print: (text: string) => void = console.log
     else if (arg === "--file") file = argv[++i];
     else if (arg.startsWith("--file=")) file = arg.slice(7);
     else if (arg === "--help" || arg === "-h") {
-      print("usage: npm run traces -- <transaction_id|order_id|trace_id> [--stack dev] [--file .local/<stack>/spans.jsonl]");
+      print(USAGE);
       return 0;
+    } else if (arg.startsWith("-") && arg !== "-") {
+      print(`unknown option ${arg}\n${USAGE}`);
+      return 2;
     } else positional.push(arg);
   }
   const id = positional[0];
   if (!id) {
-    print("usage: npm run traces -- <transaction_id|order_id|trace_id> [--stack dev]");
+    print(USAGE);
     return 2;
   }
-  const source = file ?? spansFile(stack);
+  if (!file) {
+    const noStack = unknownStackMessage(stack);
+    if (noStack) {
+      print(noStack);
+      return 2;
+    }
+  }
+  // The spans file outlives the cloud: traces of a stopped run stay readable.
+  const source = file ?? spansFile(stack, localStateDir());
   const spans = readSpans(source);
   if (!spans.length) {
-    print(`No spans in ${source}. Is the local cloud running (npm start${stack === "dev" ? "" : ` -- --stack ${stack}`})?`);
+    print(
+      file
+        ? `No spans in ${source}.`
+        : `No spans in ${source}: the local cloud for stack ${stack} has stored none yet (start it with \`${startCommand(stack)}\`, then publish or order something).`,
+    );
     return 1;
   }
   const traceIds = findTraceIds(spans, id);

@@ -75,5 +75,22 @@ describe("traces", () => {
     expect(main(["tx-1", "--file", path.join(dir, "none.jsonl")], (t) => out.push(t))).toBe(1);
     expect(out.at(-1)).toContain("No spans in");
     expect(main([], (t) => out.push(t))).toBe(2);
+    expect(main(["tx-1", "--bogus"], (t) => out.push(t))).toBe(2);
+    expect(out.at(-1)).toMatch(/^unknown option --bogus\nusage: npm run traces/);
+  });
+
+  it("names the stack and how to start it; an unknown stack is said to be one", () => {
+    const previous = process.env.LOCAL_CLOUD_DIR;
+    process.env.LOCAL_CLOUD_DIR = dir; // no <stack>/spans.jsonl in it
+    try {
+      const out: string[] = [];
+      expect(main(["tx-1", "--stack", "staging"], (t) => out.push(t))).toBe(1);
+      expect(out.at(-1)).toContain(`No spans in ${path.join(dir, "staging", "spans.jsonl")}: the local cloud for stack staging has stored none yet (start it with \`npm start -- --stack staging\``);
+      expect(main(["tx-1", "--stack=nope"], (t) => out.push(t))).toBe(2);
+      expect(out.at(-1)).toBe('No stack "nope": Pulumi.nope.yaml does not exist (stacks: dev, staging)');
+    } finally {
+      if (previous === undefined) delete process.env.LOCAL_CLOUD_DIR;
+      else process.env.LOCAL_CLOUD_DIR = previous;
+    }
   });
 });
