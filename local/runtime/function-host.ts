@@ -50,6 +50,37 @@ interface Environment {
 
 const WORKER = path.join(__dirname, "function-worker.cjs");
 
+/**
+ * An environment's variables: the function's own, then what Lambda's Node.js runtime sets
+ * (reserved names win, as on Lambda). `AWS_LAMBDA_INITIALIZATION_TYPE=on-demand` is what
+ * Powertools' cold-start detection needs (`cold_start: true` on an environment's first invocation).
+ */
+export function lambdaEnvironment(options: FunctionHostOptions, environmentNumber = 1): Record<string, string> {
+  const arn = options.arn ?? `arn:aws:lambda:local:000000000000:function:${options.name}`;
+  const arnRegion = arn.split(":")[3];
+  const region = options.environment.AWS_REGION ?? (arnRegion && arnRegion !== "local" ? arnRegion : undefined);
+  const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+  return {
+    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+    LANG: "en_US.UTF-8",
+    TZ: ":UTC",
+    ...options.environment,
+    ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: options.environment.AWS_DEFAULT_REGION ?? region } : {}),
+    LOCAL_FUNCTION_BUNDLE: path.join(options.bundleDir, "index.js"),
+    LOCAL_FUNCTION_ARN: arn,
+    AWS_LAMBDA_FUNCTION_NAME: options.name,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_TIMEOUT: String(options.timeoutSeconds ?? 30),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb ?? 256),
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]local-${environmentNumber}`,
+    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+    LAMBDA_TASK_ROOT: options.bundleDir,
+    _HANDLER: "index.handler",
+  };
+}
+
 export class FunctionHost {
   private readonly environments: Environment[] = [];
   private readonly waiting: (() => void)[] = [];
@@ -112,15 +143,7 @@ export class FunctionHost {
     const child = fork(WORKER, [], {
       execPath: process.execPath,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: {
-        PATH: process.env.PATH,
-        ...options.environment,
-        LOCAL_FUNCTION_BUNDLE: path.join(options.bundleDir, "index.js"),
-        LOCAL_FUNCTION_ARN: options.arn ?? `arn:aws:lambda:local:000000000000:function:${options.name}`,
-        AWS_LAMBDA_FUNCTION_NAME: options.name,
-        AWS_LAMBDA_FUNCTION_TIMEOUT: String(options.timeoutSeconds ?? 30),
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb ?? 256),
-      },
+      env: lambdaEnvironment(options, this.coldStarts),
     });
     const log = options.onLog ?? ((line: string) => console.log(`[${options.name}] ${line}`));
     for (const stream of ["stdout", "stderr"] as const) {

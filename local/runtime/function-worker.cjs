@@ -16,18 +16,20 @@ try {
   process.exit(1);
 }
 process.send({ type: "ready" });
+// The host is gone (it crashed, or was killed without stopping its functions): so is this environment.
+process.on("disconnect", () => process.exit(0));
 
 process.on("message", async (request) => {
   if (request.type !== "invoke") return;
   const started = Date.now();
   const context = {
     functionName,
-    functionVersion: "$LATEST",
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION || "$LATEST",
     invokedFunctionArn: process.env.LOCAL_FUNCTION_ARN,
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     awsRequestId: request.requestId || randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${process.pid}`,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
     done() {},

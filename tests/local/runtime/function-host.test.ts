@@ -1,0 +1,100 @@
+/**
+ * The function host's environment is Lambda's: the variables Lambda's Node.js runtime sets, so
+ * Powertools and the SDK behave as deployed. In particular `AWS_LAMBDA_INITIALIZATION_TYPE` makes
+ * Powertools' cold-start detection work: the first invocation of a fresh environment logs
+ * `"cold_start":true`, the next `false`, and a new environment starts cold again.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildSync } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FunctionHost, lambdaEnvironment } from "../../../local/runtime/function-host";
+
+const ROOT = path.resolve(__dirname, "../../..");
+let dir: string;
+const hosts: FunctionHost[] = [];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "function-host-"));
+  buildSync({
+    stdin: {
+      contents: `
+        import { Logger } from "@aws-lambda-powertools/logger";
+        const logger = new Logger({ serviceName: "host-test" });
+        const names = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE",
+          "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_EXECUTION_ENV", "AWS_REGION", "AWS_DEFAULT_REGION", "LAMBDA_TASK_ROOT", "_HANDLER", "TZ"];
+        export const handler = async (_event: unknown, context: any) => {
+          logger.addContext(context);
+          logger.info("invoked");
+          return { env: Object.fromEntries(names.map((n) => [n, process.env[n]])), logGroupName: context.logGroupName, functionVersion: context.functionVersion };
+        };`,
+      resolveDir: ROOT,
+      loader: "ts",
+    },
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    outfile: path.join(dir, "index.js"),
+    logLevel: "silent",
+  });
+});
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function host(logs: string[], concurrency = 1): FunctionHost {
+  const h = new FunctionHost({
+    name: "host-test-fn",
+    bundleDir: dir,
+    environment: { AWS_REGION: "us-east-2" },
+    memoryMb: 512,
+    concurrency,
+    onLog: (line) => logs.push(line),
+  });
+  hosts.push(h);
+  return h;
+}
+
+const coldStarts = (logs: string[]) => logs.filter((l) => l.includes('"invoked"')).map((l) => (JSON.parse(l) as { cold_start?: boolean }).cold_start);
+
+describe("FunctionHost", () => {
+  it("logs cold_start true on an environment's first invocation only", async () => {
+    const logs: string[] = [];
+    const h = host(logs);
+    await h.invoke({});
+    await h.invoke({});
+    expect(coldStarts(logs)).toEqual([true, false]);
+    // A fresh environment (after stop, a new host) is cold again.
+    const again: string[] = [];
+    await host(again).invoke({});
+    expect(coldStarts(again)).toEqual([true]);
+  });
+
+  it("sets the variables Lambda's Node.js runtime sets", async () => {
+    const result = (await host([]).invoke({})) as { env: Record<string, string>; logGroupName: string; functionVersion: string };
+    expect(result.env).toEqual({
+      AWS_LAMBDA_FUNCTION_NAME: "host-test-fn",
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_LAMBDA_LOG_GROUP_NAME: "/aws/lambda/host-test-fn",
+      AWS_LAMBDA_LOG_STREAM_NAME: expect.stringMatching(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\]local-1$/),
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+      AWS_REGION: "us-east-2",
+      AWS_DEFAULT_REGION: "us-east-2",
+      LAMBDA_TASK_ROOT: dir,
+      _HANDLER: "index.handler",
+      TZ: ":UTC",
+    });
+    expect(result).toMatchObject({ logGroupName: "/aws/lambda/host-test-fn", functionVersion: "$LATEST" });
+  });
+
+  it("takes the region from the function's ARN when its environment has none", () => {
+    const env = lambdaEnvironment({ name: "f", bundleDir: dir, environment: {}, arn: "arn:aws:lambda:eu-west-1:000000000000:function:f" });
+    expect(env).toMatchObject({ AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-1" });
+    expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {} }).AWS_REGION).toBeUndefined();
+  });
+});
