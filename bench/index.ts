@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: prints figures and ratios (never pass/fail). See README "Benchmarks" for the
- * latest numbers and what they mean. `npm run bench -- --functions` or `--flows` runs one part.
+ * latest numbers and what they mean. `npm run bench -- --functions` or `--flows` runs one part;
+ * anything else is refused with the usage (exit 2).
  */
 import { benchFlows } from "./flows";
 import { benchFunctions } from "./functions";
@@ -32,14 +33,47 @@ async function flows() {
   console.log(`  throughput with tracing / without: transactions ${fmt(on.transactions.perSecond / off.transactions.perSecond, 2)}, orders ${fmt(on.orders.perSecond / off.orders.perSecond, 2)}`);
 }
 
-async function main() {
-  const only = process.argv.slice(2);
-  console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
-  if (!only.length || only.includes("--functions")) await functions();
-  if (!only.length || only.includes("--flows")) await flows();
+export const USAGE = `usage: npm run bench [-- --functions | --flows]
+  (no option)   both parts
+  --functions   the function bundles: size, build time, cold and warm invocation in a fresh Node process
+  --flows       end to end through a local cloud, with tracing off and on
+  -h, --help    this text`;
+
+/** The parts to run, from the command line; `help` for -h/--help; throws naming an unknown argument. */
+export function parseBenchArgs(argv: string[]): { functions: boolean; flows: boolean } | "help" {
+  const known = new Set(["--functions", "--flows"]);
+  for (const arg of argv) {
+    if (arg === "--help" || arg === "-h") return "help";
+    if (!known.has(arg)) throw new Error(`unknown ${arg.startsWith("-") ? "option" : "argument"} "${arg}"`);
+  }
+  const all = argv.length === 0;
+  return { functions: all || argv.includes("--functions"), flows: all || argv.includes("--flows") };
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+async function main(): Promise<number> {
+  let parts: ReturnType<typeof parseBenchArgs>;
+  try {
+    parts = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (parts === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+  if (parts.functions) await functions();
+  if (parts.flows) await flows();
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
