@@ -3,16 +3,19 @@
  * state under a temporary LOCAL_CLOUD_DIR so it never touches `.local` or another run. It refuses
  * an unknown stack in one line, refuses a second cloud for the same stack naming the running pid,
  * publishes through `npm run tx` with the bus's field names, and stops cleanly on SIGTERM to npm
- * itself: every port closed, outputs and lock removed.
+ * itself: every port closed, outputs and lock removed. Then the pieces: when the cloud stops
+ * (signals, duplicate Ctrl-C, parent gone) and the lock (live holder, stale takeover, release).
  */
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StackOutputsFile } from "../../local/outputs";
+import { waitForStop } from "../../local/main";
+import { LocalCloudRunningError, StackOutputsFile, acquireCloudLock, cloudLockPath } from "../../local/outputs";
 
 const ROOT = path.resolve(__dirname, "../..");
 let dir: string;
@@ -110,5 +113,52 @@ describe("npm start", () => {
     expect(fs.existsSync(outputsFile)).toBe(false);
     expect(fs.existsSync(lockFile)).toBe(false);
     console.log(`npm start → ready → SIGTERM → stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+});
+
+describe("waitForStop", () => {
+  const fakeProcess = () => Object.assign(new EventEmitter(), { ppid: 4242 }) as unknown as NodeJS.Process & EventEmitter & { ppid: number };
+
+  it("resolves on the first signal; a second SIGINT is the same Ctrl-C within a second, an exit after", async () => {
+    const proc = fakeProcess();
+    let exits = 0;
+    const stopped = waitForStop({ proc, duplicateMs: 50, exitNow: () => exits++ });
+    proc.emit("SIGTERM");
+    expect(await stopped).toBe("SIGTERM");
+    proc.emit("SIGINT"); // npm's forwarded copy of the same Ctrl-C
+    expect(exits).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    proc.emit("SIGINT");
+    expect(exits).toBe(1);
+  });
+
+  it("resolves when the parent process goes away", async () => {
+    const proc = fakeProcess();
+    const stopped = waitForStop({ proc, pollMs: 10 });
+    proc.ppid = 1;
+    expect(await stopped).toBe("parent process 4242 exited");
+  });
+});
+
+describe("the cloud lock", () => {
+  it("refuses while its process lives, takes over a dead one's, and is released", async () => {
+    const outputsFile = path.join(dir, "lock-test", "outputs.json");
+    const lockFile = cloudLockPath(outputsFile);
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    // A live process: this test's parent (vitest).
+    fs.writeFileSync(lockFile, `${process.ppid}\n`);
+    expect(() => acquireCloudLock(outputsFile, "dev")).toThrow(LocalCloudRunningError);
+    expect(() => acquireCloudLock(outputsFile, "dev")).toThrow(`is already running (pid ${process.ppid}`);
+    // A crashed run's: a pid that has exited.
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await new Promise((r) => dead.once("exit", r));
+    fs.writeFileSync(lockFile, `${dead.pid}\n`);
+    const release = acquireCloudLock(outputsFile, "dev");
+    expect(fs.readFileSync(lockFile, "utf8")).toBe(`${process.pid}\n`);
+    // Held by this process: a second cloud here is refused too.
+    expect(() => acquireCloudLock(outputsFile, "dev")).toThrow(LocalCloudRunningError);
+    release();
+    expect(fs.existsSync(lockFile)).toBe(false);
+    acquireCloudLock(outputsFile, "dev")();
   });
 });
