@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../../local/cloud";
 import { startLocalCloud } from "../../local/cloud";
 import { UsageError, parseCli, withFingerprintKey } from "../../local/main";
-import { StackOutputsFile, clientConfig } from "../../local/outputs";
+import { LocalCloudRunningError, StackOutputsFile, clientConfig } from "../../local/outputs";
 import { LocalDeployment, unwrapSecrets } from "../../local/provision/context";
 import { isAccepted, localProvisioner } from "../../local/provision/index";
 import type { ApiGatewayRegistry } from "../../local/runtime/api-gateway";
@@ -119,9 +119,16 @@ describe("startLocalCloud", () => {
     expect(cloud.bootMs).toBeLessThan(60_000);
   });
 
-  it("stops cleanly: every server is closed", async () => {
+  it("holds a lock beside its outputs: a second cloud for them is refused before anything starts", async () => {
+    expect(fs.readFileSync(path.join(dir, "cloud.pid"), "utf8")).toBe(`${process.pid}\n`);
+    await expect(startLocalCloud({ stack: "dev", outputsFile: path.join(dir, "outputs.json"), traces: false, log: () => undefined })).rejects.toThrow(LocalCloudRunningError);
+    expect(fs.existsSync(path.join(dir, "outputs.json"))).toBe(true);
+  });
+
+  it("stops cleanly: every server is closed, the outputs file and its lock are removed", async () => {
     await cloud.stop();
     const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), ...(cloud.outputs.apiUrl ? [cloud.outputs.apiUrl] : [])];
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
