@@ -27,7 +27,7 @@ import type { WatchedSystem } from "./monitoring";
 import { DLQ_RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR } from "./fifo-transaction-bus";
 import type { LinkTarget, PolicyStatement } from "./grants";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
-import { BAD_REQUEST_BODY_TEMPLATE, orderRequestJsonSchema } from "./order-api-model";
+import { GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "./order-api-model";
 import { orderWorkflowDefinition } from "./order-workflow";
 import { TypedFunction, XRAY_ACTIONS, physicalName } from "./typed-function";
 
@@ -50,7 +50,19 @@ export const STATE_MACHINE_LOG_DELIVERY_ACTIONS = [
 /** X-Ray actions of a traced state machine; like Lambda's, they accept only `Resource: "*"`. */
 export const STATE_MACHINE_XRAY_ACTIONS = [...XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"];
 
-/** The access log line of the API stage (JSON, one object per request). */
+/**
+ * The access log line of the API stage: one JSON object per request.
+ *
+ * Access log formats are simple substitution too (no VTL, no escaping). The fields before the last
+ * hold ids, times, numbers, statuses and codes that API Gateway produces itself. The last,
+ * `validationError`, is `$context.error.validationErrorString`: the request validator's detail
+ * (which field, and why), which the gateway responses cannot carry (see order-api-model.ts). It is
+ * raw text with double quotes and the client's own input, e.g. `[object has missing required
+ * properties (["items"])]`, and AWS offers no escaped form of it: on a refused body it makes the
+ * line invalid JSON. It cannot be made safe, so it is the last field: everything before it reads
+ * the same on every line, and a reader that needs the detail takes the text after
+ * `"validationError":"` up to the final `"}`.
+ */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
   extendedRequestId: "$context.extendedRequestId",
@@ -64,6 +76,8 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   latencyMs: "$context.responseLatency",
   integrationStatus: "$context.integration.status",
   integrationError: "$context.integration.error",
+  errorType: "$context.error.responseType",
+  // Must stay last (see above).
   validationError: "$context.error.validationErrorString",
 });
 
@@ -90,6 +104,8 @@ export interface OrderFulfillmentArgs {
     stateMachine?: (args: aws.sfn.StateMachineArgs) => void;
     restApi?: (args: aws.apigateway.RestApiArgs) => void;
     usagePlan?: (args: aws.apigateway.UsagePlanArgs) => void;
+    /** Both API methods (`args.httpMethod` tells which). */
+    method?: (args: aws.apigateway.MethodArgs) => void;
   };
 }
 
@@ -398,13 +414,13 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     const orderResource = new aws.apigateway.Resource(`${name}-order-resource`, { restApi: restApi.id, parentId: restApi.rootResourceId, pathPart: "order" }, parent);
     const orderIdResource = new aws.apigateway.Resource(`${name}-order-id-resource`, { restApi: restApi.id, parentId: orderResource.id, pathPart: "{id}" }, parent);
 
-    const schema = JSON.stringify(orderRequestJsonSchema());
+    // The model checks the body's shape only; the value rules are the handler's (order-api-model.ts).
     const model = new aws.apigateway.Model(`${name}-order-model`, {
       restApi: restApi.id,
       name: "OrderRequest",
-      description: "POST /order body (generated from the handler's zod schema)",
+      description: "POST /order body shape (generated from the zod OrderShape; the handler checks the values)",
       contentType: "application/json",
-      schema,
+      schema: JSON.stringify(orderRequestJsonSchema()),
     }, parent);
     const bodyValidator = new aws.apigateway.RequestValidator(`${name}-body-validator`, {
       restApi: restApi.id,
@@ -419,7 +435,7 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       validateRequestParameters: true,
     }, parent);
 
-    const postOrder = new aws.apigateway.Method(`${name}-post-order`, {
+    const postOrderArgs: aws.apigateway.MethodArgs = {
       restApi: restApi.id,
       resourceId: orderResource.id,
       httpMethod: "POST",
@@ -427,8 +443,8 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       apiKeyRequired: true,
       requestModels: { "application/json": model.name },
       requestValidatorId: bodyValidator.id,
-    }, parent);
-    const getOrder = new aws.apigateway.Method(`${name}-get-order`, {
+    };
+    const getOrderArgs: aws.apigateway.MethodArgs = {
       restApi: restApi.id,
       resourceId: orderIdResource.id,
       httpMethod: "GET",
@@ -436,7 +452,11 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       apiKeyRequired: true,
       requestParameters: { "method.request.path.id": true },
       requestValidatorId: paramsValidator.id,
-    }, parent);
+    };
+    transform?.method?.(postOrderArgs);
+    transform?.method?.(getOrderArgs);
+    const postOrder = new aws.apigateway.Method(`${name}-post-order`, postOrderArgs, parent);
+    const getOrder = new aws.apigateway.Method(`${name}-get-order`, getOrderArgs, parent);
     const integrations = [postOrder, getOrder].map(
       (method, i) =>
         new aws.apigateway.Integration(`${name}-${i === 0 ? "post" : "get"}-order-integration`, {
@@ -459,28 +479,31 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       }, parent);
     }
 
-    // Gateway-made errors answer JSON like the function does.
-    const responses: [string, string, string][] = [
-      ["bad-request-body", "BAD_REQUEST_BODY", BAD_REQUEST_BODY_TEMPLATE],
-      ["bad-request-parameters", "BAD_REQUEST_PARAMETERS", '{"message":"Invalid request","errors":"$util.escapeJavaScript($context.error.validationErrorString)"}'],
-      ["default-4xx", "DEFAULT_4XX", '{"message":"$util.escapeJavaScript($context.error.message)"}'],
-      ["default-5xx", "DEFAULT_5XX", '{"message":"$util.escapeJavaScript($context.error.message)"}'],
-    ];
-    const gatewayResponses = responses.map(([suffix, responseType, template]) =>
-      new aws.apigateway.Response(`${name}-${suffix}`, {
+    // Gateway-made errors answer JSON like the function does. Simple substitution only (AWS
+    // evaluates no VTL in gateway responses): see order-api-model.ts.
+    const gatewayResponses = Object.entries(GATEWAY_RESPONSE_TEMPLATES).map(([responseType, template]) =>
+      new aws.apigateway.Response(`${name}-${responseType.toLowerCase().replaceAll("_", "-")}`, {
         restApiId: restApi.id,
         responseType,
         responseTemplates: { "application/json": template },
       }, parent),
     );
 
+    // A deployment is a snapshot: the stage serves it until a new one is created. So the trigger
+    // hashes everything that defines the deployed API, as deployed values (a replaced function's
+    // new invoke ARN, a method's key requirement, a validator, a template), not just constants.
+    const definition = pulumi.all([
+      [postOrder, getOrder].map((m) =>
+        pulumi.all([m.id, m.httpMethod, m.authorization, m.apiKeyRequired, m.requestValidatorId, m.requestParameters, m.requestModels])),
+      integrations.map((i) => pulumi.all([i.id, i.httpMethod, i.type, i.integrationHttpMethod, i.uri])),
+      [bodyValidator, paramsValidator].map((v) => pulumi.all([v.id, v.validateRequestBody, v.validateRequestParameters])),
+      pulumi.all([model.name, model.contentType, model.schema]),
+      gatewayResponses.map((r) => pulumi.all([r.responseType, r.statusCode, r.responseTemplates, r.responseParameters])),
+    ]);
     const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
       restApi: restApi.id,
       description: "DOFS API",
-      // A new deployment whenever the routes, the model or the gateway responses change.
-      triggers: {
-        redeployment: createHash("sha256").update(JSON.stringify({ schema, responses, routes: ["POST /order", "GET /order/{id}"], keys: true })).digest("hex"),
-      },
+      triggers: { redeployment: definition.apply((values) => createHash("sha256").update(JSON.stringify(values)).digest("hex")) },
     }, { parent: this, dependsOn: [postOrder, getOrder, ...integrations, ...gatewayResponses] });
 
     const accessLogs = new aws.cloudwatch.LogGroup(`${name}-api-access-logs`, {

@@ -10,6 +10,7 @@ import type { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidat
 import { apiPolicies } from "./rules/api";
 import { deployTimePolicies } from "./rules/deploy-time";
 import { encryptionPolicies } from "./rules/encryption";
+import { gatewayResponsePolicies } from "./rules/gateway-responses";
 import { leastPrivilegePolicies } from "./rules/least-privilege";
 import { observabilityPolicies } from "./rules/observability";
 import { resiliencePolicies } from "./rules/resilience";
@@ -24,7 +25,7 @@ export const THEMES = {
   "least-privilege": leastPrivilegePolicies,
   resilience: resiliencePolicies,
   observability: observabilityPolicies,
-  api: apiPolicies,
+  api: [...apiPolicies, ...gatewayResponsePolicies],
   "deploy-time": deployTimePolicies,
 } as const;
 
@@ -62,6 +63,8 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   // API
   "apigateway-method-authorization": "mandatory",
   "apigateway-request-validation": "mandatory",
+  // AWS would send the template to clients as literal text.
+  "apigateway-gateway-response-no-vtl": "mandatory",
   // Deploy-time and run-time failures
   "aws-name-valid": "mandatory",
   "fifo-name-suffix": "mandatory",

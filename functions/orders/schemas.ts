@@ -1,7 +1,16 @@
 /**
  * The DOFS order contract: the `POST /order` body, the workflow's input, the fulfillment message
- * and the stored order. The API Gateway request model is generated from `OrderRequest`
- * (`components/order-api-model.ts`), so the gateway and the handler reject the same bodies.
+ * and the stored order.
+ *
+ * The body is checked in two layers, each reporting what it can report correctly:
+ * - `OrderShape` (types and required fields only) is what API Gateway's request model is generated
+ *   from (`components/order-api-model.ts`): a body of the wrong shape never reaches a Lambda, but
+ *   the gateway's answer cannot say which field is wrong (gateway response templates get no VTL,
+ *   see the model file);
+ * - `OrderRequest` refines `OrderShape` field by field with the value rules (lengths, patterns,
+ *   ranges, item counts, no unknown fields), checked by the API handler, whose 400 names each
+ *   offending field and why.
+ * Every body `OrderShape` refuses, `OrderRequest` refuses too (tests/functions/orders/orders.test.ts).
  */
 import { z } from "zod";
 
@@ -23,6 +32,23 @@ export const ProductId = z
   .max(64, "must be at most 64 characters")
   .regex(/^prod-[a-z0-9]+(-[a-z0-9]+)*$/, "must look like prod-<name>: lowercase letters and digits in dash-separated words");
 
+/** The shape of an order line: the fields it must have and their types, no value rules. */
+export const OrderItemShape = z.object({ product_id: z.string(), quantity: z.number().int() });
+
+/**
+ * The shape of the `POST /order` body: a JSON object with `customer_id` (a string) and `items` (an
+ * array of `OrderItemShape`). No value rules and unknown fields allowed: API Gateway's model is
+ * generated from it, and the value rules are `OrderRequest`'s.
+ */
+export const OrderShape = z.object({ customer_id: z.string(), items: z.array(OrderItemShape) });
+
+/**
+ * The fields of a schema refining `S`: exactly `S`'s fields (the compiler refuses a missing or an
+ * extra one), each producing what `S`'s field produces. So a field added to one of `OrderShape` and
+ * `OrderRequest` but not the other does not compile.
+ */
+type Refining<S extends z.ZodObject> = { [K in keyof S["shape"]]: z.ZodType<z.output<S["shape"][K]>> };
+
 export const OrderItem = z.strictObject({
   product_id: ProductId,
   quantity: z
@@ -30,14 +56,17 @@ export const OrderItem = z.strictObject({
     .int("must be a whole number")
     .min(1, "must be at least 1")
     .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
-});
+} satisfies Refining<typeof OrderItemShape>);
 export type OrderItem = z.infer<typeof OrderItem>;
 
-/** The body of `POST /order`. Unknown fields are refused (a typo must not be silently dropped). */
+/**
+ * The body of `POST /order`: `OrderShape` with the value rules. Unknown fields are refused (a typo
+ * must not be silently dropped).
+ */
 export const OrderRequest = z.strictObject({
   customer_id: CustomerId,
   items: z.array(OrderItem).min(1, "must hold at least 1 item").max(MAX_ITEMS, `must hold at most ${MAX_ITEMS} items`),
-});
+} satisfies Refining<typeof OrderShape>);
 export type OrderRequest = z.infer<typeof OrderRequest>;
 
 /** Order ids are UUIDs (random v4, chosen by the API handler). */

@@ -15,7 +15,10 @@
  * - `AWS_PROXY` Lambda integrations get a REST API proxy event (payload format 1.0) and their
  *   result becomes the response; a function error or a malformed result is 502 `{"message":
  *   "Internal server error"}`, the 29 s integration timeout 504 `{"message": "Endpoint request timed out"}`;
- * - gateway responses (`aws:apigateway/response:Response`) replace those default error bodies.
+ * - gateway responses (`aws:apigateway/response:Response`) replace those default error bodies,
+ *   rendered by simple `$context` substitution only, as AWS does (no VTL: `$util` is literal text);
+ *   a refused request's validator messages (`$context.error.validationErrorString`) go to the log,
+ *   as the access log would have them.
  * Not emulated: authorizers other than API keys, non-proxy integrations (mapping templates), usage
  * plan quotas, caching, deployments as snapshots (the latest declared configuration is served).
  */
@@ -123,36 +126,96 @@ export function methodKey(resourceId: string, httpMethod: string): string {
  * A JSON Schema (draft-04, as API Gateway models are written) as a validation function. Throws
  * when the schema uses something the converter does not support: better at start-up than silently
  * accepting every body.
+ *
+ * Missing properties and wrong types are worded like API Gateway's validator (json-schema-validator:
+ * `object has missing required properties (["items"])`, `instance type (string) does not match any
+ * allowed primitive type (allowed: ["integer"])`), quotes included, each followed by where
+ * (`at /items/0`).
  */
 export function compileModelSchema(schema: unknown): (value: unknown) => string[] {
   const parsed = typeof schema === "string" ? (JSON.parse(schema) as unknown) : schema;
   const type = z.fromJSONSchema(parsed as never, { defaultTarget: "draft-4" });
   return (value) => {
     const result = type.safeParse(value);
-    return result.success ? [] : result.error.issues.map((i) => `${i.message} [/${i.path.map(String).join("/")}]`);
+    if (result.success) return [];
+    const missing = new Map<string, string[]>();
+    const messages: string[] = [];
+    for (const issue of result.error.issues) {
+      const path = issue.path.map(String);
+      const at = (parts: string[]) => `/${parts.join("/")}`;
+      if (issue.code === "invalid_type" && valueAt(value, path) === undefined && path.length > 0) {
+        const parent = at(path.slice(0, -1));
+        missing.set(parent, [...(missing.get(parent) ?? []), path.at(-1)!]);
+      } else if (issue.code === "invalid_type") {
+        const expected = schemaAt(parsed, path)?.type ?? issue.expected;
+        messages.push(`instance type (${jsonType(valueAt(value, path))}) does not match any allowed primitive type (allowed: ${JSON.stringify([expected].flat())}) at ${at(path)}`);
+      } else {
+        messages.push(`${issue.message} at ${at(path)}`);
+      }
+    }
+    return [...[...missing].map(([parent, names]) => `object has missing required properties (${JSON.stringify(names)}) at ${parent}`), ...messages];
   };
 }
 
-/** `$util.escapeJavaScript`: the value as the inside of a JavaScript string literal. */
-function escapeJavaScript(text: string): string {
-  return JSON.stringify(text).slice(1, -1).replaceAll("'", "\\'");
+function valueAt(value: unknown, path: string[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined), value);
+}
+
+/** The subschema at a value path (through `properties` and `items`). */
+function schemaAt(schema: unknown, path: string[]): { type?: string | string[] } | undefined {
+  let current = schema as { type?: string | string[]; properties?: Record<string, unknown>; items?: unknown } | undefined;
+  for (const key of path) current = (/^\d+$/.test(key) ? current?.items : current?.properties?.[key]) as typeof current;
+  return current;
+}
+
+/** The JSON Schema primitive type of a value, as the validator names it. */
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
 }
 
 /**
- * The part of VTL gateway response templates use: `$context.error.message`,
- * `$context.error.messageString` (quoted), `$context.error.validationErrorString`,
- * `$context.requestId`, each optionally inside `$util.escapeJavaScript(...)`.
+ * The `$context` variables of a gateway response, by name without the `$context.` prefix
+ * (`error.messageString`, `requestId`, ...). A variable without a value renders as empty text.
  */
-export function renderGatewayTemplate(template: string, values: { message: string; validationErrorString: string; requestId: string }): string {
-  const context: Record<string, string> = {
-    "context.error.message": values.message,
-    "context.error.messageString": JSON.stringify(values.message),
-    "context.error.validationErrorString": values.validationErrorString,
-    "context.requestId": values.requestId,
+export type GatewayContext = Record<string, string | undefined>;
+
+/**
+ * The `$context` variables API Gateway gives a gateway response for an error: `error.message`,
+ * `error.messageString` (the message as a quoted JSON string), `error.responseType`,
+ * `error.validationErrorString` (raw: the validator's messages in brackets, with their quotes).
+ */
+export function errorContext(error: { message: string; responseType: string; validationErrors?: string[] }, request: GatewayContext = {}): GatewayContext {
+  return {
+    ...request,
+    "error.message": error.message,
+    "error.messageString": JSON.stringify(error.message),
+    "error.responseType": error.responseType,
+    "error.validationErrorString": error.validationErrors?.length ? `[${error.validationErrors.join(", ")}]` : "",
   };
-  return template
-    .replace(/\$util\.escapeJavaScript\(\$\{?([a-zA-Z.]+)\}?\)/g, (whole, name: string) => (name in context ? escapeJavaScript(context[name]!) : whole))
-    .replace(/\$\{?(context\.[a-zA-Z.]+?)\}?(?![a-zA-Z.])/g, (whole, name: string) => context[name] ?? whole);
+}
+
+/**
+ * A gateway response template rendered the way API Gateway does: "A GatewayResponse mapping
+ * template isn't processed by the Velocity Template Language (VTL) engine ... supporting only simple
+ * variable substitution". `$context.<name>` and `$stageVariables.<name>` are replaced by their
+ * value, as is, with no quoting or escaping; everything else, `$util.escapeJavaScript(...)`, `#if`,
+ * `$input` included, is emitted literally.
+ */
+export function renderGatewayTemplate(template: string, context: GatewayContext, stageVariables: Record<string, string> = {}): string {
+  return template.replace(/\$(context|stageVariables)\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)/g, (whole, scope: string, name: string) => {
+    if (scope === "stageVariables") return stageVariables[name] ?? "";
+    // The longest known variable that the reference starts with: `$context.requestId.` is the
+    // request id followed by a dot.
+    const parts = name.split(".");
+    for (let n = parts.length; n > 0; n -= 1) {
+      const key = parts.slice(0, n).join(".");
+      if (key in context) return (context[key] ?? "") + whole.slice(`$context.${key}`.length);
+    }
+    return whole;
+  });
 }
 
 interface Bucket {
@@ -257,15 +320,24 @@ export class ApiGatewayRegistry {
     } catch (error) {
       const failure = error instanceof HttpError ? error : new HttpError(500, "DEFAULT_5XX", "Internal server error", "InternalServerErrorException");
       if (!(error instanceof HttpError)) this.options.log(`[api ${api.name}] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (failure.validationErrors.length) {
+        // What the stage's access log would show in $context.error.validationErrorString.
+        this.options.log(`[api ${api.name}] ${req.method ?? "GET"} ${req.url ?? "/"}: ${failure.status} ${failure.responseType} ${errorContext(failure)["error.validationErrorString"]}`);
+      }
       const custom = api.gatewayResponses.get(failure.responseType) ?? api.gatewayResponses.get(failure.status >= 500 ? "DEFAULT_5XX" : "DEFAULT_4XX");
       const template = custom?.templates["application/json"];
-      const text = template
-        ? renderGatewayTemplate(template, {
-            message: failure.message,
-            validationErrorString: failure.validationErrors.length ? `[${failure.validationErrors.join(", ")}]` : "",
-            requestId,
-          })
-        : JSON.stringify({ message: failure.message });
+      const stageName = new URL(req.url ?? "/", "http://127.0.0.1").pathname.split("/").filter(Boolean)[0];
+      const stage = stageName === undefined ? undefined : api.stages.get(stageName);
+      const request: GatewayContext = {
+        requestId,
+        extendedRequestId: requestId,
+        apiId: api.id,
+        stage: stage?.stageName,
+        httpMethod: (req.method ?? "GET").toUpperCase(),
+        domainName: `127.0.0.1:${api.port}`,
+        "identity.sourceIp": req.socket.remoteAddress ?? "127.0.0.1",
+      };
+      const text = template ? renderGatewayTemplate(template, errorContext(failure, request), stage?.variables) : JSON.stringify({ message: failure.message });
       res.writeHead(custom?.statusCode ?? failure.status, {
         "content-type": "application/json",
         "x-amzn-RequestId": requestId,
@@ -325,9 +397,8 @@ export class ApiGatewayRegistry {
         let value: unknown;
         try {
           value = JSON.parse(body);
-        } catch {
-          // No quotes in this text: $util.escapeJavaScript turns ' into \', which is not valid JSON.
-          throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", ["the body is not valid JSON"]);
+        } catch (error) {
+          throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", [`the body is not valid JSON (${(error as Error).message})`]);
         }
         const errors = model.validate(value);
         if (errors.length) throw new HttpError(400, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException", errors);

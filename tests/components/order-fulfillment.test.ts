@@ -1,13 +1,15 @@
 // OrderFulfillment under Pulumi's mock runtime: the API (methods, auth, model, validators, stage,
 // usage plan), the workflow (definition, logging, tracing, role), tables, queues and the exact
 // statements of every role.
+import type * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
-import { OrderRequest } from "../../functions/orders/schemas";
-import { ACCESS_LOG_FORMAT, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS } from "../../components/order-fulfillment";
+import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../functions/orders/schemas";
+import { ACCESS_LOG_FORMAT, OrderFulfillment, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS } from "../../components/order-fulfillment";
 import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
 import type { DeclaredResource, ProgramRun } from "../../local/program";
-import { runProgram } from "../../local/program";
+import { awsCallResult, awsShapedState, runProgram } from "../../local/program";
 
 const CONFIG = { accountFingerprintKey: "x".repeat(40) };
 const REGION = "us-east-2";
@@ -132,7 +134,7 @@ describe("API", () => {
     expect(named("aws:apigateway/method:Method", "orders-post-order").inputs.resourceId).toBe(order.id);
     expect(named("aws:apigateway/method:Method", "orders-get-order").inputs).toMatchObject({ resourceId: orderId.id, requestParameters: { "method.request.path.id": true } });
   });
-  it("validates the POST body against a draft-04 model generated from the handler's zod schema", () => {
+  it("validates the POST body's shape against a draft-04 model generated from the zod OrderShape (value rules are the handler's)", () => {
     const model = named("aws:apigateway/model:Model", "orders-order-model");
     const post = named("aws:apigateway/method:Method", "orders-post-order").inputs;
     expect(post.requestModels).toEqual({ "application/json": "OrderRequest" });
@@ -141,19 +143,31 @@ describe("API", () => {
     const getValidator = run.resources.find((r) => r.type === "aws:apigateway/requestValidator:RequestValidator" && r.id === named("aws:apigateway/method:Method", "orders-get-order").inputs.requestValidatorId)!;
     expect(getValidator.inputs).toMatchObject({ validateRequestParameters: true });
 
-    const schema = JSON.parse(model.inputs.schema as string);
-    expect(schema.$schema).toBe("http://json-schema.org/draft-04/schema#");
-    expect(schema).toEqual(z.toJSONSchema(OrderRequest, { target: "draft-04" }));
-    expect(schema).toMatchObject({
-      additionalProperties: false,
+    // Exactly the shape: types and required fields, no lengths, patterns, ranges, counts or additionalProperties.
+    expect(JSON.parse(model.inputs.schema as string)).toEqual({
+      $schema: "http://json-schema.org/draft-04/schema#",
+      type: "object",
       required: ["customer_id", "items"],
       properties: {
-        customer_id: { type: "string", minLength: 1, maxLength: 64 },
-        items: { type: "array", minItems: 1, maxItems: 50, items: { additionalProperties: false, properties: { quantity: { type: "integer", minimum: 1, maximum: 1000 } } } },
+        customer_id: { type: "string" },
+        items: { type: "array", items: { type: "object", required: ["product_id", "quantity"], properties: { product_id: { type: "string" }, quantity: { type: "integer" } } } },
       },
     });
-    const body = named("aws:apigateway/response:Response", "orders-bad-request-body").inputs as { responseTemplates: Record<string, string> };
-    expect(body.responseTemplates["application/json"]).toContain("$context.error.validationErrorString");
+    // The same fields as the handler's schema (the compiler checks it too: schemas.ts, Refining).
+    expect(Object.keys(OrderShape.shape)).toEqual(Object.keys(OrderRequest.shape));
+    expect(Object.keys(OrderItemShape.shape)).toEqual(Object.keys(OrderItem.shape));
+  });
+  it("answers gateway-made errors with simple-substitution templates only (no VTL: AWS does not evaluate it there)", () => {
+    const responses = ofType("aws:apigateway/response:Response").filter((r) => r.name.startsWith("orders-"));
+    const templates = Object.fromEntries(responses.map((r) => [r.inputs.responseType, (r.inputs.responseTemplates as Record<string, string>)["application/json"]]));
+    expect(templates).toEqual({
+      BAD_REQUEST_BODY: '{"message":"Invalid order","errors":[{"field":"(body)","message":"must be a JSON object with customer_id (a string) and items (an array of objects, each with product_id, a string, and quantity, an integer)"}],"requestId":"$context.requestId"}',
+      BAD_REQUEST_PARAMETERS: '{"message":"Invalid request: a required request parameter is missing","requestId":"$context.requestId"}',
+      DEFAULT_4XX: '{"message":$context.error.messageString,"requestId":"$context.requestId"}',
+      DEFAULT_5XX: '{"message":$context.error.messageString,"requestId":"$context.requestId"}',
+    });
+    for (const template of Object.values(templates)) expect(template).not.toMatch(/\$util|\$input|#set|#if|validationErrorString/);
+    expect(responses.map((r) => r.name).sort()).toEqual(["orders-bad-request-body", "orders-bad-request-parameters", "orders-default-4xx", "orders-default-5xx"]);
   });
   it("proxies both methods to the API function, which only this API's two routes of this stage may invoke", () => {
     const fn = byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-api");
@@ -172,8 +186,12 @@ describe("API", () => {
     const logs = named("aws:cloudwatch/logGroup:LogGroup", "orders-api-access-logs").inputs;
     expect(logs).toMatchObject({ name: "/aws/apigateway/dofs-dev-api/dev", retentionInDays: 7 });
     expect(stage.accessLogSettings.destinationArn).toBe(arn.logGroup("/aws/apigateway/dofs-dev-api/dev"));
-    expect(JSON.parse(stage.accessLogSettings.format)).toMatchObject({ requestId: "$context.requestId", status: "$context.status" });
+    expect(JSON.parse(stage.accessLogSettings.format)).toMatchObject({ requestId: "$context.requestId", status: "$context.status", errorType: "$context.error.responseType" });
     expect(stage.accessLogSettings.format).toBe(ACCESS_LOG_FORMAT);
+    // The validator's detail is raw text with quotes (no escaped form exists): the last field, so
+    // every other field reads the same on every line.
+    expect(Object.entries(JSON.parse(ACCESS_LOG_FORMAT) as Record<string, string>).at(-1)).toEqual(["validationError", "$context.error.validationErrorString"]);
+    expect(ACCESS_LOG_FORMAT.endsWith('"validationError":"$context.error.validationErrorString"}')).toBe(true);
 
     const staging = await runProgram({ stack: "staging", config: CONFIG });
     expect(staging.resources.find((r) => r.type === "aws:apigateway/stage:Stage" && r.name === "orders-stage")!.inputs.stageName).toBe("staging");
@@ -188,6 +206,55 @@ describe("API", () => {
 
     const tuned = await runProgram({ stack: "dev", config: { ...CONFIG, apiRateLimit: "5", apiBurstLimit: "7" } });
     expect(tuned.resources.find((r) => r.name === "orders-usage-plan")!.inputs.throttleSettings).toEqual({ rateLimit: 5, burstLimit: 7 });
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+});
+
+describe("API deployment trigger", () => {
+  /**
+   * The deployment's `triggers.redeployment` of an OrderFulfillment declared alone under a fresh
+   * mock runtime, optionally with a method transform or another invoke ARN for the API function.
+   */
+  async function redeploymentTrigger(options: { method?: (args: aws.apigateway.MethodArgs) => void; apiInvokeArn?: string } = {}): Promise<string> {
+    const declared: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+    const context = { region: REGION, accountId: ACCOUNT };
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args: MockResourceArgs) => {
+          const result = awsShapedState(args, context);
+          if (options.apiInvokeArn && args.type === "aws:lambda/function:Function" && args.inputs.name === "dofs-dev-orders-api") result.state.invokeArn = options.apiInvokeArn;
+          declared.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+          return result;
+        },
+        call: (args) => awsCallResult(args, context),
+      },
+      "utility-serverless",
+      "dev",
+      false,
+    );
+    const orders = new OrderFulfillment("orders", { settings: run.settings, transform: { method: options.method } });
+    await new Promise<void>((done) => orders.stage.id.apply(() => done()));
+    const deployment = declared.find((r) => r.type === "aws:apigateway/deployment:Deployment");
+    if (!deployment) throw new Error("no deployment declared");
+    return (deployment.inputs.triggers as { redeployment: string }).redeployment;
+  }
+
+  it("is the same for the same program, and is what the stack declares", async () => {
+    const first = await redeploymentTrigger();
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(await redeploymentTrigger()).toBe(first);
+    run = await runProgram({ stack: "dev", config: CONFIG });
+    expect((named("aws:apigateway/deployment:Deployment", "orders-deployment").inputs.triggers as { redeployment: string }).redeployment).toBe(first);
+    const again = await runProgram({ stack: "dev", config: CONFIG });
+    expect((again.resources.find((r) => r.name === "orders-deployment")!.inputs.triggers as { redeployment: string }).redeployment).toBe(first);
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
+  it("changes with what the stage serves: the API function's invoke ARN, a method's apiKeyRequired or validator", async () => {
+    const base = await redeploymentTrigger();
+    const replacedFunction = await redeploymentTrigger({ apiInvokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn.fn("orders-api-v2")}/invocations` });
+    const keyless = await redeploymentTrigger({ method: (args) => { if (args.httpMethod === "GET") args.apiKeyRequired = false; } });
+    const unvalidated = await redeploymentTrigger({ method: (args) => { if (args.httpMethod === "POST") args.requestValidatorId = undefined; } });
+    expect(new Set([base, replacedFunction, keyless, unvalidated]).size).toBe(4);
     run = await runProgram({ stack: "dev", config: CONFIG });
   });
 });

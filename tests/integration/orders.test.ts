@@ -32,7 +32,7 @@ function printLogsOnFailure(): void {
   onTestFailed(() => console.log(`Local cloud logs (last lines):\n${target.recentLogs().join("\n")}`));
 }
 
-async function call(method: string, path: string, options: { body?: string; key?: string | null } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function call(method: string, path: string, options: { body?: string; key?: string | null } = {}): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const key = options.key === undefined ? apiKey : options.key;
   if (key !== null) headers["x-api-key"] = key;
@@ -44,7 +44,7 @@ async function call(method: string, path: string, options: { body?: string; key?
   } catch {
     json = { raw: text };
   }
-  return { status: response.status, json };
+  return { status: response.status, json, text };
 }
 
 async function placeOrder(customer: string, items = [{ product_id: "prod-widget", quantity: 2 }]): Promise<string> {
@@ -103,21 +103,39 @@ describe("OrderFulfillment", () => {
     expect(Items?.map((o) => o.order_id).sort()).toEqual([...ids].sort());
   }, 150_000);
 
-  it("refuses bad input the way API Gateway does and stores nothing", async () => {
+  it("refuses bad input and stores nothing: the gateway refuses a wrong shape, the function names each broken value rule", async () => {
     printLogsOnFailure();
     const customer = `cust-bad-${target.runId}`;
-    const bodies = [
+    // Refused by API Gateway's model (the shape): status 400 and valid JSON with a message. The
+    // body is the gateway response's static template (AWS substitutes variables only, no VTL).
+    const wrongShape = [
       "{not json",
       JSON.stringify({ customer_id: customer }),
-      JSON.stringify({ customer_id: customer, items: [] }),
-      JSON.stringify({ customer_id: customer, items: [{ product_id: "WIDGET", quantity: 1 }] }),
-      JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 0 }] }),
-      JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }], extra: true }),
+      JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: "1" }] }),
+      JSON.stringify({ customer_id: 'say "hi"', items: [{ product_id: 'a "quoted" id' }] }),
     ];
-    for (const body of bodies) {
+    for (const body of wrongShape) {
+      const { status, json, text } = await call("POST", "/order", { body });
+      expect(status, body).toBe(400);
+      expect(() => JSON.parse(text), `${body} → ${text}`).not.toThrow();
+      expect(typeof json.message, body).toBe("string");
+    }
+    // The right shape, broken value rules: passed on by the gateway, refused by the function with
+    // each offending field and why.
+    const brokenRules: [string, string[]][] = [
+      [JSON.stringify({ customer_id: customer, items: [] }), ["items"]],
+      [JSON.stringify({ customer_id: customer, items: [{ product_id: "WIDGET", quantity: 1 }] }), ["items.0.product_id"]],
+      [JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 0 }] }), ["items.0.quantity"]],
+      [JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }], extra: true }), ["(body)"]],
+      [JSON.stringify({ customer_id: "", items: [{ product_id: "prod-widget", quantity: 1001 }] }), ["customer_id", "items.0.quantity"]],
+    ];
+    for (const [body, fields] of brokenRules) {
       const { status, json } = await call("POST", "/order", { body });
       expect(status, body).toBe(400);
-      expect(typeof json.message, body).toBe("string");
+      expect(json.message, body).toBe("Invalid order");
+      const errors = json.errors as { field: string; message: string }[];
+      expect([...new Set(errors.map((e) => e.field))].sort(), body).toEqual([...fields].sort());
+      for (const e of errors) expect(typeof e.message, body).toBe("string");
     }
     const valid = JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 1 }] });
     expect((await call("POST", "/order", { body: valid, key: null })).status).toBe(403);

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiGatewayRegistry, compileModelSchema, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
+import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/order-api-model";
+import { runProgram } from "../../local/program";
+import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
 
 const invocations: unknown[] = [];
+const logs: string[] = [];
 let registry: ApiGatewayRegistry | undefined;
 
 afterEach(async () => {
   await registry?.stop();
   registry = undefined;
   invocations.length = 0;
+  logs.length = 0;
 });
 
 /** An API like the program's: POST /order (key, model), GET /order/{id} (key, path parameter), GET /public/{proxy+}. */
@@ -15,7 +19,7 @@ async function api(options: { rateLimit?: number; burstLimit?: number; result?: 
   registry = new ApiGatewayRegistry({
     region: "us-east-2",
     accountId: "000000000000",
-    log: () => undefined,
+    log: (line) => logs.push(line),
     resolveFunction: (arn) =>
       arn.endsWith(":function:orders")
         ? {
@@ -129,18 +133,39 @@ describe("local API Gateway", () => {
     expect((await send(`${base}/order`, { method: "POST", headers: withKey(), body: '{"customer_id":"c"}' })).status).toBe(201);
   });
 
-  it("applies gateway responses with their templates", async () => {
+  it("applies the program's gateway responses: the shape error is valid JSON, the validator's detail goes to the log", async () => {
     const base = await api();
-    registry!.api("abc123").gatewayResponses.set("BAD_REQUEST_BODY", {
-      statusCode: 422,
-      templates: { "application/json": '{"message":"Invalid order","errors":"$util.escapeJavaScript($context.error.validationErrorString)"}' },
-      headers: {},
-    });
+    const rest = registry!.api("abc123");
+    rest.models.set("OrderRequest", { name: "OrderRequest", contentType: "application/json", validate: compileModelSchema(orderRequestJsonSchema()) });
+    for (const [type, template] of Object.entries(GATEWAY_RESPONSE_TEMPLATES)) rest.gatewayResponses.set(type, { templates: { "application/json": template }, headers: {} });
+    for (const body of ["{", "{}", '{"customer_id":"say \\"hi\\"","items":[{"product_id":"p","quantity":"2"}]}', "[]"]) {
+      const response = await send(`${base}/order`, { method: "POST", headers: withKey(), body });
+      expect(response.status, body).toBe(400);
+      expect(JSON.parse(response.body), body).toEqual({
+        message: "Invalid order",
+        errors: [{ field: "(body)", message: BAD_REQUEST_BODY_MESSAGE }],
+        requestId: response.headers.get("x-amzn-requestid"),
+      });
+    }
+    expect(logs.filter((l) => l.includes("BAD_REQUEST_BODY"))).toEqual([
+      expect.stringContaining("[the body is not valid JSON ("),
+      expect.stringContaining('[object has missing required properties (["customer_id","items"]) at /]'),
+      expect.stringContaining('[instance type (string) does not match any allowed primitive type (allowed: ["integer"]) at /items/0/quantity]'),
+      expect.stringContaining('[instance type (array) does not match any allowed primitive type (allowed: ["object"]) at /]'),
+    ]);
+    // DEFAULT_4XX: the gateway's message, quoted by $context.error.messageString.
+    const forbidden = await send(`${base}/order`, { method: "POST", headers: withKey("wrong"), body: "{}" });
+    expect(forbidden.status).toBe(403);
+    expect(JSON.parse(forbidden.body)).toEqual({ message: "Forbidden", requestId: forbidden.headers.get("x-amzn-requestid") });
+    expect(invocations).toHaveLength(0);
+  });
+
+  it("applies a gateway response's status code", async () => {
+    const base = await api();
+    registry!.api("abc123").gatewayResponses.set("BAD_REQUEST_BODY", { statusCode: 422, templates: { "application/json": '{"message":$context.error.messageString,"type":"$context.error.responseType"}' }, headers: {} });
     const response = await send(`${base}/order`, { method: "POST", headers: withKey(), body: "{}" });
     expect(response.status).toBe(422);
-    const json = JSON.parse(response.body) as { message: string; errors: string };
-    expect(json.message).toBe("Invalid order");
-    expect(json.errors).toMatch(/customer_id/);
+    expect(JSON.parse(response.body)).toEqual({ message: "Invalid request body", type: "BAD_REQUEST_BODY" });
   });
 
   it("throttles per key with the usage plan's rate and burst: 429 Too Many Requests", async () => {
@@ -156,10 +181,41 @@ describe("local API Gateway", () => {
     expect(response.status).toBe(502);
     expect(JSON.parse(response.body)).toEqual({ message: "Internal server error" });
   });
+});
 
-  it("renders the VTL that gateway responses use", () => {
-    expect(renderGatewayTemplate('{"message":$context.error.messageString,"id":"$context.requestId","m":"$util.escapeJavaScript($context.error.message)"}', { message: 'say "hi"', validationErrorString: "", requestId: "r1" })).toBe(
-      '{"message":"say \\"hi\\"","id":"r1","m":"say \\"hi\\""}',
+describe("gateway response templates: simple substitution, as AWS renders them", () => {
+  const quoted = errorContext(
+    { message: 'say "hi"', responseType: "BAD_REQUEST_BODY", validationErrors: ['object has missing required properties (["items"])', 'string "" is too short'] },
+    { requestId: "r1" },
+  );
+
+  it("substitutes $context variables as they are: messageString quoted, validationErrorString raw", () => {
+    expect(renderGatewayTemplate('{"message":$context.error.messageString,"id":"$context.requestId","type":"$context.error.responseType"}', quoted)).toBe(
+      '{"message":"say \\"hi\\"","id":"r1","type":"BAD_REQUEST_BODY"}',
     );
+    expect(renderGatewayTemplate("$context.error.validationErrorString", quoted)).toBe('[object has missing required properties (["items"]), string "" is too short]');
+    expect(renderGatewayTemplate('{"id":"$context.requestId.","stage":"$stageVariables.name","x":"$context.unknown"}', quoted, { name: "dev" })).toBe('{"id":"r1.","stage":"dev","x":"$context.unknown"}');
+  });
+
+  it("emits $util.escapeJavaScript( and other VTL literally, as AWS would: the old template was invalid JSON", () => {
+    const old = '{"message":"Invalid order","errors":"$util.escapeJavaScript($context.error.validationErrorString)"}';
+    const rendered = renderGatewayTemplate(old, quoted);
+    expect(rendered).toBe('{"message":"Invalid order","errors":"$util.escapeJavaScript([object has missing required properties (["items"]), string "" is too short])"}');
+    expect(() => JSON.parse(rendered)).toThrow();
+    expect(renderGatewayTemplate('#if($context.requestId)$util.escapeJavaScript($context.error.message)#end', quoted)).toBe('#if(r1)$util.escapeJavaScript(say "hi")#end');
+  });
+
+  it("every gateway response the program declares renders to valid JSON, even for a validation message with quotes", async () => {
+    const run = await runProgram({ stack: "dev", config: { accountFingerprintKey: "x".repeat(40) } });
+    const responses = run.resources.filter((r) => r.type === "aws:apigateway/response:Response");
+    expect(responses.map((r) => r.inputs.responseType).sort()).toEqual(["BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS", "DEFAULT_4XX", "DEFAULT_5XX"]);
+    for (const response of responses) {
+      const type = String(response.inputs.responseType);
+      for (const [contentType, template] of Object.entries(response.inputs.responseTemplates as Record<string, string>)) {
+        const rendered = renderGatewayTemplate(template, { ...quoted, "error.responseType": type });
+        expect(() => JSON.parse(rendered), `${type} ${contentType}: ${rendered}`).not.toThrow();
+        expect(JSON.parse(rendered)).toMatchObject({ message: expect.any(String), requestId: "r1" });
+      }
+    }
   });
 });

@@ -3,8 +3,10 @@
  * negative case (one deliberate mistake, the exact messages it must produce).
  */
 import { describe, expect, it } from "vitest";
+import { GATEWAY_RESPONSE_TEMPLATES } from "../../components/order-api-model";
 import { policies } from "../../policies/pack";
 import { T } from "../../policies/lib/types";
+import { GATEWAY_RESPONSE_TYPE } from "../../policies/rules/gateway-responses";
 import type { World } from "./fixtures";
 import { DLQ_ARN, FN_ARN, KEY_ARN, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
 
@@ -16,6 +18,7 @@ interface Case {
   config?: Record<string, unknown>;
 }
 
+const USE_CONTEXT = 'Use static JSON with $context variables, e.g. {"message":$context.error.messageString,"requestId":"$context.requestId"}.';
 const ROLE_POLICY = (w: World, ...statements: object[]) => set(w, "role-policy", { policy: policyDoc(...statements) });
 
 const CASES: Record<string, Case[]> = {
@@ -192,6 +195,18 @@ const CASES: Record<string, Case[]> = {
   "apigateway-request-validation": [
     { what: "no validator", break: (w) => set(w, "post-order", { requestValidatorId: undefined }), expected: ["Method POST on resource res1 has no request validator: set requestValidatorId to an aws.apigateway.RequestValidator (with requestModels for a body, requestParameters for path and query)."] },
   ],
+  "apigateway-gateway-response-no-vtl": [
+    {
+      what: "$util.escapeJavaScript in a template",
+      break: (w) => add(w, GATEWAY_RESPONSE_TYPE, "bad-body", { restApiId: "api123", responseType: "BAD_REQUEST_BODY", responseTemplates: { "application/json": '{"errors":"$util.escapeJavaScript($context.error.validationErrorString)"}' } }),
+      expected: [`Gateway response BAD_REQUEST_BODY (application/json) uses $util, which API Gateway does not evaluate in gateway responses (simple variable substitution only): clients would get the template text literally. ${USE_CONTEXT}`],
+    },
+    {
+      what: "#if, #set and $input",
+      break: (w) => add(w, GATEWAY_RESPONSE_TYPE, "default-4xx", { restApiId: "api123", responseType: "DEFAULT_4XX", responseTemplates: { "application/json": '#set($m = $input.path(\'$.x\'))#if($m){"message":"$m"}#end' } }),
+      expected: [`Gateway response DEFAULT_4XX (application/json) uses $input, VTL directives (#set, #if, #foreach, ...), which API Gateway does not evaluate in gateway responses (simple variable substitution only): clients would get the template text literally. ${USE_CONTEXT}`],
+    },
+  ],
   // Deploy-time
   "aws-name-valid": [
     {
@@ -356,6 +371,12 @@ describe("documented exceptions and edge cases (positive)", () => {
   it("does not check asymmetric keys for rotation", async () => {
     const w = set(world(), "key", { enableKeyRotation: false, customerMasterKeySpec: "RSA_2048", keyUsage: "SIGN_VERIFY" });
     expect(await messages("kms-key-rotation-enabled", w)).toEqual([]);
+  });
+  it("accepts gateway responses that only substitute $context and $stageVariables (the program's, and AWS's example)", async () => {
+    let w = world();
+    for (const [type, template] of Object.entries(GATEWAY_RESPONSE_TEMPLATES)) w = add(w, GATEWAY_RESPONSE_TYPE, type, { restApiId: "api123", responseType: type, responseTemplates: { "application/json": template } });
+    w = add(w, GATEWAY_RESPONSE_TYPE, "aws-example", { restApiId: "api123", responseType: "UNAUTHORIZED", statusCode: "401", responseTemplates: { "application/json": '{ "message": $context.error.messageString, "type": "$context.error.responseType", "stage": "$stageVariables.name" }' } });
+    expect(await messages("apigateway-gateway-response-no-vtl", w)).toEqual([]);
   });
   it("accepts throttling through method settings", async () => {
     const w = add(remove(world(), "usage-plan"), T.methodSettings, "throttle", { restApi: "api123", stageName: "dev", methodPath: "*/*", settings: { throttlingRateLimit: 10, throttlingBurstLimit: 20 } });

@@ -6,8 +6,10 @@ import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { orderRequestJsonSchema } from "../../../components/order-api-model";
 import { REDRIVEN_REASON } from "../../../functions/orders/dlq/handler";
 import { SIMULATED_FAILURE } from "../../../functions/orders/fulfillment/handler";
+import { compileModelSchema } from "../../../local/runtime/api-gateway";
 import type { Harness } from "./harness";
 import { executionStatus, startHarness } from "./harness";
 
@@ -76,7 +78,7 @@ describe("the seed's staging scenarios", () => {
   });
 });
 
-describe("POST /order: shape errors answer 400 naming each field; nothing is stored or started", () => {
+describe("POST /order: the handler answers 400 naming each field (the value rules, and the shape again); nothing is stored or started", () => {
   const cases: [string, unknown, string[]][] = [
     ["empty customer id", { customer_id: "", items: [{ product_id: "prod-a", quantity: 1 }] }, ["customer_id"]],
     ["customer id too long", { customer_id: "c".repeat(65), items: [{ product_id: "prod-a", quantity: 1 }] }, ["customer_id"]],
@@ -102,6 +104,62 @@ describe("POST /order: shape errors answer 400 naming each field; nothing is sto
   it("a body that is not JSON", async () => {
     const response = await h.request("POST", "/order", { rawBody: "{customer_id:" });
     expect(response).toMatchObject({ status: 400, body: { errors: [{ field: "(body)" }] } });
+  });
+});
+
+describe("POST /order: the gateway's shape model and the handler's value rules", () => {
+  // The model as the local API Gateway validates it (the program's draft-04 schema of OrderShape).
+  const modelErrors = compileModelSchema(orderRequestJsonSchema());
+  const item = { product_id: "prod-a", quantity: 1 };
+  /** Bodies of the right shape that break value rules: the gateway passes them on, the handler names each field. */
+  const valueErrors: [string, unknown, string[]][] = [
+    ["empty customer id, quantity 0", { customer_id: "", items: [{ product_id: "prod-a", quantity: 0 }] }, ["customer_id", "items.0.quantity"]],
+    ["no items", { customer_id: "cust-1", items: [] }, ["items"]],
+    ["malformed product id and an unknown field", { customer_id: "cust-1", items: [{ product_id: "WIDGET", quantity: 1 }], coupon: "FREE" }, ["items.0.product_id", "(body)"]],
+    ["customer id too long, quantity 1001, an unknown item field", { customer_id: "c".repeat(65), items: [{ product_id: "prod-a", quantity: 1001, colour: "red" }] }, ["customer_id", "items.0.quantity", "items.0"]],
+    ["51 items", { customer_id: "cust-1", items: Array.from({ length: 51 }, () => item) }, ["items"]],
+  ];
+  /** Bodies of the wrong shape: the gateway refuses them (and so would the handler). */
+  const shapeErrors: [string, string][] = [
+    ["not JSON", "{customer_id:"],
+    ["null", "null"],
+    ["an array", JSON.stringify([item])],
+    ["a string", JSON.stringify("order")],
+    ["no fields", "{}"],
+    ["no items", JSON.stringify({ customer_id: "cust-1" })],
+    ["a numeric customer id", JSON.stringify({ customer_id: 42, items: [item] })],
+    ["items an object", JSON.stringify({ customer_id: "cust-1", items: item })],
+    ["an item that is not an object", JSON.stringify({ customer_id: "cust-1", items: ["prod-a"] })],
+    ["an item without product_id", JSON.stringify({ customer_id: "cust-1", items: [{ quantity: 1 }] })],
+    ["a quantity as a string", JSON.stringify({ customer_id: "cust-1", items: [{ product_id: "prod-a", quantity: "2" }] })],
+    ["a fractional quantity", JSON.stringify({ customer_id: "cust-1", items: [{ product_id: "prod-a", quantity: 1.5 }] })],
+  ];
+
+  it.each(valueErrors)("the model accepts, the handler refuses with per-field errors: %s", async (_name, body, fields) => {
+    expect(modelErrors(body)).toEqual([]);
+    const response = await h.request("POST", "/order", { rawBody: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toBe("Invalid order");
+    const errors = response.body.errors as { field: string; message: string }[];
+    expect([...new Set(errors.map((e) => e.field))].sort()).toEqual([...fields].sort());
+    for (const e of errors) expect(e.message.length).toBeGreaterThan(3);
+  });
+  it.each(shapeErrors)("the model refuses, and so does the handler: %s", async (_name, rawBody) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawBody);
+    } catch {
+      parsed = undefined; // the gateway refuses a body that is not JSON before the model
+    }
+    if (parsed !== undefined) expect(modelErrors(parsed).length).toBeGreaterThan(0);
+    const response = await h.request("POST", "/order", { rawBody });
+    expect(response.status).toBe(400);
+    expect((response.body.errors as unknown[]).length).toBeGreaterThan(0);
+  });
+  it("a valid body passes both", async () => {
+    const body = { customer_id: "cust-layers", items: [item] };
+    expect(modelErrors(body)).toEqual([]);
+    expect((await h.request("POST", "/order", { body })).status).toBe(200);
   });
 });
 
