@@ -117,6 +117,13 @@ describe("weakening the program is caught", () => {
     if (methods.length) expect(found).toContain("apigateway-method-authorization");
   });
 
+  it("a gateway response that goes back to $util.escapeJavaScript (AWS would send it literally)", async () => {
+    const rs = fresh();
+    const response = find(rs, "aws:apigateway/response:Response", (r) => r.inputs.responseType === "BAD_REQUEST_BODY");
+    change(response, { responseTemplates: { "application/json": '{"message":"$util.escapeJavaScript($context.error.validationErrorString)"}' } });
+    expect(await caught(rs)).toContain("apigateway-gateway-response-no-vtl");
+  });
+
   it("two functions sharing a role", async () => {
     const rs = fresh();
     const [a, b] = rs.filter((r) => r.type === T.function);
