@@ -311,7 +311,15 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
 }
 
 /** The execution's status (the workflow of order `orderId`). */
+/**
+ * The final status of the order's execution, once it has one. The order's own status is written by
+ * a state inside the execution, so the execution may still be RUNNING (leaving that state) when a
+ * test has seen the order's final status: wait for it to end instead of reading it once.
+ */
 export async function executionStatus(harness: Harness, orderId: string): Promise<string | undefined> {
   const arn = `${harness.stateMachineArn.replace(":stateMachine:", ":execution:")}:${orderId}`;
-  return (await harness.sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status;
+  return harness.waitFor(`the execution of order ${orderId} to end`, async () => {
+    const { status } = await harness.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    return status === "RUNNING" ? undefined : status;
+  });
 }
