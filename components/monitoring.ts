@@ -245,6 +245,9 @@ export class Monitoring extends pulumi.ComponentResource {
     const graph = (title: string, metrics: pulumi.Input<unknown[]>[], extra: Record<string, unknown> = {}) =>
       pulumi.all(metrics).apply((m) => ({ type: "metric", properties: { title, region, view: "timeSeries", stacked: false, period: 60, metrics: m, ...extra } }));
     const search = (expression: string, label: string, id: string) => [{ expression, label, id }];
+    // A SEARCH schema's names are double-quoted: AWS requires it for names with non-alphanumeric
+    // characters (the namespace's slashes, `transaction_type`), and allows it for every name.
+    const schema = (...dimensions: string[]) => `{${[ns, ...dimensions].map((n) => `"${n}"`).join(",")}}`;
 
     for (const [systemLabel, system] of Object.entries(this.args.systems)) {
       widgets.push({ type: "text", x: 0, y, width: 24, height: 1, properties: { markdown: `## ${system.title}` } });
@@ -296,18 +299,18 @@ export class Monitoring extends pulumi.ComponentResource {
       }
       if (system.businessMetrics === "transactions") {
         row([
-          graph("Transactions processed by type", [search(`SEARCH('{${ns},service,transaction_type} MetricName="TransactionsProcessed"', 'Sum', 60)`, "processed", `${systemLabel}p`)]),
+          graph("Transactions processed by type", [search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsProcessed"', 'Sum', 60)`, "processed", `${systemLabel}p`)]),
           graph("Transactions failed / dead-lettered by type", [
-            search(`SEARCH('{${ns},service,transaction_type} MetricName="TransactionsFailed"', 'Sum', 60)`, "failed", `${systemLabel}f`),
-            search(`SEARCH('{${ns},service,transaction_type} MetricName="TransactionsDeadLettered"', 'Sum', 60)`, "dead-lettered", `${systemLabel}d`),
+            search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsFailed"', 'Sum', 60)`, "failed", `${systemLabel}f`),
+            search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsDeadLettered"', 'Sum', 60)`, "dead-lettered", `${systemLabel}d`),
           ]),
-          graph("Transaction latency p99 (ms), publish → processed", [search(`SEARCH('{${ns},service,transaction_type} MetricName="TransactionProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
+          graph("Transaction latency p99 (ms), publish → processed", [search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
         ]);
       } else if (system.businessMetrics === "orders") {
         row([
-          graph("Orders placed", [search(`SEARCH('{${ns},service} MetricName="OrdersPlaced"', 'Sum', 60)`, "placed", `${systemLabel}p`)]),
-          graph("Orders by final status", [search(`SEARCH('{${ns},service,status} MetricName="OrdersCompleted"', 'Sum', 60)`, "completed", `${systemLabel}c`)]),
-          graph("Order latency p99 (ms), placed → final status", [search(`SEARCH('{${ns},service,status} MetricName="OrderProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
+          graph("Orders placed", [search(`SEARCH('${schema("service")} MetricName="OrdersPlaced"', 'Sum', 60)`, "placed", `${systemLabel}p`)]),
+          graph("Orders by final status", [search(`SEARCH('${schema("service", "status")} MetricName="OrdersCompleted"', 'Sum', 60)`, "completed", `${systemLabel}c`)]),
+          graph("Order latency p99 (ms), placed → final status", [search(`SEARCH('${schema("service", "status")} MetricName="OrderProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
         ]);
       }
       const dlqs = Object.entries(system.deadLetterQueues ?? {});

@@ -33,7 +33,7 @@ it("watches every function, queue and DLQ of the program, the API and the state 
   expect(alarms.some((a) => a.metricName === "ExecutionsFailed")).toBe(true);
   expect(inputs("aws:sns/topicSubscription:TopicSubscription").some((s) => s.protocol === "email" && s.endpoint === "ops@example.com")).toBe(true);
   const body = inputs("aws:cloudwatch/dashboard:Dashboard")[0]!.dashboardBody as string;
-  expect(body).toContain("{OTEL/UtilityCustomer/Enhanced,service,transaction_type}");
+  expect(body).toContain("{\\\"OTEL/UtilityCustomer/Enhanced\\\",\\\"service\\\",\\\"transaction_type\\\"}");
   expect(run.outputs.alarmTopicArn).toBe("arn:aws:sns:us-east-2:123456789012:utility-serverless-dev-alarms");
   expect(run.outputs.dashboardUrl).toContain("utility-serverless-dev-flows");
 });

@@ -155,8 +155,8 @@ describe("dashboard", () => {
       '"AWS/States","ExecutionsFailed","StateMachineArn"',
       '"AWS/SQS","ApproximateAgeOfOldestMessage","QueueName","fulfillment"',
       '"AWS/Lambda","Throttles","FunctionName","payment-fn"',
-      "SEARCH('{Test/Namespace,service,transaction_type} MetricName=\\\"TransactionsProcessed\\\"'",
-      "SEARCH('{Test/Namespace,service,status} MetricName=\\\"OrdersCompleted\\\"'",
+      "SEARCH('{\\\"Test/Namespace\\\",\\\"service\\\",\\\"transaction_type\\\"} MetricName=\\\"TransactionsProcessed\\\"'",
+      "SEARCH('{\\\"Test/Namespace\\\",\\\"service\\\",\\\"status\\\"} MetricName=\\\"OrdersCompleted\\\"'",
       "TransactionProcessingLatency",
     ]) {
       expect(json).toContain(needle);
@@ -187,6 +187,6 @@ describe("dashboard", () => {
   it("uses the seed's namespace by default", async () => {
     const other = await declare("seedns", args({ namePrefix: "seedns-dev", namespace: undefined }));
     const body = other.find((r) => r.type === "aws:cloudwatch/dashboard:Dashboard")!.inputs.dashboardBody as string;
-    expect(body).toContain("{OTEL/UtilityCustomer/Enhanced,service,transaction_type}");
+    expect(body).toContain("{\\\"OTEL/UtilityCustomer/Enhanced\\\",\\\"service\\\",\\\"transaction_type\\\"}");
   });
 });
