@@ -46,13 +46,18 @@ describe("the seed's staging scenarios", () => {
 
   it("accepts each at once as PENDING, runs the workflow to SUCCEEDED, and ends with the expected status and failed rows", async () => {
     const accepted: string[] = [];
-    for (const { expected: _expected, ...body } of scenarios) {
-      const started = Date.now();
+    for (const { expected, ...body } of scenarios) {
       const response = await h.request("POST", "/order", { body });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ order_id: expect.stringMatching(UUID), status: "PENDING" });
-      expect(Date.now() - started).toBeLessThan(3000);
-      accepted.push(response.body.order_id as string);
+      const orderId = response.body.order_id as string;
+      accepted.push(orderId);
+      // It answered without waiting for fulfillment: an order bound to fail is retried with backoff
+      // for seconds before it is FAILED, and it is not final yet (or not even stored yet).
+      if (expected === "FAILED") {
+        const now = await h.request("GET", `/order/${orderId}`);
+        expect(now.status === 404 || now.body.status === "PENDING", JSON.stringify(now)).toBe(true);
+      }
     }
     const finals = await Promise.all(accepted.map(finalStatus));
     expect(finals.map((o) => o.status)).toEqual(scenarios.map((s) => s.expected));
