@@ -69,7 +69,9 @@ describe("stack settings", () => {
 
   it("reports a missing region, an unknown transaction type and a misspelt key", () => {
     expect(() => parseStackSettings(key, "dev", undefined)).toThrow(/aws:region is missing/);
-    expect(() => parseStackSettings({ ...key, transactionTypes: '["refund"]' }, "dev", "us-east-2")).toThrow(/transactionTypes.0 is missing|transactionTypes\.0/);
+    expect(() => parseStackSettings({ ...key, transactionTypes: '["refund"]' }, "dev", "us-east-2")).toThrow(
+      new StackConfigError('Invalid configuration for stack "dev":\n  - utility-serverless:transactionTypes.0 is ["refund"]: Invalid option: expected one of "bank_account_setup"|"payment"'),
+    );
     expect(() => parseStackSettings({ ...key, maxRecieveCount: "3" }, "dev", "us-east-2")).toThrow(/maxRecieveCount is not a setting of this program/);
   });
 

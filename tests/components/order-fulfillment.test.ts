@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../functions/orders/schemas";
-import { ACCESS_LOG_FORMAT, OrderFulfillment, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS } from "../../components/order-fulfillment";
+import { ACCESS_LOG_FORMAT, OrderFulfillment } from "../../components/order-fulfillment";
 import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
 import type { DeclaredResource, ProgramRun } from "../../local/program";
 import { awsCallResult, awsShapedState, runProgram } from "../../local/program";
@@ -309,8 +309,22 @@ describe("state machine", () => {
       { Sid: "InvokeWorkflowFunctions", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [arn.fn("orders-validate"), arn.fn("orders-store")] },
       { Sid: "SendToFulfillmentQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: arn.queue("fulfillment") },
       { Sid: "FulfillmentQueueKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
-      { Sid: "LogDelivery", Effect: "Allow", Action: STATE_MACHINE_LOG_DELIVERY_ACTIONS, Resource: "*" },
-      { Sid: "Tracing", Effect: "Allow", Action: STATE_MACHINE_XRAY_ACTIONS, Resource: "*" },
+      {
+        Sid: "LogDelivery",
+        Effect: "Allow",
+        Action: [
+          "logs:CreateLogDelivery",
+          "logs:GetLogDelivery",
+          "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups",
+        ],
+        Resource: "*",
+      },
+      { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource: "*" },
     ]);
   });
   it("the unit's key policy names no service principal: Step Functions uses it through the role", () => {

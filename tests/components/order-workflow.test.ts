@@ -9,7 +9,7 @@ import { ReceiveMessageCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import validateAsl from "asl-validator";
 import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAMBDA_TRANSIENT_ERRORS, WORKFLOW_STATES, orderWorkflowDefinition } from "../../components/order-workflow";
+import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../components/order-workflow";
 import type { OrderWorkflowArgs } from "../../components/order-workflow";
 import { TaskFailedError } from "../../local/emulators";
 import type { Harness } from "../functions/orders/harness";
@@ -82,7 +82,13 @@ describe("definition", () => {
         // Order matters: the first retrier whose ErrorEquals matches applies.
         expect(state.Retry, name).toEqual([
           { ErrorEquals: ["ValidationError"], MaxAttempts: 0 },
-          { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" },
+          {
+            ErrorEquals: ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"],
+            IntervalSeconds: 1,
+            MaxAttempts: 3,
+            BackoffRate: 2,
+            JitterStrategy: "FULL",
+          },
           { ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" },
         ]);
       }

@@ -40,8 +40,11 @@ describe("definitions", () => {
     const def = defineFunction({ name: "x-consumer", description: "", entry: "/x.ts", trigger: { kind: "sqs", fifo: true, message: z.object({}) }, links: {}, settings: z.object({}) });
     expect(def.links).toEqual({ source: { kind: "queue", access: "consume" }, deadLetter: { kind: "queue", access: "send" } });
     expect(() =>
-      defineFunction({ name: "y", description: "", entry: "/y.ts", trigger: { kind: "sqs", fifo: true, message: z.object({}) }, links: { source: link.topic() }, settings: z.object({}) }),
-    ).toThrow(/must be 2-41|reserved/);
+      defineFunction({ name: "y-consumer", description: "", entry: "/y.ts", trigger: { kind: "sqs", fifo: true, message: z.object({}) }, links: { source: link.topic() }, settings: z.object({}) }),
+    ).toThrow(new Error('Function "y-consumer": link name "source" is reserved for its SQS trigger'));
+    expect(() =>
+      defineFunction({ name: "z-consumer", description: "", entry: "/z.ts", trigger: { kind: "sqs", fifo: true, message: z.object({}) }, links: { deadLetter: link.topic() }, settings: z.object({}) }),
+    ).toThrow(new Error('Function "z-consumer": link name "deadLetter" is reserved for its SQS trigger'));
   });
 
   it("validates settings at cold start with the setting's name", () => {

@@ -8,6 +8,7 @@
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { trace } from "@opentelemetry/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FLUSH_TIMEOUT_MS, extractFromPayload, flushTelemetry, injectIntoPayload, setupTelemetry, telemetryStatus, withInvocationSpan } from "../../../functions/lib/telemetry";
 
@@ -69,14 +70,17 @@ describe("without OTEL_EXPORTER_OTLP_ENDPOINT", () => {
     setupTelemetry();
     expect(telemetryStatus()).toEqual({ exporter: "none" });
     let payload: object = {};
+    let injected: { traceId: string; spanId: string } | undefined;
     const elapsed = await withInvocationSpan({ name: "api", trigger: "http", context: lambdaContext("r-1") }, async (span) => {
       payload = injectIntoPayload({ order_id: "o-1" });
+      injected = { traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
       const started = performance.now();
       await flushTelemetry();
       expect(span.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
       return performance.now() - started;
     });
-    expect(extractFromPayload(payload)).toBeDefined();
+    expect(injected!.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(trace.getSpanContext(extractFromPayload(payload)!)).toMatchObject({ ...injected, isRemote: true });
     expect(elapsed).toBeLessThan(FLUSH_TIMEOUT_MS / 2);
     expect(warnings).toEqual([]);
   });

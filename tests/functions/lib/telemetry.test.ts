@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -165,15 +165,16 @@ describe("message attributes", () => {
       expect(base).not.toHaveProperty("traceparent");
       const full = Object.fromEntries(Array.from({ length: MAX_MESSAGE_ATTRIBUTES }, (_, i) => [`a${i}`, { DataType: "String", StringValue: "x" }]));
       expect(injectIntoMessageAttributes(full)).toBe(full);
-      const extracted = extractFromMessageAttributes(withTrace);
-      expect(extracted).toBeDefined();
+      const extracted = trace.getSpanContext(extractFromMessageAttributes(withTrace)!);
+      expect(extracted).toMatchObject({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId, isRemote: true });
     });
   });
 
   it("extract reads both the SDK shape and the Lambda event shape, and ignores garbage", () => {
     const tp = "00-6650a9c1aaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01";
-    expect(extractFromMessageAttributes({ traceparent: { DataType: "String", StringValue: tp } })).toBeDefined();
-    expect(extractFromMessageAttributes({ traceparent: { dataType: "String", stringValue: tp } })).toBeDefined();
+    const carried = { traceId: "6650a9c1aaaaaaaaaaaaaaaaaaaaaaaa", spanId: "bbbbbbbbbbbbbbbb", traceFlags: 1, isRemote: true };
+    expect(trace.getSpanContext(extractFromMessageAttributes({ traceparent: { DataType: "String", StringValue: tp } })!)).toMatchObject(carried);
+    expect(trace.getSpanContext(extractFromMessageAttributes({ traceparent: { dataType: "String", stringValue: tp } })!)).toMatchObject(carried);
     expect(extractFromMessageAttributes({ traceparent: { dataType: "String", stringValue: "nonsense" } })).toBeUndefined();
     expect(extractFromMessageAttributes(undefined)).toBeUndefined();
   });

@@ -3,7 +3,7 @@
  * (the local Lambda host), invoked with SQS events against dynalite and fauxqs on 127.0.0.1.
  * Batches are built by hand where fauxqs cannot produce them (several messages of one group).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -168,7 +168,10 @@ describe("seed scenario (CUST-WORKFLOW-001)", () => {
     expect(failedIds(await invoke(setupHost, [record(setup)]))).toEqual([]);
     const active = (await documents.send(new GetCommand({ TableName: "bank-accounts", Key: { customer_id: customer, record: "ACTIVE" } }))).Item!;
     expect(active).toMatchObject({ transaction_id: setup.transaction_id, account_holder: "Jane Doe", account_type: "checking", account_last4: "6789", status: "ACTIVE" });
-    expect(active.account_fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    // HMAC-SHA256 keyed by the stack secret over "<routing>:<account>" — not a bare hash anyone could recompute.
+    const input = "021000021:000123456789";
+    expect(active.account_fingerprint).toBe(createHmac("sha256", FINGERPRINT_KEY).update(input).digest("hex"));
+    expect(active.account_fingerprint).not.toBe(createHash("sha256").update(input).digest("hex"));
     const everything = JSON.stringify((await documents.send(new ScanCommand({ TableName: "bank-accounts" }))).Items);
     expect(everything).not.toContain("000123456789");
     expect(everything).toContain(`SETUP#${setup.transaction_id}`);
