@@ -46,11 +46,26 @@ const args = (overrides: Partial<MonitoringArgs> = {}): MonitoringArgs => ({
   ...overrides,
 });
 
+/** Resolves once the mock has recorded the resource named `name` (it records a resource before its URN resolves). */
+const recorded = new Map<string, () => void>();
+function whenRecorded(name: string): Promise<void> {
+  if (resources.some((r) => r.name === name)) return Promise.resolve();
+  return new Promise((done) => recorded.set(name, done));
+}
+
+/**
+ * Declares a Monitoring and returns its resources once every one the tests read is recorded: those
+ * it exposes by their URNs (a URN resolves when the mock has returned, after it recorded the
+ * resource), the alarm topic's policy, which it does not expose, by its recording.
+ */
 async function declare(name: string, monitoringArgs: MonitoringArgs): Promise<Declared[]> {
   const start = resources.length;
   const monitoring = new Monitoring(name, monitoringArgs);
-  await new Promise<void>((done) => pulumi.all([monitoring.dashboard.dashboardBody, monitoring.alarmTopic.arn]).apply(() => done()));
-  await new Promise((r) => setTimeout(r, 50));
+  const exposed = [monitoring.key, monitoring.key.key, monitoring.key.alias, monitoring.alarmTopic, monitoring.emailSubscription, ...Object.values(monitoring.alarms), monitoring.dashboard];
+  await Promise.all([
+    new Promise<void>((done) => pulumi.all(exposed.flatMap((r) => (r ? [r.urn] : []))).apply(() => done())),
+    whenRecorded(`${name}-alarm-topic-policy`),
+  ]);
   return resources.slice(start).filter((r) => r.name.startsWith(name));
 }
 
@@ -64,6 +79,7 @@ beforeAll(async () => {
       newResource: (a: MockResourceArgs) => {
         const result = awsShapedState(a, { region, accountId });
         resources.push({ type: a.type, name: a.name, inputs: a.inputs as Record<string, unknown>, state: result.state as Record<string, unknown> });
+        recorded.get(a.name)?.();
         return result;
       },
       call: (a) => awsCallResult(a, { region, accountId }),
@@ -179,7 +195,11 @@ describe("dashboard", () => {
       }
     }
     const [bus, orders] = body.widgets.filter((w) => w.type === "text").map((w) => w.y) as [number, number];
-    const section = (needle: string) => body.widgets.filter((w) => w.type === "metric" && JSON.stringify(w).includes(needle)).map((w) => w.y);
+    const section = (needle: string) => {
+      const ys = body.widgets.filter((w) => w.type === "metric" && JSON.stringify(w).includes(needle)).map((w) => w.y);
+      expect(ys.length, `charts of ${needle}`).toBeGreaterThan(0);
+      return ys;
+    };
     for (const y of [...section('"bus.fifo"'), ...section('"payment-fn"'), ...section('"payment.fifo"')]) expect(y > bus && y < orders).toBe(true);
     for (const y of [...section('"orders-api"'), ...section('"fulfillment-fn"'), ...section(":stateMachine:wf")]) expect(y).toBeGreaterThan(orders);
   });

@@ -17,6 +17,19 @@ let apiUrl: string;
 let apiKey: string;
 const successRate = Number(process.env.FULFILLMENT_SUCCESS_RATE ?? "0.7");
 const FINAL = ["FULFILLED", "FAILED"];
+/**
+ * Orders the load test places: enough that both outcomes occur, or "one failed-orders row per
+ * FAILED order" checks nothing. Order ids are random UUIDs, so each order is FULFILLED with
+ * probability `rate`, independently of the others, and all n share one outcome with probability
+ * rate^n + (1 − rate)^n. At 0.7: 20 orders give 0.7^20 ≈ 8.0e-4 (one run in 1,250), 40 give
+ * 0.7^40 + 0.3^40 ≈ 6.4e-7 (one run in 1.6 million): 40. Another configured rate gets the smallest
+ * n ≥ 40 with the same bound (at most 150, the test's time budget); at 0 or 1 only one outcome can occur.
+ */
+function loadOrderCount(rate: number): number {
+  let n = 40;
+  if (rate > 0 && rate < 1) while (n < 150 && rate ** n + (1 - rate) ** n > 1e-6) n += 1;
+  return n;
+}
 
 beforeAll(async () => {
   target = await openTarget();
@@ -88,14 +101,18 @@ describe("OrderFulfillment", () => {
     printLogsOnFailure();
     const customer = `cust-load-${target.runId}`;
     const ids: string[] = [];
-    for (let i = 0; i < 20; i += 1) ids.push(await placeOrder(customer, [{ product_id: `prod-item-${i}`, quantity: 1 + (i % 3) }]));
+    for (let i = 0; i < loadOrderCount(successRate); i += 1) ids.push(await placeOrder(customer, [{ product_id: `prod-item-${i}`, quantity: 1 + (i % 3) }]));
     const statuses = await Promise.all(ids.map((id) => finalStatus(id)));
     const expected = ids.map((id) => simulatedOutcome(id, customer, successRate));
     expect(statuses).toEqual(expected);
+    // Both outcomes, from what the stack answered (not from simulatedOutcome, the code under test):
+    // otherwise the failed-row checks below may have no FAILED order to check.
+    const possible = successRate >= 1 ? ["FULFILLED"] : successRate <= 0 ? ["FAILED"] : ["FAILED", "FULFILLED"];
+    expect([...new Set(statuses)].sort()).toEqual(possible);
+    const rows = await Promise.all(ids.map((id) => failedRow(id)));
     for (const [i, id] of ids.entries()) {
-      const row = await failedRow(id);
-      if (statuses[i] === "FAILED") expect(row, id).toMatchObject({ order_id: id });
-      else expect(row, id).toBeUndefined();
+      if (statuses[i] === "FAILED") expect(rows[i], id).toMatchObject({ order_id: id, customer_id: customer });
+      else expect(rows[i], id).toBeUndefined();
     }
     const { Items } = await target.dynamo.send(
       new QueryCommand({ TableName: target.outputs.ordersTable!, IndexName: "customer_id-created_at", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }),

@@ -35,11 +35,18 @@ const bankSetup = (customer: string) =>
   });
 const payment = (customer: string, amount: number) => newTransaction({ customer_id: customer, transaction_type: "payment", amount, currency: "USD" });
 
-async function ledgerRow(customer: string, transactionId: string): Promise<Record<string, unknown> | undefined> {
+/** The payment's ledger row in any status (`APPLYING` is a claimed, unfinished one). */
+async function ledgerEntry(customer: string, transactionId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await target.dynamo.send(
     new GetCommand({ TableName: target.outputs.paymentsTable, Key: { customer_id: customer, entry: `TX#${transactionId}` }, ConsistentRead: true }),
   );
-  return Item?.status === "COMPLETED" ? Item : undefined;
+  return Item;
+}
+
+/** The payment's completed ledger row. */
+async function ledgerRow(customer: string, transactionId: string): Promise<Record<string, unknown> | undefined> {
+  const item = await ledgerEntry(customer, transactionId);
+  return item?.status === "COMPLETED" ? item : undefined;
 }
 
 async function rowsOf(table: string, customer: string): Promise<Record<string, unknown>[]> {
@@ -54,6 +61,12 @@ async function messagesIn(queueUrl: string): Promise<number> {
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
   );
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** Messages received by a consumer and not yet deleted or visible again (approximate on AWS). */
+async function inFlight(queueUrl: string): Promise<number> {
+  const { Attributes } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessagesNotVisible"] }));
+  return Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
 describe("FifoTransactionBus", () => {
@@ -128,10 +141,21 @@ describe("FifoTransactionBus", () => {
     printLogsOnFailure();
     const customer = `CUST-EARLY-${target.runId}`;
     const pay = payment(customer, 42.5);
+    const paymentQueue = target.outputs.transactionQueueUrls.payment!;
+    // The previous tests' messages are gone, so a message in flight below is this payment.
+    await eventually("an idle payment queue", async () => ((await messagesIn(paymentQueue)) === 0 ? true : undefined), 30_000);
     await publisher.publish(pay);
-    // Let the payment be tried (and fail for want of an account) before the setup is published.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await ledgerRow(customer, pay.transaction_id)).toBeUndefined();
+    // Wait until the consumer has received the payment: in flight while it is tried, then while it
+    // waits out its retry backoff (1 s, 2 s, 4 s, ...) for want of an account.
+    await eventually("the payment to be received by its consumer", async () => ((await inFlight(paymentQueue)) >= 1 ? true : undefined), 30_000, 100);
+    // Its first try, without an account, writes nothing, not even a claimed APPLYING row. A receipt
+    // does not say when the try ends (a consumer that wrongly applies it writes a few ms later), so
+    // the ledger is watched for the first retry backoff (1 s) after the receipt, not read once.
+    const receivedAt = Date.now();
+    do {
+      expect(await ledgerEntry(customer, pay.transaction_id)).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() - receivedAt < 1000);
     await publisher.publish(bankSetup(customer));
     const row = await eventually("the late payment's ledger row", () => ledgerRow(customer, pay.transaction_id), 60_000, 500);
     expect(row).toMatchObject({ amount: 42.5, balance_after: 42.5 });

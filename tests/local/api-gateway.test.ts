@@ -169,7 +169,9 @@ describe("local API Gateway", () => {
   });
 
   it("throttles per key with the usage plan's rate and burst: 429 Too Many Requests", async () => {
-    const base = await api({ rateLimit: 1, burstLimit: 2 });
+    // 0.01 requests per second: a token comes back after 100 s, so however slow the machine, the
+    // burst of 2 is all there is during the test.
+    const base = await api({ rateLimit: 0.01, burstLimit: 2 });
     const statuses = [];
     for (let i = 0; i < 4; i += 1) statuses.push((await send(`${base}/order/1`, { headers: withKey() })).status);
     expect(statuses).toEqual([201, 201, 429, 429]);

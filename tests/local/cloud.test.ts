@@ -94,7 +94,8 @@ describe("startLocalCloud", () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     }
     expect(written.transactionTopicArn).toBe("arn:aws:sns:us-east-2:000000000000:utility-customer-system-dev-transaction-processing.fifo");
-    if (written.apiUrl) expect(written.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dev$/);
+    // The dev stack deploys the order API: its URL is always there, and local.
+    expect(written.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dev$/);
   });
 
   it("lists what it accepts without emulating, and knows every type the program declares", () => {
@@ -127,7 +128,9 @@ describe("startLocalCloud", () => {
 
   it("stops cleanly: every server is closed, the outputs file and its lock are removed", async () => {
     await cloud.stop();
-    const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), ...(cloud.outputs.apiUrl ? [cloud.outputs.apiUrl] : [])];
+    expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl!];
+    expect(urls).toHaveLength(5);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(fs.readdirSync(dir)).toEqual([]);
   });

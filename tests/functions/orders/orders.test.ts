@@ -36,6 +36,11 @@ const finalStatus = (orderId: string) =>
   });
 const executions = async () => (await h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.stateMachineArn }))).executions ?? [];
 const storedOrders = async () => (await h.documents.send(new ScanCommand({ TableName: h.names.orders, ConsistentRead: true }))).Items ?? [];
+/** Waits until no workflow runs and the fulfillment queue and its DLQ are empty: what the pollers handle next is new. */
+const idle = async () => {
+  await h.waitFor("no running workflow", async () => ((await executions()).some((e) => e.status === "RUNNING") ? undefined : true));
+  await h.waitForQueuesDrained("the queues to be idle");
+};
 
 describe("the seed's staging scenarios", () => {
   const scenarios = [
@@ -213,6 +218,8 @@ describe("business rules", () => {
     ["more than 1000 units in all", [{ product_id: "prod-a", quantity: 600 }, { product_id: "prod-b", quantity: 401 }], "1001 units"],
     ["a test product", [{ product_id: "prod-sample-test", quantity: 1 }], "test product"],
   ])("%s: REJECTED with its reason, never queued, no failed row", async (_name, items, reason) => {
+    await idle();
+    const queuedBefore = h.handled.fulfillment.received;
     const response = await h.request("POST", "/order", { body: { customer_id: "cust-rules", items } });
     expect(response.status).toBe(200);
     const orderId = response.body.order_id as string;
@@ -220,6 +227,10 @@ describe("business rules", () => {
     expect(order.status).toBe("REJECTED");
     expect(order.status_reason).toContain(reason);
     expect(await executionStatus(h, orderId)).toBe("SUCCEEDED");
+    // Never queued: a message the workflow sent is in the queue by the time it ended, and would be
+    // received by the fulfillment poller before the queue is empty again.
+    await h.waitForQueuesDrained("the queues to drain after the rejected order");
+    expect(h.handled.fulfillment.received - queuedBefore).toBe(0);
     expect((await h.failedRows()).some((r) => r.order_id === orderId)).toBe(false);
     const got = await h.request("GET", `/order/${orderId}`);
     expect(got.body).toMatchObject({ status: "REJECTED", status_reason: expect.stringContaining(reason) });
@@ -236,7 +247,15 @@ describe("GET /order/{id}", () => {
     }
   });
   it("an unknown route or method is refused without touching anything", async () => {
-    expect((await h.request("POST", "/order/3b743209-f24e-43dd-bf27-5763abcdbda4")).status).toBe(405);
+    await idle();
+    const before = { executions: (await executions()).length, orders: (await storedOrders()).length };
+    // A valid order as the body: a request routed to POST /order by mistake would store and start one.
+    const body = { customer_id: "cust-routes", items: [{ product_id: "prod-widget", quantity: 1 }] };
+    expect((await h.request("POST", "/order/3b743209-f24e-43dd-bf27-5763abcdbda4", { body })).status).toBe(405);
+    expect((await h.request("POST", "/orders", { body })).status).toBe(404);
+    expect((await h.request("GET", "/orders")).status).toBe(404);
+    expect((await executions()).length).toBe(before.executions);
+    expect((await storedOrders()).length).toBe(before.orders);
   });
 });
 
