@@ -73,6 +73,14 @@ export function startCommand(stack: string): string {
   return `npm start -- --stack ${stack}`;
 }
 
+/**
+ * The one line for a stack whose local cloud is not running: why we know (`no .local/dev/outputs.json`,
+ * `nothing listens on <url>`) and the command that starts it.
+ */
+export function notRunningMessage(stack: string, evidence: string): string {
+  return `The local cloud for stack ${stack} is not running (${evidence}): start it with \`${startCommand(stack)}\``;
+}
+
 /** The lock a running local cloud holds beside its outputs file: its process id. */
 export function cloudLockPath(outputsFile: string): string {
   return path.join(path.dirname(outputsFile), "cloud.pid");
@@ -96,7 +104,7 @@ export class LocalCloudRunningError extends Error {
 }
 
 /** Whether a process exists (`process.kill(pid, 0)`; EPERM means it exists but is someone else's). */
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -111,19 +119,13 @@ export function isAlive(pid: number): boolean {
 }
 
 /** The pid in a lock file, if it holds one. */
-export function readLockPid(lockFile: string): number | undefined {
+function readLockPid(lockFile: string): number | undefined {
   try {
     const pid = Number.parseInt(fs.readFileSync(lockFile, "utf8").trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** The pid of the local cloud running for an outputs file, if one is. */
-export function runningCloudPid(outputsFile: string): number | undefined {
-  const pid = readLockPid(cloudLockPath(outputsFile));
-  return pid !== undefined && isAlive(pid) ? pid : undefined;
 }
 
 /** Locks this process holds (a second cloud in the same process is refused too). */
@@ -176,7 +178,7 @@ export function readStackOutputs(file?: string, stack = "dev"): StackOutputsFile
       file
         ? `Outputs file ${file} does not exist (pulumi stack output --json --show-secrets --stack <stack> > ${file})`
         : (unknownStackMessage(stack) ??
-          `The local cloud for stack ${stack} is not running (no ${path.relative(process.cwd(), target)}): start it with \`${startCommand(stack)}\` (or pass --outputs <file> for a deployed stack)`),
+          `${notRunningMessage(stack, `no ${path.relative(process.cwd(), target)}`)} (or pass --outputs <file> for a deployed stack)`),
     );
   }
   let json: unknown;

@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { PROJECT, parseStackSettings } from "../components/config";
 import type { StackSettings } from "../components/config";
 import { program } from "../components/program";
+import { unknownStackMessage } from "./outputs";
 import { unwrapSecrets } from "./secrets";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -66,7 +67,7 @@ export interface ProgramRun {
 /** Reads a stack's config file as `pulumi config` would hold it: fully qualified keys → strings. */
 export function readStackConfig(stack: string): Record<string, string> {
   const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) throw new Error(`No stack "${stack}": ${path.relative(process.cwd(), file)} does not exist`);
+  if (!fs.existsSync(file)) throw new Error(unknownStackMessage(stack) ?? `No stack "${stack}": ${path.relative(process.cwd(), file)} does not exist`);
   const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc.config ?? {})) {

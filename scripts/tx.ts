@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { flushTelemetry } from "../functions/lib/telemetry";
 import { InvalidTransactionError, TransactionPublisher, newTransaction, toPublishRequest } from "../functions/transactions/publisher";
-import { clientConfig, readStackOutputs, startCommand, unknownStackMessage } from "../local/outputs";
+import { clientConfig, notRunningMessage as stackNotRunning, readStackOutputs, unknownStackMessage } from "../local/outputs";
 import type { StackOutputsFile } from "../local/outputs";
 
 /** The transaction types on the command line (→ the bus's `transaction_type`). */
@@ -145,7 +145,7 @@ export function listening(url: string, timeoutMs = 2000): Promise<boolean> {
 export function notRunningMessage(url: string, stack: string, file?: string): string {
   return file
     ? `The local cloud of ${file} is not running (nothing listens on ${url}): start it with \`npm start -- --stack <stack>\` and use its .local/<stack>/outputs.json`
-    : `The local cloud for stack ${stack} is not running (nothing listens on ${url}): start it with \`${startCommand(stack)}\``;
+    : stackNotRunning(stack, `nothing listens on ${url}`);
 }
 
 /**
