@@ -32,6 +32,16 @@ export interface DeclaredResource {
   id: string;
   /** Output state (inputs plus computed attributes such as `arn` and `url`). */
   state: Record<string, unknown>;
+  /**
+   * The URN the Pulumi engine gives it: `urn:pulumi:<stack>::<project>::<parent types$>type::name`,
+   * with every ancestor's type in the chain (the mock monitor keeps only the parent's).
+   */
+  urn: string;
+  /**
+   * Every other URN `pulumi up` would match it to: its own `aliases` and those it inherits from an
+   * aliased ancestor, resolved like the engine does. A URN here is updated in place, not replaced.
+   */
+  aliases: string[];
 }
 
 export interface RunProgramOptions {
@@ -101,13 +111,15 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   const provision = options.provision ?? ((args: MockResourceArgs) => awsShapedState(args, context));
 
   const resources: DeclaredResource[] = [];
+  const identities = new UrnRecorder(PROJECT, stack);
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
       newResource: async (declared: MockResourceArgs): Promise<MockResourceResult> => {
         const args = { ...declared, inputs: unwrapSecrets(declared.inputs) };
         const result = await provision(args, context);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state });
+        const { urn, aliases } = identities.take(args.type, args.name);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state, urn, aliases });
         return result;
       },
       call: (args: MockCallArgs) => awsCallResult(args, context),
@@ -116,11 +128,93 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
     stack,
     false,
   );
+  identities.attach(pulumi.runtime.getMonitor() as unknown as RegisteringMonitor);
 
   const declared = program(settings);
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { settings, resources, outputs };
+}
+
+/** The part of the mock monitor's gRPC surface that sees each registration's parent and aliases. */
+interface RegisteringMonitor {
+  registerResource(req: RegisterRequest, callback: (...args: unknown[]) => void): void;
+}
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getAliasesList(): Array<{ getUrn(): string; hasSpec(): boolean; getSpec(): AliasSpec | undefined }>;
+}
+interface AliasSpec {
+  getName(): string;
+  getType(): string;
+  getParenturn(): string;
+  getNoparent(): boolean;
+}
+
+/**
+ * Computes each registration's engine URN and alias URNs. The mock monitor's own URNs carry only
+ * the parent's type, so this keeps a map from them to the engine's full-chain URNs.
+ */
+class UrnRecorder {
+  private readonly full = new Map<string, { urn: string; aliases: string[] }>();
+  private readonly pending = new Map<string, Array<{ urn: string; aliases: string[] }>>();
+
+  constructor(private readonly project: string, private readonly stack: string) {}
+
+  /** Wraps the monitor's `registerResource` so every registration is seen before the mock's `newResource`. */
+  attach(monitor: RegisteringMonitor): void {
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      const identity = this.identify(req);
+      const key = `${req.getType()}::${req.getName()}`;
+      this.pending.set(key, [...(this.pending.get(key) ?? []), identity]);
+      register(req, (...results: unknown[]) => {
+        const response = results[1] as { getUrn?: () => string } | undefined;
+        if (response?.getUrn) this.full.set(response.getUrn(), identity);
+        callback(...results);
+      });
+    };
+  }
+
+  /** The identity of the registration of `type`/`name` now being provisioned. */
+  take(type: string, name: string): { urn: string; aliases: string[] } {
+    const queue = this.pending.get(`${type}::${name}`) ?? [];
+    const identity = queue.shift();
+    if (!identity) throw new Error(`No registration seen for ${type} ${name}`);
+    return identity;
+  }
+
+  private urn(qualifiedType: string, name: string): string {
+    return `urn:pulumi:${this.stack}::${this.project}::${qualifiedType}::${name}`;
+  }
+
+  private qualified(parent: { urn: string; aliases: string[] } | undefined, type: string): string[] {
+    if (!parent) return [type];
+    return [parent.urn, ...parent.aliases].map((u) => `${u.split("::")[2]}$${type}`);
+  }
+
+  private identify(req: RegisterRequest): { urn: string; aliases: string[] } {
+    const type = req.getType();
+    const name = req.getName();
+    const parent = req.getParent() ? this.full.get(req.getParent()) : undefined;
+    if (req.getParent() && !parent) throw new Error(`Parent ${req.getParent()} of ${type} ${name} was not seen`);
+    const [own, ...inherited] = this.qualified(parent, type).map((t) => this.urn(t, name));
+    const aliases = new Set(inherited);
+    for (const alias of req.getAliasesList()) {
+      const spec = alias.hasSpec() ? alias.getSpec() : undefined;
+      if (!spec) {
+        aliases.add(alias.getUrn());
+        continue;
+      }
+      const aliasParent = spec.getNoparent() ? undefined : spec.getParenturn() ? this.full.get(spec.getParenturn()) : parent;
+      if (spec.getParenturn() && !aliasParent) throw new Error(`Alias parent ${spec.getParenturn()} of ${type} ${name} was not seen`);
+      for (const t of this.qualified(aliasParent, spec.getType() || type)) aliases.add(this.urn(t, spec.getName() || name));
+    }
+    aliases.delete(own!);
+    return { urn: own!, aliases: [...aliases].sort() };
+  }
 }
 
 /** Resolves a structure of Outputs to plain values. */
