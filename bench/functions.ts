@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
-import { BUILD_DIR, buildOptions } from "../components/bundle";
+import { BUILD_DIR, buildOptions } from "../components/lib/bundle";
 import { runProgram } from "../local/program";
 import { startOtlpReceiver } from "../local/otlp-receiver";
 import { FunctionHost } from "../local/runtime/function-host";

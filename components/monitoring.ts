@@ -15,8 +15,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
-import { physicalName } from "./typed-function";
+import { ServiceKey, accountContext, denyInsecureTransport } from "./lib/keys";
+import { physicalName } from "./lib/naming";
 
 /** The seed's namespace. */
 export const DEFAULT_NAMESPACE = "OTEL/UtilityCustomer/Enhanced";

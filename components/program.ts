@@ -4,10 +4,10 @@
  * the local cloud run it under the mock runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { StackSettings } from "./config";
-import { FifoTransactionBus } from "./fifo-transaction-bus";
+import type { StackSettings } from "./lib/settings";
+import { FifoTransactionBus } from "./transactions/fifo-transaction-bus";
 import { Monitoring } from "./monitoring";
-import { OrderFulfillment } from "./order-fulfillment";
+import { OrderFulfillment } from "./orders/order-fulfillment";
 
 /** The stack outputs. Names and shapes are a contract: add, never rename. */
 export interface StackOutputs {
@@ -50,10 +50,10 @@ export function program(settings: StackSettings): StackOutputs {
     bankAccountsTable: bus.bankAccountsTable.name,
     paymentsTable: bus.paymentsTable.name,
     apiUrl: orders.apiUrl,
-    apiKey: pulumi.secret(orders.apiKey.value),
+    apiKey: pulumi.secret(orders.api.apiKey.value),
     ordersTable: orders.ordersTable.name,
     failedOrdersTable: orders.failedOrdersTable.name,
-    stateMachineArn: orders.stateMachine.arn,
+    stateMachineArn: orders.workflow.stateMachine.arn,
     fulfillmentQueueUrl: orders.fulfillmentQueue.url,
     fulfillmentDlqUrl: orders.fulfillmentDlq.url,
     dashboardUrl: monitoring.dashboardUrl,

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { PROJECT } from "../components/config";
+import { PROJECT } from "../components/lib/settings";
 import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
 import { LocalCloudRunningError, localOutputsPath, localStateDir, unknownStackMessage } from "./outputs";

@@ -4,7 +4,7 @@
  *
  * The body is checked in two layers, each reporting what it can report correctly:
  * - `OrderShape` (types and required fields only) is what API Gateway's request model is generated
- *   from (`components/order-api-model.ts`): a body of the wrong shape never reaches a Lambda, but
+ *   from (`components/orders/api-model.ts`): a body of the wrong shape never reaches a Lambda, but
  *   the gateway's answer cannot say which field is wrong (gateway response templates get no VTL,
  *   see the model file);
  * - `OrderRequest` refines `OrderShape` field by field with the value rules (lengths, patterns,

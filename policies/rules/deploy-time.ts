@@ -19,7 +19,7 @@ import { onTypes, physical } from "./common";
 export const nameValid: ResourceValidationPolicy = {
   name: "aws-name-valid",
   description: "Physical names fit AWS's length and character rules (SQS 80 including .fifo, Lambda 64, IAM role 64, state machine 80, table 3..255, ...).",
-  remediationSteps: "Shorten the name prefix or the resource's short name (physicalName() in typed-function.ts checks the length at program start), and use only the characters AWS allows for the type.",
+  remediationSteps: "Shorten the name prefix or the resource's short name (physicalName() in components/lib/naming.ts checks the length at program start), and use only the characters AWS allows for the type.",
   validateResource: (args, report) => {
     const rule = NAME_RULES[args.type];
     if (!rule) return;

@@ -31,7 +31,7 @@ const AT_REST_DEFAULTS: AtRestConfig = { awsManagedKeyAllowedNames: [] };
 export const snsTopicEncrypted: ResourceValidationPolicy = {
   name: "sns-topic-encrypted-with-cmk",
   description: "SNS topics are encrypted at rest with a customer managed KMS key.",
-  remediationSteps: "Set `kmsMasterKeyId` on the topic to the ARN of a customer managed key (a ServiceKey from components/kms.ts) whose policy allows the services that publish to it.",
+  remediationSteps: "Set `kmsMasterKeyId` on the topic to the ARN of a customer managed key (a ServiceKey from components/lib/keys.ts) whose policy allows the services that publish to it.",
   configSchema: atRestSchema,
   validateResource: onTypes([T.topic], (props, args, report) => {
     const name = physical(props, args.name);
@@ -80,7 +80,7 @@ export const dynamodbTableEncrypted: ResourceValidationPolicy = {
 export const kmsKeyRotation: ResourceValidationPolicy = {
   name: "kms-key-rotation-enabled",
   description: "Symmetric customer managed KMS keys rotate their key material yearly.",
-  remediationSteps: "Set `enableKeyRotation: true` on the key (ServiceKey in components/kms.ts does).",
+  remediationSteps: "Set `enableKeyRotation: true` on the key (ServiceKey in components/lib/keys.ts does).",
   validateResource: onTypes([T.key], (props, args, report) => {
     const spec = (props.customerMasterKeySpec ?? props.keySpec ?? "SYMMETRIC_DEFAULT") as string;
     const usage = (props.keyUsage ?? "ENCRYPT_DECRYPT") as string;
@@ -94,7 +94,7 @@ const TLS_TYPES = [T.queue, T.queuePolicy, T.topic, T.topicPolicy];
 export const tlsDenyStatement: ResourceValidationPolicy = {
   name: "queue-topic-policy-denies-insecure-transport",
   description: "Every SQS queue policy and SNS topic policy denies requests sent without TLS.",
-  remediationSteps: "Add the statement `denyInsecureTransport(\"sqs\" | \"sns\", <arn>)` from components/kms.ts: Effect Deny, Principal \"*\", Action \"sqs:*\"/\"sns:*\", Condition { Bool: { \"aws:SecureTransport\": \"false\" } }.",
+  remediationSteps: "Add the statement `denyInsecureTransport(\"sqs\" | \"sns\", <arn>)` from components/lib/keys.ts: Effect Deny, Principal \"*\", Action \"sqs:*\"/\"sns:*\", Condition { Bool: { \"aws:SecureTransport\": \"false\" } }.",
   validateResource: onTypes(TLS_TYPES, (props, args, report) => {
     const service = args.type.startsWith("aws:sqs") ? "sqs" : "sns";
     for (const ref of documentsOf(args.type, props)) {
@@ -111,7 +111,7 @@ export const tlsDenyStatement: ResourceValidationPolicy = {
 export const queueTopicHasPolicy: StackValidationPolicy = {
   name: "queue-topic-has-resource-policy",
   description: "Every SQS queue and SNS topic has a resource policy (where TLS is enforced).",
-  remediationSteps: "Declare an aws.sqs.QueuePolicy / aws.sns.TopicPolicy for the resource with at least the denyInsecureTransport statement (components/kms.ts).",
+  remediationSteps: "Declare an aws.sqs.QueuePolicy / aws.sns.TopicPolicy for the resource with at least the denyInsecureTransport statement (components/lib/keys.ts).",
   validateStack: (args, report) => {
     const stack = new StackIndex(args.resources);
     for (const queue of stack.of(T.queue)) {

@@ -51,7 +51,7 @@ const isAccountRoot = (p: { kind: string; value: string }) => p.kind === "AWS" &
 export const noWildcardActions: ResourceValidationPolicy = {
   name: "iam-no-wildcard-actions",
   description: "No Allow statement grants `*`, a service-wide wildcard such as `sqs:*` or `dynamodb:*`, or uses NotAction.",
-  remediationSteps: "List the exact actions the principal needs (components/grants.ts LINK_ACTIONS has them per use). The only exception is a KMS key policy's account-root statement (`kms:*` for arn:aws:iam::<account>:root), AWS's default that delegates the key to IAM.",
+  remediationSteps: "List the exact actions the principal needs (components/lib/grants.ts LINK_ACTIONS has them per use). The only exception is a KMS key policy's account-root statement (`kms:*` for arn:aws:iam::<account>:root), AWS's default that delegates the key to IAM.",
   validateResource: onTypes([...IDENTITY_TYPES, ...RESOURCE_POLICY_TYPES], (props, args, report) => {
     for (const ref of documentsOf(args.type, props)) {
       if (ref.kind === "trust") continue;
@@ -122,7 +122,7 @@ const BROAD_MANAGED = /:policy\/(.*FullAccess|AdministratorAccess|PowerUserAcces
 export const noBroadManagedPolicies: ResourceValidationPolicy = {
   name: "iam-no-broad-managed-policies",
   description: "No role, user or group gets an AWS managed `*FullAccess`, AdministratorAccess or PowerUserAccess policy.",
-  remediationSteps: "Remove the attachment and grant exact actions on exact resources through links (components/grants.ts), as an inline role policy.",
+  remediationSteps: "Remove the attachment and grant exact actions on exact resources through links (components/lib/grants.ts), as an inline role policy.",
   validateResource: onTypes([T.role, T.rolePolicyAttachment, T.policyAttachment, T.userPolicyAttachment, T.groupPolicyAttachment], (props, _args, report) => {
     const arns = [...asArray(props.managedPolicyArns as string[] | undefined), ...asArray(props.policyArn as string | undefined)].map(String);
     for (const arn of arns.filter((a) => BROAD_MANAGED.test(a))) {

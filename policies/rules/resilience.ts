@@ -72,7 +72,7 @@ interface VisibilityConfig {
 export const visibilityFactor: StackValidationPolicy = {
   name: "sqs-visibility-timeout-factor",
   description: "A queue that triggers a Lambda function has a visibility timeout of at least six times the function's timeout.",
-  remediationSteps: "Set the queue's `visibilityTimeoutSeconds` to at least `visibilityFactor` × the function's timeout (VISIBILITY_TIMEOUT_FACTOR in fifo-transaction-bus.ts), so retries of a throttled batch do not redeliver messages still being processed.",
+  remediationSteps: "Set the queue's `visibilityTimeoutSeconds` to at least `visibilityFactor` × the function's timeout (VISIBILITY_TIMEOUT_FACTOR in components/lib/encrypted-queue.ts), so retries of a throttled batch do not redeliver messages still being processed.",
   configSchema: { properties: { visibilityFactor: { type: "number", minimum: 1, default: 6, description: "Minimum visibility timeout as a multiple of the consumer's timeout (AWS recommends 6)." } } },
   validateStack: (args, report) => {
     const { visibilityFactor: factor } = config<VisibilityConfig>(args, { visibilityFactor: 6 });

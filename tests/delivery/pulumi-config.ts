@@ -1,6 +1,6 @@
 /**
  * Checks that keep Pulumi.yaml's `config:` block and the stack files in step with the settings
- * schema (components/config.ts, `StackSettingsSchema`). Each check returns its problems, so tests
+ * schema (components/lib/settings.ts, `StackSettingsSchema`). Each check returns its problems, so tests
  * can show it passing on the real files and failing on broken copies.
  *
  * What Pulumi does with the block (pulumi/pulumi, sdk/go/common/workspace/project.go and config.go):
@@ -10,7 +10,7 @@
  * anything else as JSON); a `secret: true` key must be set encrypted (`secure:`).
  */
 import { z } from "zod";
-import { parseStackSettings } from "../../components/config";
+import { parseStackSettings } from "../../components/lib/settings";
 
 export type PulumiType = "string" | "integer" | "boolean" | "array";
 const PULUMI_TYPES: readonly string[] = ["string", "integer", "boolean", "array"];

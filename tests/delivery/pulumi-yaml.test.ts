@@ -1,12 +1,12 @@
 /**
  * Pulumi.yaml documents every stack setting with the same type and default as the settings schema
- * (components/config.ts `StackSettingsSchema`), and nothing else, so the two cannot drift.
+ * (components/lib/settings.ts `StackSettingsSchema`), and nothing else, so the two cannot drift.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { StackSettingsSchema, parseStackSettings } from "../../components/config";
+import { StackSettingsSchema, parseStackSettings } from "../../components/lib/settings";
 import { PROJECT, SECRET_SETTINGS, checkProjectConfig, documentedOptionalSettings, effectiveConfig, settingKind } from "./pulumi-config";
 
 const SOURCE = readFileSync(join(__dirname, "..", "..", "Pulumi.yaml"), "utf8");

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { StackSettingsSchema, parseStackSettings } from "../../components/config";
+import { StackSettingsSchema, parseStackSettings } from "../../components/lib/settings";
 import { checkStackFile, effectiveConfig } from "./pulumi-config";
 
 const ROOT = join(__dirname, "..", "..");

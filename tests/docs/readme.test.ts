@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackSettingsSchema } from "../../components/config";
+import { StackSettingsSchema } from "../../components/lib/settings";
 import { policies } from "../../policies/pack";
 import { runStack } from "../support/program";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/order-api-model";
+import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/orders/api-model";
 import { runProgram } from "../../local/program";
 import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
 

@@ -3,7 +3,7 @@
  * negative case (one deliberate mistake, the exact messages it must produce).
  */
 import { describe, expect, it } from "vitest";
-import { GATEWAY_RESPONSE_TEMPLATES } from "../../components/order-api-model";
+import { GATEWAY_RESPONSE_TEMPLATES } from "../../components/orders/api-model";
 import { policies } from "../../policies/pack";
 import { T } from "../../policies/lib/types";
 import { GATEWAY_RESPONSE_TYPE } from "../../policies/rules/gateway-responses";

@@ -18,7 +18,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResp
 import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/order-workflow";
+import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
 import { clients } from "../../../functions/lib/aws";
 import { defineFunction } from "../../../functions/lib/define";
 import { link } from "../../../functions/lib/links";

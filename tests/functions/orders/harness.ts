@@ -1,15 +1,15 @@
 // The DOFS unit on one machine for tests: dynalite, fauxqs and the Step Functions emulator on
 // 127.0.0.1, the five order functions' real bundles each in its own Lambda-like Node process with
-// its own environment, the workflow definition from components/order-workflow.ts, and the event
+// its own environment, the workflow definition from components/orders/workflow-definition.ts, and the event
 // source mappings of the fulfillment queue and its DLQ.
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { bundleFunction } from "../../../components/bundle";
-import { orderWorkflowDefinition } from "../../../components/order-workflow";
-import type { OrderWorkflowArgs } from "../../../components/order-workflow";
+import { bundleFunction } from "../../../components/lib/bundle";
+import { orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
+import type { OrderWorkflowArgs } from "../../../components/orders/workflow-definition";
 import { ordersApi } from "../../../functions/orders/api/definition";
 import { handleFailedFulfillment } from "../../../functions/orders/dlq/definition";
 import { fulfillOrder } from "../../../functions/orders/fulfillment/definition";

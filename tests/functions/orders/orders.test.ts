@@ -6,7 +6,7 @@ import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { orderRequestJsonSchema } from "../../../components/order-api-model";
+import { orderRequestJsonSchema } from "../../../components/orders/api-model";
 import { REDRIVEN_REASON } from "../../../functions/orders/dlq/handler";
 import { SIMULATED_FAILURE } from "../../../functions/orders/fulfillment/handler";
 import { compileModelSchema } from "../../../local/runtime/api-gateway";

@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCo
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleFunction } from "../../../components/bundle";
+import { bundleFunction } from "../../../components/lib/bundle";
 import type { FunctionDefinition } from "../../../functions/lib/define";
 import { bankAccountSetup } from "../../../functions/transactions/bank-account-setup/definition";
 import { payment } from "../../../functions/transactions/payment/definition";

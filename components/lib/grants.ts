@@ -4,7 +4,7 @@
  * SST's `sqs:*`/`dynamodb:*`). The policy pack checks the result; tests assert it statement by statement.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { LinkSpec } from "../functions/lib/links";
+import type { LinkSpec } from "../../functions/lib/links";
 
 /** The deployed resource a link points at. */
 export interface LinkTarget {
@@ -24,6 +24,9 @@ export interface PolicyStatement {
   Action: string[];
   Resource: pulumi.Input<string> | pulumi.Input<string>[];
 }
+
+/** Actions with no resource-level permission in IAM: X-Ray accepts only `*`. */
+export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 
 /** The resource actions of each link use. Read by the policy pack too. */
 export const LINK_ACTIONS = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StackConfigError, parseStackSettings } from "../../components/config";
+import { StackConfigError, parseStackSettings } from "../../../components/lib/settings";
 
 const key = { accountFingerprintKey: "k".repeat(40) };
 

@@ -11,16 +11,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { SETTINGS_ENV, TRIGGER_ENV } from "../functions/lib/define";
-import type { FunctionDefinition } from "../functions/lib/define";
-import { linkEnvName } from "../functions/lib/links";
+import { SETTINGS_ENV, TRIGGER_ENV } from "../../functions/lib/define";
+import type { FunctionDefinition } from "../../functions/lib/define";
+import { linkEnvName } from "../../functions/lib/links";
 import { bundleFunction } from "./bundle";
-import type { StackSettings } from "./config";
+import type { StackSettings } from "./settings";
 import type { LinkTarget, PolicyStatement } from "./grants";
-import { linkStatements, linkValue } from "./grants";
-
-/** Actions with no resource-level permission in IAM: X-Ray accepts only `*`. */
-export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+import { XRAY_ACTIONS, linkStatements, linkValue } from "./grants";
+import { physicalName } from "./naming";
 
 /** The SQS trigger's mapping settings. */
 export interface SqsTriggerArgs {
@@ -195,14 +193,4 @@ export function pickSettings(definition: FunctionDefinition, settings: StackSett
     picked[key] = secrets.includes(key) ? pulumi.secret(value) : value;
   }
   return pulumi.output(picked) as unknown as pulumi.Output<Record<string, unknown>>;
-}
-
-/**
- * `<prefix>-<name>`, checked against AWS's length limit for the resource type: fails at program
- * start rather than at deploy time.
- */
-export function physicalName(prefix: string, name: string, max: number, suffix = ""): string {
-  const full = `${prefix}-${name}${suffix}`;
-  if (full.length > max) throw new Error(`Name "${full}" is ${full.length} characters; AWS allows at most ${max} here`);
-  return full;
 }

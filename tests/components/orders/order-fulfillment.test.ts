@@ -5,11 +5,12 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../functions/orders/schemas";
-import { ACCESS_LOG_FORMAT, OrderFulfillment } from "../../components/order-fulfillment";
-import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
-import type { DeclaredResource, ProgramRun } from "../../local/program";
-import { awsCallResult, awsShapedState, runProgram } from "../../local/program";
+import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../../functions/orders/schemas";
+import { ACCESS_LOG_FORMAT } from "../../../components/orders/api";
+import { OrderFulfillment } from "../../../components/orders/order-fulfillment";
+import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../../components/orders/workflow-definition";
+import type { DeclaredResource, ProgramRun } from "../../../local/program";
+import { awsCallResult, awsShapedState, runProgram } from "../../../local/program";
 
 const CONFIG = { accountFingerprintKey: "x".repeat(40) };
 const REGION = "us-east-2";
@@ -233,7 +234,7 @@ describe("API deployment trigger", () => {
       false,
     );
     const orders = new OrderFulfillment("orders", { settings: run.settings, transform: { method: options.method } });
-    await new Promise<void>((done) => orders.stage.id.apply(() => done()));
+    await new Promise<void>((done) => orders.api.stage.id.apply(() => done()));
     const deployment = declared.find((r) => r.type === "aws:apigateway/deployment:Deployment");
     if (!deployment) throw new Error("no deployment declared");
     return (deployment.inputs.triggers as { redeployment: string }).redeployment;
@@ -270,7 +271,7 @@ describe("state machine", () => {
       roleArn: `arn:aws:iam::${ACCOUNT}:role/dofs-dev-order-workflow`,
     });
     const express = await runProgram({ stack: "dev", config: { ...CONFIG, stateMachineType: "EXPRESS" } });
-    expect(express.resources.find((r) => r.name === "orders-workflow")!.inputs.type).toBe("EXPRESS");
+    expect(express.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.name === "orders-workflow")!.inputs.type).toBe("EXPRESS");
     run = await runProgram({ stack: "dev", config: CONFIG });
   });
   it("is built with the deployed function ARNs and queue URL, and sends to the queue with the SQS integration", () => {

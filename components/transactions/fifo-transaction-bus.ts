@@ -12,18 +12,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackSettings } from "./config";
-import type { WatchedSystem } from "./monitoring";
-import type { LinkTarget } from "./grants";
-import { ServiceKey, accountContext, denyInsecureTransport } from "./kms";
-import type { TransactionRoute, TransactionType } from "./transaction-routes";
-import { TRANSACTION_ROUTES } from "./transaction-routes";
-import { TypedFunction, physicalName } from "./typed-function";
-
-/** SQS's longest retention, used for every dead-letter queue so nothing expires before it is looked at. */
-export const DLQ_RETENTION_SECONDS = 1_209_600;
-/** AWS's advice for Lambda sources: a visibility timeout of at least six times the function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+import type { StackSettings } from "../lib/settings";
+import type { WatchedSystem } from "../monitoring";
+import type { LinkTarget } from "../lib/grants";
+import { DLQ_RETENTION_SECONDS, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from "../lib/encrypted-queue";
+import { ServiceKey, accountContext, denyInsecureTransport } from "../lib/keys";
+import type { TransactionRoute, TransactionType } from "./routes";
+import { TRANSACTION_ROUTES } from "./routes";
+import { physicalName } from "../lib/naming";
+import { TypedFunction } from "../lib/typed-function";
 
 export interface FifoTransactionBusArgs {
   /** The stack's validated settings (transaction types, maxReceiveCount, batch size, throughput mode, ...). */
@@ -43,8 +40,8 @@ export interface FifoTransactionBusArgs {
 
 /** One transaction type's queue, DLQ, subscription and consumer. */
 export interface TransactionRouteResources {
-  queue: aws.sqs.Queue;
-  deadLetterQueue: aws.sqs.Queue;
+  queue: EncryptedQueue;
+  deadLetterQueue: EncryptedQueue;
   subscription: aws.sns.TopicSubscription;
   consumer: TypedFunction;
 }
@@ -90,7 +87,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       this.routes[type] = this.createRoute(name, type, route, catalogue);
     }
 
-    const urls = (pick: (r: TransactionRouteResources) => aws.sqs.Queue) =>
+    const urls = (pick: (r: TransactionRouteResources) => EncryptedQueue) =>
       pulumi.all(Object.fromEntries(Object.entries(this.routes).map(([type, r]) => [type, pick(r!).url]))) as pulumi.Output<Record<string, string>>;
     this.queueUrls = urls((r) => r.queue);
     this.deadLetterQueueUrls = urls((r) => r.deadLetterQueue);
@@ -104,8 +101,8 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       title: "FifoTransactionBus",
       businessMetrics: "transactions",
       topics: { bus: this.topic.name },
-      sourceQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.queue.name])),
-      deadLetterQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.deadLetterQueue.name])),
+      sourceQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.queue.queueName])),
+      deadLetterQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.deadLetterQueue.queueName])),
       functions: Object.fromEntries(routes.map(([type, r]) => [type, r.consumer.functionName])),
     };
   }
@@ -162,58 +159,27 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     const { settings } = this;
     const resourceName = `${name}-${route.queue}`;
     const parent = { parent: this };
-    const highThroughput = settings.highThroughput
-      ? { deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" }
-      : { deduplicationScope: "queue", fifoThroughputLimit: "perQueue" };
 
-    const deadLetterQueue = new aws.sqs.Queue(`${resourceName}-dlq`, {
+    const common = { fifo: true, highThroughput: settings.highThroughput, kmsKeyArn: this.key.arn, formerParent: this };
+    const deadLetterQueue = new EncryptedQueue(`${resourceName}-dlq`, {
+      ...common,
       name: physicalName(this.prefix, route.queue, 80, "-dlq.fifo"),
-      fifoQueue: true,
-      contentBasedDeduplication: false,
-      kmsMasterKeyId: this.key.arn,
-      kmsDataKeyReusePeriodSeconds: 300,
       messageRetentionSeconds: DLQ_RETENTION_SECONDS,
-      ...highThroughput,
     }, parent);
-
-    const queue = new aws.sqs.Queue(`${resourceName}-queue`, {
+    const queue = new EncryptedQueue(`${resourceName}-queue`, {
+      ...common,
       name: physicalName(this.prefix, route.queue, 80, ".fifo"),
-      fifoQueue: true,
-      contentBasedDeduplication: false,
-      kmsMasterKeyId: this.key.arn,
-      kmsDataKeyReusePeriodSeconds: 300,
       messageRetentionSeconds: settings.queueRetentionSeconds,
       visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * settings.functionTimeoutSeconds,
-      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: settings.maxReceiveCount }),
-      ...highThroughput,
-    }, parent);
-
-    // Only this route's queue may redrive into its DLQ.
-    new aws.sqs.RedriveAllowPolicy(`${resourceName}-dlq-redrive-allow`, {
-      queueUrl: deadLetterQueue.url,
-      redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [queue.arn] }),
-    }, parent);
-
-    const queuePolicy = new aws.sqs.QueuePolicy(`${resourceName}-queue-policy`, {
-      queueUrl: queue.url,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "TransactionTopicDelivers",
-            Effect: "Allow",
-            Principal: { Service: "sns.amazonaws.com" },
-            Action: "sqs:SendMessage",
-            Resource: queue.arn,
-            Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
-          },
-          denyInsecureTransport("sqs", queue.arn),
-        ],
-      }),
-    }, parent);
-    new aws.sqs.QueuePolicy(`${resourceName}-dlq-policy`, {
-      queueUrl: deadLetterQueue.url,
-      policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [denyInsecureTransport("sqs", deadLetterQueue.arn)] }),
+      deadLetter: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      policyStatements: (arn) => [{
+        Sid: "TransactionTopicDelivers",
+        Effect: "Allow",
+        Principal: { Service: "sns.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: arn,
+        Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
+      }],
     }, parent);
 
     const subscription = new aws.sns.TopicSubscription(`${resourceName}-subscription`, {
@@ -223,11 +189,11 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       rawMessageDelivery: true,
       filterPolicyScope: "MessageAttributes",
       filterPolicy: JSON.stringify({ transaction_type: [type] }),
-    }, { parent: this, dependsOn: [queuePolicy] });
+    }, { parent: this, dependsOn: [queue.policy] });
 
     const links: Record<string, LinkTarget> & { source: LinkTarget; deadLetter: LinkTarget } = {
-      source: { arn: queue.arn, url: queue.url, kmsKeyArn: this.key.arn },
-      deadLetter: { arn: deadLetterQueue.arn, url: deadLetterQueue.url, kmsKeyArn: this.key.arn },
+      source: queue.link(),
+      deadLetter: deadLetterQueue.link(),
     };
     for (const linkName of Object.keys(route.consumer.links)) {
       if (linkName in links) continue;

@@ -21,7 +21,7 @@
  * `$context.error.messageString`).
  */
 import { z } from "zod";
-import { OrderShape } from "../functions/orders/schemas";
+import { OrderShape } from "../../functions/orders/schemas";
 
 /** The largest and smallest safe integers: zod's integer bounds, which are not a rule of ours. */
 const SAFE_INTEGER_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]);

@@ -9,11 +9,11 @@ import { ReceiveMessageCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import validateAsl from "asl-validator";
 import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../components/order-workflow";
-import type { OrderWorkflowArgs } from "../../components/order-workflow";
-import { TaskFailedError } from "../../local/emulators";
-import type { Harness } from "../functions/orders/harness";
-import { startHarness } from "../functions/orders/harness";
+import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
+import type { OrderWorkflowArgs } from "../../../components/orders/workflow-definition";
+import { TaskFailedError } from "../../../local/emulators";
+import type { Harness } from "../../functions/orders/harness";
+import { startHarness } from "../../functions/orders/harness";
 
 let h: Harness;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { buildSync } from "esbuild";
 import type { BuildOptions } from "esbuild";
 
 /** Where bundles are written: `.build/functions/<name>/`. */
-export const BUILD_DIR = path.resolve(__dirname, "..", ".build", "functions");
+export const BUILD_DIR = path.resolve(__dirname, "..", "..", ".build", "functions");
 
 export interface Bundle {
   /** Directory holding `index.js` and `index.js.map`. */

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { TRANSACTION_TYPES } from "./transaction-routes";
+import { TRANSACTION_TYPES } from "../transactions/routes";
 
 /** The Pulumi project name: config keys are `<project>:<key>`. */
 export const PROJECT = "utility-serverless";

@@ -3,7 +3,7 @@
  * every resource and the inputs that matter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { policyOf, runStack } from "../support/program";
+import { policyOf, runStack } from "../../support/program";
 
 type Run = Awaited<ReturnType<typeof runStack>>;
 let run: Run;

@@ -2,9 +2,9 @@
  * The bus's routes: transaction type → its queue's name and its consumer. Adding a transaction type
  * is one line here (plus its schema and handler in `functions/transactions/`).
  */
-import type { FunctionDefinition } from "../functions/lib/define";
-import { bankAccountSetup } from "../functions/transactions/bank-account-setup/definition";
-import { payment } from "../functions/transactions/payment/definition";
+import type { FunctionDefinition } from "../../functions/lib/define";
+import { bankAccountSetup } from "../../functions/transactions/bank-account-setup/definition";
+import { payment } from "../../functions/transactions/payment/definition";
 
 export interface TransactionRoute {
   /** Queue name between the stack prefix and `.fifo` (the DLQ adds `-dlq`). */
