@@ -25,6 +25,19 @@ describe("README", () => {
     expect(missing).toEqual([]);
   });
 
+  it("names only paths that exist (README and docs/)", () => {
+    const root = path.resolve(__dirname, "../..");
+    const docs = ["README.md", ...fs.readdirSync(path.join(root, "docs")).map((f) => `docs/${f}`)];
+    const missing: string[] = [];
+    for (const doc of docs) {
+      const text = fs.readFileSync(path.join(root, doc), "utf8");
+      const named = [...text.matchAll(/[`(]((?:components|functions|local|runner|policies|tests|scripts|bench|docs)\/[\w./-]*)[`)#]/g)].map((m) => m[1]!);
+      // Placeholders (`functions/<unit>/...`) and globs are descriptions, not paths.
+      for (const file of named) if (!fs.existsSync(path.join(root, file.replace(/\/$/, "")))) missing.push(`${doc}: ${file}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
   it("gives the two commands a newcomer runs", () => {
     expect(readme).toContain("npm start");
     expect(readme).toContain("npm test");
