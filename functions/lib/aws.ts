@@ -12,7 +12,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry";
+import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry/provider";
 
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;

@@ -38,7 +38,7 @@ import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { recordMessageOutcome } from "./metrics";
 import { createLogger, createMetrics, redactText } from "./observability";
-import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry";
+import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry/provider";
 
 /** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {

@@ -15,8 +15,8 @@ import { randomUUID } from "node:crypto";
 import { PublishBatchCommand, PublishCommand } from "@aws-sdk/client-sns";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { clients } from "../lib/aws";
-import { ATTR, SpanKind, businessAttributes, hasTracingMiddleware, injectIntoMessageAttributes, withSpan } from "../lib/telemetry";
-import type { Span } from "../lib/telemetry";
+import { ATTR, SpanKind, businessAttributes, hasTracingMiddleware, injectIntoMessageAttributes, withSpan } from "../lib/telemetry/provider";
+import type { Span } from "../lib/telemetry/provider";
 import { Transaction } from "./schemas";
 import type { TransactionInput } from "./schemas";
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATTR, flushTelemetry, injectIntoMessageAttributes, setupTelemetry, withMessageSpan, withSpan, withSqsInvocationSpan } from "../../functions/lib/telemetry";
+import { ATTR, flushTelemetry, injectIntoMessageAttributes, setupTelemetry, withMessageSpan, withSpan, withSqsInvocationSpan } from "../../functions/lib/telemetry/provider";
 import { flattenOtlp, startOtlpReceiver } from "../../local/otlp-receiver";
 import type { OtlpReceiver } from "../../local/otlp-receiver";
 

@@ -27,7 +27,7 @@ import { z } from "zod";
 import { HttpError, apiHandler, badRequest } from "../../lib/api-handler";
 import { clients } from "../../lib/aws";
 import { recordOrderPlaced } from "../../lib/metrics";
-import { injectIntoPayload, setBusinessAttributes } from "../../lib/telemetry";
+import { injectIntoPayload, setBusinessAttributes } from "../../lib/telemetry/provider";
 import { getOrder } from "../order-table";
 import { OrderId, OrderRequest, WorkflowOrder } from "../schemas";
 import type { OrderRecord } from "../schemas";

@@ -34,7 +34,7 @@ const entries = {
   traced: `
     import { createLogger } from ${lib("observability")};
     import { clients } from ${lib("aws")};
-    import { withInvocationSpan, withSpan } from ${lib("telemetry")};
+    import { withInvocationSpan, withSpan } from ${lib("telemetry/provider")};
     const logger = createLogger("coldstart");
     const sqs = clients.sqs();
     export const handler = (_event: unknown, context: { awsRequestId: string }) =>

@@ -39,7 +39,7 @@ import {
   traceTaskInvocation,
   withInvocationSpan,
   withSpan,
-} from "../../../functions/lib/telemetry";
+} from "../../../functions/lib/telemetry/provider";
 
 const exporter = new InMemorySpanExporter();
 const ACCOUNT = "000123456789";

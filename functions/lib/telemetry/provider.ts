@@ -39,7 +39,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { IdGenerator, ReadableSpan, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
 import type { Agent } from "node:http";
-import { markInvoked, redactText } from "./observability";
+import { markInvoked, redactText } from "../observability";
 
 export { SpanKind, SpanStatusCode };
 export type { Attributes, Context, Span };
