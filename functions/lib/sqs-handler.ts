@@ -38,7 +38,10 @@ import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { recordMessageOutcome } from "./metrics";
 import { createLogger, createMetrics, redactText } from "./observability";
-import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry/provider";
+import { setBusinessAttributes } from "./telemetry/attributes";
+import { TRACEPARENT, TRACESTATE } from "./telemetry/constants";
+import { markError } from "./telemetry/spans";
+import { withMessageSpan, withSqsInvocationSpan } from "./telemetry/sqs";
 
 /** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {

@@ -28,7 +28,7 @@ import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { createLogger } from "./observability";
 import { describeIssues } from "./sqs-handler";
-import { traceTaskInvocation } from "./telemetry/provider";
+import { traceTaskInvocation } from "./telemetry/invocation";
 
 /**
  * A failure the state machine should see under a name of its own, so its `Retry`/`Catch` can
