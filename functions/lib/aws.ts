@@ -4,8 +4,9 @@
  * No endpoint is configured here: the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how
  * the local cloud points the unchanged handlers at its emulators.
  *
- * Every client carries `tracingMiddleware` (telemetry/middleware.ts): each command is a child span of the
- * active one, and SNS publishes / SQS sends carry the trace context in a `traceparent` attribute.
+ * Every client carries `tracingMiddleware` (telemetry/middleware.ts): each command is a child span
+ * of the active one, and SNS publishes / SQS sends carry the trace context in a `traceparent`
+ * attribute.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";

@@ -7,7 +7,7 @@
 
 /** Name of the message attribute / payload field carrying W3C trace context. */
 export const TRACEPARENT = "traceparent";
-/** Name of the message attribute / payload field carrying W3C trace state, sent with `traceparent` when there is one. */
+/** Name of the message attribute / payload field carrying W3C trace state. */
 export const TRACESTATE = "tracestate";
 /** Field of a JSON payload (Step Functions input) that carries the trace context. */
 export const TRACE_FIELD = "_trace";

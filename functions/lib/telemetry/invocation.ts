@@ -17,7 +17,7 @@ import { runInSpan } from "./spans";
 /** `faas.trigger`: what kind of event started the invocation. */
 export type FaasTrigger = "datasource" | "http" | "pubsub" | "timer" | "other";
 
-/** Whether this process has not started an invocation yet: the one cold-start flag, read by `isColdStart`. */
+/** The one cold-start flag: whether this process has not started an invocation yet. */
 let coldStart = true;
 
 /** The part of the Lambda context the invocation span reads. */

@@ -1,7 +1,7 @@
 /**
  * The AWS SDK v3 tracing middleware: one CLIENT (or PRODUCER) span per command. AWS SDK calls
- * become child spans through `tracingMiddleware`, added to the shared clients in `../aws.ts`; it also
- * injects the context into SNS/SQS publishes that do not carry one yet.
+ * become child spans through `tracingMiddleware`, added to the shared clients in `../aws.ts`; it
+ * also injects the context into SNS/SQS publishes that do not carry one yet.
  */
 import { SpanKind } from "@opentelemetry/api";
 import type { Attributes } from "@opentelemetry/api";

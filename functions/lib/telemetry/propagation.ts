@@ -9,7 +9,7 @@ import type { Context, TextMapGetter, TextMapSetter } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { MAX_MESSAGE_ATTRIBUTES, TRACEPARENT, TRACESTATE, TRACE_FIELD } from "./constants";
 
-/** The W3C trace-context propagator: the one instance, also registered globally by `setupTelemetry`. */
+/** The W3C trace-context propagator: the one instance (`setupTelemetry` registers it globally). */
 export const propagator = new W3CTraceContextPropagator();
 
 /** A message attribute as the AWS SDK sends it (SNS and SQS have the same shape). */

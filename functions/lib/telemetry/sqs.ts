@@ -1,7 +1,7 @@
 /**
- * SQS spans: `withSqsInvocationSpan` wraps one SQS invocation (the batch), `withMessageSpan` one SQS
- * record (messaging semantic conventions); its parent is the context the producer injected into the
- * record (see "Parent or link" below).
+ * SQS spans: `withSqsInvocationSpan` wraps one SQS invocation (the batch), `withMessageSpan` one
+ * SQS record (messaging semantic conventions); its parent is the context the producer injected into
+ * the record (see "Parent or link" below).
  *
  * Parent or link. The messaging conventions allow either. A transaction or an order is one business
  * operation and must read as one trace, so a message's processing span is a *child* of the context
