@@ -19,7 +19,7 @@
 import * as net from "node:net";
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { flushTelemetry } from "../functions/lib/telemetry";
+import { flushTelemetry } from "../functions/lib/telemetry/provider";
 import { InvalidTransactionError, TransactionPublisher, newTransaction, toPublishRequest } from "../functions/transactions/publisher";
 import { clientConfig, notRunningMessage as stackNotRunning, readStackOutputs, unknownStackMessage } from "../local/outputs";
 import type { StackOutputsFile } from "../local/outputs";

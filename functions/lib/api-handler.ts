@@ -22,7 +22,7 @@ import type { ApiTrigger, FunctionDefinition } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { createLogger, createMetrics } from "./observability";
-import { traceApiInvocation } from "./telemetry";
+import { traceApiInvocation } from "./telemetry/invocation";
 
 /** One offending field of a request: its path (`items.0.quantity`) and why. */
 export interface FieldError {

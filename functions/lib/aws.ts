@@ -4,15 +4,16 @@
  * No endpoint is configured here: the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how
  * the local cloud points the unchanged handlers at its emulators.
  *
- * Every client carries `tracingMiddleware` (telemetry.ts): each command is a child span of the
- * active one, and SNS publishes / SQS sends carry the trace context in a `traceparent` attribute.
+ * Every client carries `tracingMiddleware` (telemetry/middleware.ts): each command is a child span
+ * of the active one, and SNS publishes / SQS sends carry the trace context in a `traceparent`
+ * attribute.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry";
+import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry/middleware";
 
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;

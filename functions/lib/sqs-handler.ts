@@ -38,7 +38,11 @@ import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { recordMessageOutcome } from "./metrics";
 import { createLogger, createMetrics, redactText } from "./observability";
-import { TRACEPARENT, TRACESTATE, markError, setBusinessAttributes, withMessageSpan, withSqsInvocationSpan } from "./telemetry";
+import { setBusinessAttributes } from "./telemetry/attributes";
+import { TRACEPARENT, TRACESTATE } from "./telemetry/constants";
+import { markError } from "./telemetry/spans";
+import { withMessageSpan, withSqsInvocationSpan } from "./telemetry/sqs";
+import { describeIssues } from "./validation-issues";
 
 /** A failure retrying cannot fix: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {
@@ -240,9 +244,4 @@ function readTrigger(functionName: string): z.output<typeof TriggerSettings> {
   const parsed = TriggerSettings.safeParse(raw ? JSON.parse(raw) : undefined);
   if (!parsed.success) throw new Error(`Function "${functionName}": ${TRIGGER_ENV} must hold {"maxReceiveCount": n}, got ${raw ?? "nothing"}`);
   return parsed.data;
-}
-
-/** `bank_account.routing_number: fails the ABA checksum; amount: must be positive` */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.map(String).join(".") || "(body)"}: ${i.message}`).join("; ");
 }

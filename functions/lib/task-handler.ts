@@ -27,8 +27,8 @@ import type { FunctionDefinition, TaskTrigger } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
 import { createLogger } from "./observability";
-import { describeIssues } from "./sqs-handler";
-import { traceTaskInvocation } from "./telemetry";
+import { traceTaskInvocation } from "./telemetry/invocation";
+import { describeIssues } from "./validation-issues";
 
 /**
  * A failure the state machine should see under a name of its own, so its `Retry`/`Catch` can

@@ -15,8 +15,11 @@ import { randomUUID } from "node:crypto";
 import { PublishBatchCommand, PublishCommand } from "@aws-sdk/client-sns";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { clients } from "../lib/aws";
-import { ATTR, SpanKind, businessAttributes, hasTracingMiddleware, injectIntoMessageAttributes, withSpan } from "../lib/telemetry";
-import type { Span } from "../lib/telemetry";
+import { ATTR, businessAttributes } from "../lib/telemetry/attributes";
+import { hasTracingMiddleware } from "../lib/telemetry/middleware";
+import { injectIntoMessageAttributes } from "../lib/telemetry/propagation";
+import { SpanKind, withSpan } from "../lib/telemetry/spans";
+import type { Span } from "../lib/telemetry/spans";
 import { Transaction } from "./schemas";
 import type { TransactionInput } from "./schemas";
 

@@ -8,7 +8,11 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATTR, flushTelemetry, injectIntoMessageAttributes, setupTelemetry, withMessageSpan, withSpan, withSqsInvocationSpan } from "../../functions/lib/telemetry";
+import { ATTR } from "../../functions/lib/telemetry/attributes";
+import { injectIntoMessageAttributes } from "../../functions/lib/telemetry/propagation";
+import { flushTelemetry, setupTelemetry } from "../../functions/lib/telemetry/provider";
+import { withSpan } from "../../functions/lib/telemetry/spans";
+import { withMessageSpan, withSqsInvocationSpan } from "../../functions/lib/telemetry/sqs";
 import { flattenOtlp, startOtlpReceiver } from "../../local/otlp-receiver";
 import type { OtlpReceiver } from "../../local/otlp-receiver";
 

@@ -20,7 +20,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { flushTelemetry, setupTelemetry, telemetryStatus } from "../../functions/lib/telemetry";
+import { flushTelemetry, setupTelemetry, telemetryStatus } from "../../functions/lib/telemetry/provider";
 import { TransactionPublisher, newTransaction } from "../../functions/transactions/publisher";
 import type { LocalCloud } from "../../local/cloud";
 import { startLocalCloud } from "../../local/cloud";

@@ -7,7 +7,7 @@
 import { recordOrderCompleted } from "../../lib/metrics";
 import { createMetrics } from "../../lib/observability";
 import { taskHandler } from "../../lib/task-handler";
-import { setBusinessAttributes } from "../../lib/telemetry";
+import { setBusinessAttributes } from "../../lib/telemetry/attributes";
 import { createOrder, recordFailure } from "../order-table";
 import type { OrderStatus } from "../schemas";
 import { storeOrder } from "./definition";

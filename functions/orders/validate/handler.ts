@@ -4,7 +4,7 @@
  * workflow stores the order next, `PENDING` or `REJECTED` with the reason.
  */
 import { taskHandler } from "../../lib/task-handler";
-import { setBusinessAttributes } from "../../lib/telemetry";
+import { setBusinessAttributes } from "../../lib/telemetry/attributes";
 import type { Verdict } from "../rules";
 import { checkBusinessRules } from "../rules";
 import { validateOrder } from "./definition";

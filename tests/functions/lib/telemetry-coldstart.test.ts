@@ -34,7 +34,8 @@ const entries = {
   traced: `
     import { createLogger } from ${lib("observability")};
     import { clients } from ${lib("aws")};
-    import { withInvocationSpan, withSpan } from ${lib("telemetry")};
+    import { withInvocationSpan } from ${lib("telemetry/invocation")};
+    import { withSpan } from ${lib("telemetry/spans")};
     const logger = createLogger("coldstart");
     const sqs = clients.sqs();
     export const handler = (_event: unknown, context: { awsRequestId: string }) =>

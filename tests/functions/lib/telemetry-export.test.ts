@@ -10,7 +10,10 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { trace } from "@opentelemetry/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FLUSH_TIMEOUT_MS, extractFromPayload, flushTelemetry, injectIntoPayload, setupTelemetry, telemetryStatus, withInvocationSpan } from "../../../functions/lib/telemetry";
+import { FLUSH_TIMEOUT_MS } from "../../../functions/lib/telemetry/constants";
+import { withInvocationSpan } from "../../../functions/lib/telemetry/invocation";
+import { extractFromPayload, injectIntoPayload } from "../../../functions/lib/telemetry/propagation";
+import { flushTelemetry, setupTelemetry, telemetryStatus } from "../../../functions/lib/telemetry/provider";
 
 const lambdaContext = (requestId: string) => ({ awsRequestId: requestId, functionName: "export-test" });
 const ENV_KEYS = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"] as const;

@@ -26,20 +26,13 @@ import { METRIC, recordMessageOutcome, recordOrderCompleted } from "../../../fun
 import { createLogger, createMetrics, redactText } from "../../../functions/lib/observability";
 import { TransactionPublisher, toPublishRequest } from "../../../functions/transactions/publisher";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
-import {
-  ATTR,
-  MAX_MESSAGE_ATTRIBUTES,
-  extractFromMessageAttributes,
-  extractFromPayload,
-  hasTracingMiddleware,
-  injectIntoMessageAttributes,
-  injectIntoPayload,
-  setupTelemetry,
-  traceApiInvocation,
-  traceTaskInvocation,
-  withInvocationSpan,
-  withSpan,
-} from "../../../functions/lib/telemetry";
+import { ATTR } from "../../../functions/lib/telemetry/attributes";
+import { MAX_MESSAGE_ATTRIBUTES } from "../../../functions/lib/telemetry/constants";
+import { traceApiInvocation, traceTaskInvocation, withInvocationSpan } from "../../../functions/lib/telemetry/invocation";
+import { hasTracingMiddleware } from "../../../functions/lib/telemetry/middleware";
+import { extractFromMessageAttributes, extractFromPayload, injectIntoMessageAttributes, injectIntoPayload } from "../../../functions/lib/telemetry/propagation";
+import { setupTelemetry } from "../../../functions/lib/telemetry/provider";
+import { withSpan } from "../../../functions/lib/telemetry/spans";
 
 const exporter = new InMemorySpanExporter();
 const ACCOUNT = "000123456789";
