@@ -4,6 +4,12 @@
  * get more environments, up to `concurrency`. An invocation that outlives the function's timeout
  * kills its environment and fails with Lambda's message. Output is streamed line by line, prefixed
  * with the function name.
+ *
+ * Environments die, as on Lambda (a crash, an out-of-memory kill, `kill -9`), and the host outlives
+ * them: a dead environment is discarded whenever it dies (idle, during init, during an invocation,
+ * while its result is in flight) and the next invocation gets a fresh one. The invocation it was
+ * running fails with `Runtime.ExitError`, as Lambda reports it; an invocation that had not reached
+ * it yet is given to another environment, unaware.
  */
 import type { ChildProcess } from "node:child_process";
 import { fork } from "node:child_process";
@@ -46,6 +52,19 @@ interface Environment {
   child: ChildProcess;
   busy: boolean;
   ready: Promise<void>;
+  /** The process has exited: it is out of the pool and never handed out again. */
+  dead: boolean;
+}
+
+/** The environment died before the invocation reached it: run the invocation on another one. */
+class EnvironmentGone extends Error {}
+
+/** How many times an invocation is moved to a fresh environment because its own died before it started. */
+const MAX_ENVIRONMENT_RETRIES = 2;
+
+/** Lambda's message for a runtime that exited: `exit status 1`, `signal: killed`. */
+function exitMessage(code: number | null, signal: NodeJS.Signals | null): string {
+  return `Runtime exited with error: ${signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal.toLowerCase().replace(/^sig/, "")}` : `exit status ${code}`}`;
 }
 
 const WORKER = path.join(__dirname, "function-worker.cjs");
@@ -95,12 +114,17 @@ export class FunctionHost {
    * @throws FunctionError when the handler throws or times out.
    */
   async invoke(event: unknown): Promise<unknown> {
-    const env = await this.acquire();
-    try {
-      return await this.run(env, event);
-    } finally {
-      env.busy = false;
-      this.waiting.shift()?.();
+    for (let attempt = 0; ; attempt++) {
+      const env = await this.acquire();
+      try {
+        return await this.run(env, event);
+      } catch (error) {
+        if (!(error instanceof EnvironmentGone)) throw error;
+        if (attempt >= MAX_ENVIRONMENT_RETRIES) throw new FunctionError("Runtime.ExitError", error.message, this.options.name);
+      } finally {
+        env.busy = false;
+        this.waiting.shift()?.();
+      }
     }
   }
 
@@ -115,7 +139,7 @@ export class FunctionHost {
   private async acquire(): Promise<Environment> {
     for (;;) {
       if (this.stopped) throw new FunctionError("ServiceUnavailable", `function ${this.options.name} is stopping`, this.options.name);
-      const idle = this.environments.find((e) => !e.busy);
+      const idle = this.environments.find((e) => !e.busy && !e.dead);
       if (idle) {
         idle.busy = true;
         await idle.ready;
@@ -150,23 +174,43 @@ export class FunctionHost {
       const source = child[stream];
       if (source) readline.createInterface({ input: source }).on("line", (line) => log(line, stream));
     }
-    const ready = new Promise<void>((resolve, reject) => {
+    const env: Environment = { child, busy: false, ready: Promise.resolve(), dead: false };
+    const number = this.coldStarts;
+    // A send on a closed channel is reported here (and the exit below follows): never an
+    // unhandled 'error' event, which would take the whole local cloud down.
+    child.on("error", (error) => log(`environment ${number}: ${error.message}`, "stderr"));
+    child.once("exit", (code, signal) => {
+      env.dead = true;
+      this.discard(env);
+      if (!env.busy && !this.stopped) log(`environment ${number} ${exitMessage(code, signal).toLowerCase()} while idle; the next invocation starts a fresh one`, "stderr");
+      this.waiting.shift()?.(); // its slot is free
+    });
+    env.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string; error?: { errorType: string; errorMessage: string } }) => {
         if (message.type === "ready") resolve();
         if (message.type === "init-error") reject(new FunctionError("Runtime.ImportModuleError", message.error?.errorMessage ?? "init failed", options.name));
         if (message.type === "ready" || message.type === "init-error") child.off("message", onMessage);
       };
       child.on("message", onMessage);
-      child.once("exit", (code) => reject(new FunctionError("Runtime.ExitError", `environment exited with code ${code} during init`, options.name)));
+      child.once("exit", (code, signal) => reject(new FunctionError("Runtime.ExitError", `${exitMessage(code, signal)} (during init)`, options.name)));
     });
-    ready.catch(() => undefined); // observed by acquire(); avoid an unhandled rejection
-    return { child, busy: false, ready };
+    env.ready.catch(() => undefined); // observed by acquire(); avoid an unhandled rejection
+    return env;
   }
 
   private run(env: Environment, event: unknown): Promise<unknown> {
     const id = randomUUID();
     const timeoutMs = (this.options.timeoutSeconds ?? 30) * 1000;
     return new Promise((resolve, reject) => {
+      if (env.dead || !env.child.connected) {
+        this.discard(env);
+        reject(new EnvironmentGone(`environment of ${this.options.name} exited before the invocation`));
+        return;
+      }
+      // Until the environment says it started the invocation, a dead environment means "run it
+      // elsewhere" (the request may sit unread in a dead process's pipe); after, the invocation was
+      // running there and fails as on Lambda.
+      let started = false;
       const cleanup = () => {
         clearTimeout(timer);
         env.child.off("message", onMessage);
@@ -174,14 +218,19 @@ export class FunctionHost {
       };
       const onMessage = (message: { type: string; id?: string; result?: unknown; error?: { errorType: string; errorMessage: string } }) => {
         if (message.id !== id) return;
+        if (message.type === "started") {
+          started = true;
+          return;
+        }
         cleanup();
         if (message.type === "result") resolve(message.result);
         else reject(new FunctionError(message.error?.errorType ?? "Error", message.error?.errorMessage ?? "unknown error", this.options.name));
       };
-      const onExit = (code: number | null) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         cleanup();
         this.discard(env);
-        reject(new FunctionError("Runtime.ExitError", `environment exited with code ${code} during the invocation`, this.options.name));
+        if (!started) reject(new EnvironmentGone(`${exitMessage(code, signal)} (before the invocation reached it)`));
+        else reject(new FunctionError("Runtime.ExitError", exitMessage(code, signal), this.options.name));
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -191,7 +240,12 @@ export class FunctionHost {
       }, timeoutMs);
       env.child.on("message", onMessage);
       env.child.once("exit", onExit);
-      env.child.send({ type: "invoke", id, requestId: id, event });
+      env.child.send({ type: "invoke", id, requestId: id, event }, (error) => {
+        if (!error) return;
+        cleanup();
+        this.discard(env);
+        reject(new EnvironmentGone(`environment of ${this.options.name} could not take the invocation: ${error.message}`));
+      });
     });
   }
 

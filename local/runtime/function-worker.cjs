@@ -21,6 +21,9 @@ process.on("disconnect", () => process.exit(0));
 
 process.on("message", async (request) => {
   if (request.type !== "invoke") return;
+  // Tells the host the invocation reached this environment: if it dies from here on, the
+  // invocation failed here (Runtime.ExitError); before, the host gives it to another environment.
+  process.send({ type: "started", id: request.id });
   const started = Date.now();
   const context = {
     functionName,
