@@ -17,8 +17,8 @@ import {
 import type { DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig } from "../../../local/emulators";
-import { NO_TASK_HANDLER, startStepFunctions, TaskFailedError } from "../../../local/emulators/stepfunctions";
-import type { StepFunctionsEmulator, TaskContext } from "../../../local/emulators/stepfunctions";
+import { NO_TASK_HANDLER, startStepFunctions, TaskFailedError } from "../../../local/services/stepfunctions/emulator";
+import type { StepFunctionsEmulator, TaskContext } from "../../../local/services/stepfunctions/emulator";
 
 const region = "us-east-1";
 const roleArn = "arn:aws:iam::000000000000:role/sfn";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/order-api-model";
-import { runProgram } from "../../local/program";
-import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
+import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../../components/order-api-model";
+import { runProgram } from "../../../local/program";
+import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../../local/services/api-gateway/registry";
 
 const invocations: unknown[] = [];
 const logs: string[] = [];
