@@ -14,8 +14,8 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import type { Emulators, TimingOverrides } from "./emulators";
-import { LOCAL_ACCOUNT_ID, awsClientConfig, startEmulators } from "./emulators";
+import type { Emulators } from "./emulators";
+import { awsClientConfig, startEmulators } from "./emulators";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
 import { acquireCloudLock, localOutputsPath, StackOutputsFile } from "./outputs";
@@ -24,10 +24,12 @@ import type { DeclaredResource } from "./program";
 import { LocalDeployment } from "./provision/context";
 import { localProvisioner } from "./provision/index";
 import { registerServiceIntegrations } from "./provision/sfn";
-import { ApiGatewayRegistry } from "./runtime/api-gateway";
-import type { LambdaInvoker } from "./runtime/api-gateway";
 import type { SqsPoller } from "./runtime/sqs-poller";
 import { startSqsPoller } from "./runtime/sqs-poller";
+import { ApiGatewayRegistry } from "./services/api-gateway";
+import type { LambdaInvoker } from "./services/api-gateway";
+import { LOCAL_ACCOUNT_ID } from "./services/stepfunctions";
+import type { TimingOverrides } from "./services/stepfunctions";
 
 export interface LocalCloudOptions {
   /** Stack whose `Pulumi.<stack>.yaml` is deployed. @default "dev" */

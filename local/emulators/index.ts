@@ -1,28 +1,18 @@
 // The emulator layer of the local cloud: SNS + SQS (fauxqs), DynamoDB (dynalite) and Step
-// Functions (aws-local-stepfunctions behind our own API front), all in this process and bound to
-// 127.0.0.1 only.
+// Functions (aws-local-stepfunctions behind our own API front, local/services/stepfunctions/), all
+// in this process and bound to 127.0.0.1 only. This folder wraps the third-party emulators; the
+// Step Functions service is ours and lives with the other local services.
 import { startDynamoDb } from "./dynamodb";
 import type { DynamoDbEmulator } from "./dynamodb";
 import { startSnsSqs } from "./sns-sqs";
 import type { SnsSqsEmulator } from "./sns-sqs";
-import { startStepFunctions } from "./stepfunctions";
-import type { StepFunctionsEmulator, TaskResolver, TimingOverrides } from "./stepfunctions";
+import { startStepFunctions } from "../services/stepfunctions";
+import type { StepFunctionsEmulator, TaskResolver, TimingOverrides } from "../services/stepfunctions";
 
 export { startDynamoDb } from "./dynamodb";
 export type { DynamoDbEmulator, DynamoDbOptions } from "./dynamodb";
 export { startSnsSqs } from "./sns-sqs";
 export type { SnsSqsEmulator, SnsSqsOptions } from "./sns-sqs";
-export { LOCAL_ACCOUNT_ID, NO_TASK_HANDLER, StepFunctionsApiError, StepFunctionsEmulator, TaskFailedError, startStepFunctions } from "./stepfunctions";
-export type {
-  ExecutionContextObject,
-  ExecutionDescription,
-  ExecutionStatus,
-  StepFunctionsOptions,
-  TaskContext,
-  TaskHandler,
-  TaskResolver,
-  TimingOverrides,
-} from "./stepfunctions";
 
 /** Options for {@link startEmulators}. */
 export interface EmulatorsOptions {

@@ -1,12 +1,12 @@
 /**
  * API Gateway (REST): the RestApi, its resources, methods, integrations, models, request
  * validators, stages, API keys, usage plans and gateway responses go into the local API Gateway
- * registry (local/runtime/api-gateway.ts), which serves each API on its own port. Stages return
+ * registry (local/services/api-gateway/), which serves each API on its own port. Stages return
  * their local invoke URL (`http://127.0.0.1:<port>/<stage>`), so `apiUrl` is a real address.
  */
 import { randomBytes } from "node:crypto";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { INTEGRATION_TIMEOUT_MS, compileModelSchema, methodKey } from "../runtime/api-gateway";
+import { INTEGRATION_TIMEOUT_MS, compileModelSchema, methodKey } from "../services/api-gateway";
 import { awsShapedState } from "../program";
 import type { LocalDeployment } from "./context";
 import { asNumber, asRecord, asString, plainInputs, randomId } from "./context";

@@ -9,7 +9,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { EmulatorEndpoints } from "../emulators";
 import type { FunctionHost } from "../runtime/function-host";
-import type { ApiGatewayRegistry } from "../runtime/api-gateway";
+import type { ApiGatewayRegistry } from "../services/api-gateway";
 
 /** A queue as the emulator created it. */
 export interface LocalQueue {

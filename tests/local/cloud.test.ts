@@ -10,7 +10,7 @@ import { UsageError, parseCli, withFingerprintKey } from "../../local/main";
 import { LocalCloudRunningError, StackOutputsFile, clientConfig } from "../../local/outputs";
 import { LocalDeployment, unwrapSecrets } from "../../local/provision/context";
 import { isAccepted, localProvisioner } from "../../local/provision/index";
-import type { ApiGatewayRegistry } from "../../local/runtime/api-gateway";
+import type { ApiGatewayRegistry } from "../../local/services/api-gateway";
 
 describe("local cloud CLI", () => {
   it("parses --stack and repeated --config key=value", () => {

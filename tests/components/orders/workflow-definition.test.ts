@@ -11,7 +11,7 @@ import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
 import type { OrderWorkflowArgs } from "../../../components/orders/workflow-definition";
-import { TaskFailedError } from "../../../local/emulators";
+import { TaskFailedError } from "../../../local/services/stepfunctions";
 import type { Harness } from "../../functions/orders/harness";
 import { startHarness } from "../../functions/orders/harness";
 

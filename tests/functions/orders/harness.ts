@@ -16,11 +16,12 @@ import { fulfillOrder } from "../../../functions/orders/fulfillment/definition";
 import type { FailedOrderRecord, OrderRecord } from "../../../functions/orders/schemas";
 import { storeOrder } from "../../../functions/orders/store/definition";
 import { validateOrder } from "../../../functions/orders/validate/definition";
-import { awsClientConfig, startEmulators, TaskFailedError } from "../../../local/emulators";
+import { awsClientConfig, startEmulators } from "../../../local/emulators";
 import type { Emulators } from "../../../local/emulators";
 import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
 import { startSqsPoller } from "../../../local/runtime/sqs-poller";
 import type { BatchOutcome, SqsPoller } from "../../../local/runtime/sqs-poller";
+import { TaskFailedError } from "../../../local/services/stepfunctions";
 
 export const REGION = "us-east-1";
 const ACCOUNT = "000000000000";

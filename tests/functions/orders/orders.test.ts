@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orderRequestJsonSchema } from "../../../components/orders/api-model";
 import { REDRIVEN_REASON } from "../../../functions/orders/dlq/handler";
 import { SIMULATED_FAILURE } from "../../../functions/orders/fulfillment/handler";
-import { compileModelSchema } from "../../../local/runtime/api-gateway";
+import { compileModelSchema } from "../../../local/services/api-gateway";
 import type { Harness } from "./harness";
 import { executionStatus, startHarness } from "./harness";
 

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/orders/api-model";
-import { runProgram } from "../../local/program";
-import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
+import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../../components/orders/api-model";
+import { runProgram } from "../../../local/program";
+import { errorContext, renderGatewayTemplate } from "../../../local/services/api-gateway/gateway-responses";
+import { compileModelSchema } from "../../../local/services/api-gateway/model-schema";
+import { ApiGatewayRegistry } from "../../../local/services/api-gateway/registry";
+import { methodKey } from "../../../local/services/api-gateway/rest-api";
 
 const invocations: unknown[] = [];
 const logs: string[] = [];

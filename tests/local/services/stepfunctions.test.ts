@@ -17,8 +17,10 @@ import {
 import type { DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig } from "../../../local/emulators";
-import { NO_TASK_HANDLER, startStepFunctions, TaskFailedError } from "../../../local/emulators/stepfunctions";
-import type { StepFunctionsEmulator, TaskContext } from "../../../local/emulators/stepfunctions";
+import { startStepFunctions } from "../../../local/services/stepfunctions/emulator";
+import type { StepFunctionsEmulator } from "../../../local/services/stepfunctions/emulator";
+import { NO_TASK_HANDLER, TaskFailedError } from "../../../local/services/stepfunctions/task-handlers";
+import type { TaskContext } from "../../../local/services/stepfunctions/task-handlers";
 
 const region = "us-east-1";
 const roleArn = "arn:aws:iam::000000000000:role/sfn";
