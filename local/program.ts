@@ -16,7 +16,7 @@ import { PROJECT, parseStackSettings } from "../components/config";
 import type { StackSettings } from "../components/config";
 import { program } from "../components/program";
 import { unknownStackMessage } from "./outputs";
-import { unwrapSecrets } from "./secrets";
+import { unwrapSecrets } from "../runner/secrets";
 
 const ROOT = path.resolve(__dirname, "..");
 
