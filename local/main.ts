@@ -14,10 +14,10 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT } from "../components/config";
+import { readStackConfig, unknownStackMessage } from "../runner/stack-config";
 import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
-import { LocalCloudRunningError, localOutputsPath, localStateDir, unknownStackMessage } from "./outputs";
-import { readStackConfig } from "./program";
+import { LocalCloudRunningError, localOutputsPath, localStateDir } from "./outputs";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
 const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { unknownStackMessage } from "../runner/stack-config";
 
 export const StackOutputsFile = z
   .object({
@@ -47,25 +48,6 @@ export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Where the local cloud writes a stack's outputs. */
 export function localOutputsPath(stack: string): string {
   return path.join(localStateDir(), stack, "outputs.json");
-}
-
-/** The stacks that exist: one per `Pulumi.<stack>.yaml` in the repository, sorted. */
-export function stackNames(root = ROOT): string[] {
-  return fs
-    .readdirSync(root)
-    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-    .filter((s): s is string => !!s)
-    .sort();
-}
-
-/**
- * `undefined` when the stack exists, else one line saying it does not and naming those that do:
- * `No stack "nope": Pulumi.nope.yaml does not exist (stacks: dev, staging)`.
- */
-export function unknownStackMessage(stack: string, root = ROOT): string | undefined {
-  const stacks = stackNames(root);
-  if (stacks.includes(stack)) return undefined;
-  return `No stack "${stack}": Pulumi.${stack}.yaml does not exist (stacks: ${stacks.join(", ") || "none"})`;
 }
 
 /** The command that starts the local cloud for a stack. */

@@ -7,18 +7,13 @@
  * create each resource in the emulators. Stack config comes from `Pulumi.<stack>.yaml` like the CLI
  * reads it, with overrides like `pulumi config set`.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { parse as parseYaml } from "yaml";
 import { PROJECT, parseStackSettings } from "../components/config";
 import type { StackSettings } from "../components/config";
 import { program } from "../components/program";
-import { unknownStackMessage } from "./outputs";
 import { unwrapSecrets } from "../runner/secrets";
-
-const ROOT = path.resolve(__dirname, "..");
+import { qualifyConfigKeys, readStackConfig } from "../runner/stack-config";
 
 /** One resource as the program declared it, and the state the provisioner returned. */
 export interface DeclaredResource {
@@ -74,26 +69,6 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
 }
 
-/** Reads a stack's config file as `pulumi config` would hold it: fully qualified keys → strings. */
-export function readStackConfig(stack: string): Record<string, string> {
-  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) throw new Error(unknownStackMessage(stack) ?? `No stack "${stack}": ${path.relative(process.cwd(), file)} does not exist`);
-  const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  const config: Record<string, string> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    // Encrypted values need the stack's secrets provider (the Pulumi CLI): without it they are
-    // missing here, and a required one is reported by validation unless an override gives it.
-    if (value && typeof value === "object" && "secure" in value) continue;
-    config[key.includes(":") ? key : `${PROJECT}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return config;
-}
-
-/** Qualifies override keys: `maxReceiveCount` → `<project>:maxReceiveCount`. */
-function qualify(overrides: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v]));
-}
-
 /**
  * Runs the program for a stack and returns its settings, resources and outputs.
  *
@@ -102,7 +77,7 @@ function qualify(overrides: Record<string, string>): Record<string, string> {
 export async function runProgram(options: RunProgramOptions = {}): Promise<ProgramRun> {
   const stack = options.stack ?? "dev";
   const accountId = options.accountId ?? "123456789012";
-  const config = { ...readStackConfig(stack), ...qualify(options.config ?? {}) };
+  const config = { ...readStackConfig(stack), ...qualifyConfigKeys(options.config ?? {}) };
   const raw: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
   const region = config["aws:region"];
