@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import { runProgram } from "../local/program";
+import { runProgram } from "../runner/run-program";
 import type { Evaluation, Violation } from "./evaluate";
 import { evaluatePolicies } from "./evaluate";
 import { PACK_NAME, PACK_VERSION, policies } from "./pack";

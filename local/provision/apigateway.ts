@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import { INTEGRATION_TIMEOUT_MS, compileModelSchema, methodKey } from "../runtime/api-gateway";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/run-program";
 import type { LocalDeployment } from "./context";
 import { asNumber, asRecord, asString, plainInputs, randomId } from "./context";
 

@@ -16,7 +16,7 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import type { StepFunctionsEmulator } from "../emulators";
 import { TaskFailedError } from "../emulators";
 import { FunctionError } from "../runtime/function-host";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/run-program";
 import type { LocalDeployment } from "./context";
 import { asRecord, asString, plainInputs } from "./context";
 

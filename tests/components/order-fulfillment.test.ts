@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../functions/orders/schemas";
 import { ACCESS_LOG_FORMAT, OrderFulfillment } from "../../components/order-fulfillment";
 import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
-import type { DeclaredResource, ProgramRun } from "../../local/program";
-import { awsCallResult, awsShapedState, runProgram } from "../../local/program";
+import type { DeclaredResource, ProgramRun } from "../../runner/run-program";
+import { awsCallResult, awsShapedState, runProgram } from "../../runner/run-program";
 
 const CONFIG = { accountFingerprintKey: "x".repeat(40) };
 const REGION = "us-east-2";

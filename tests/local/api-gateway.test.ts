@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../components/order-api-model";
-import { runProgram } from "../../local/program";
+import { runProgram } from "../../runner/run-program";
 import { ApiGatewayRegistry, compileModelSchema, errorContext, methodKey, renderGatewayTemplate } from "../../local/runtime/api-gateway";
 
 const invocations: unknown[] = [];

@@ -12,8 +12,8 @@ import type { MockCallArgs, MockResourceArgs, MockResourceResult } from "@pulumi
 import { PROJECT, parseStackSettings } from "../components/config";
 import type { StackSettings } from "../components/config";
 import { program } from "../components/program";
-import { unwrapSecrets } from "../runner/secrets";
-import { qualifyConfigKeys, readStackConfig } from "../runner/stack-config";
+import { unwrapSecrets } from "./secrets";
+import { qualifyConfigKeys, readStackConfig } from "./stack-config";
 
 /** One resource as the program declared it, and the state the provisioner returned. */
 export interface DeclaredResource {
