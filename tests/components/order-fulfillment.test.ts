@@ -9,7 +9,8 @@ import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../funct
 import { ACCESS_LOG_FORMAT, OrderFulfillment } from "../../components/order-fulfillment";
 import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../components/order-workflow";
 import type { DeclaredResource, ProgramRun } from "../../runner/run-program";
-import { awsCallResult, awsShapedState, runProgram } from "../../runner/run-program";
+import { awsCallResult, awsShapedState } from "../../runner/aws-shaped-state";
+import { runProgram } from "../../runner/run-program";
 
 const CONFIG = { accountFingerprintKey: "x".repeat(40) };
 const REGION = "us-east-2";
