@@ -160,7 +160,7 @@ async function main(): Promise<number> {
   }
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
-    `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl ?? "(none declared)"} — outputs ${outputsPath}`,
+    `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,
   );
 
   const reason = stopReason ?? (await stopRequested);

@@ -1,37 +1,31 @@
 /**
  * The stack outputs file: what `pulumi stack output --json --show-secrets` prints for a deployed
- * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `region`,
- * `awsEndpoints` and `otlpEndpoint`). The tools and the integration suite read only this, so they work against both.
+ * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `awsEndpoints` and
+ * `otlpEndpoint`). The tools and the integration suite read only this, so they work against both.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { StackOutputsSchema } from "../components/outputs";
 import { unknownStackMessage } from "../runner/stack-config";
 
-export const StackOutputsFile = z
-  .object({
-    region: z.string().optional(),
-    /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
-    awsEndpoints: z.record(z.string(), z.url()).optional(),
-    /**
-     * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
-     * only, and only while it traces. `npm run tx` exports its publish span there.
-     */
-    otlpEndpoint: z.url().optional(),
-    transactionTopicArn: z.string(),
-    transactionQueueUrls: z.record(z.string(), z.string()),
-    transactionDlqUrls: z.record(z.string(), z.string()),
-    bankAccountsTable: z.string(),
-    paymentsTable: z.string(),
-    apiUrl: z.string().optional(),
-    apiKey: z.string().optional(),
-    ordersTable: z.string().optional(),
-    failedOrdersTable: z.string().optional(),
-    stateMachineArn: z.string().optional(),
-    fulfillmentQueueUrl: z.string().optional(),
-    fulfillmentDlqUrl: z.string().optional(),
-  })
-  .loose();
+/** The keys only the local cloud's outputs file has. */
+const localCloudKeys = {
+  /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
+  awsEndpoints: z.record(z.string(), z.url()).optional(),
+  /**
+   * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
+   * only, and only while it traces. `npm run tx` exports its publish span there.
+   */
+  otlpEndpoint: z.url().optional(),
+};
+
+/**
+ * An outputs file: every stack output (`StackOutputsSchema`, all required: the program always
+ * outputs them all), the local cloud's own keys, and any other key as is. Built as `region`, the
+ * local keys, then the rest, so the local cloud writes its keys in the order it always has.
+ */
+export const StackOutputsFile = StackOutputsSchema.pick({ region: true }).extend(localCloudKeys).extend(StackOutputsSchema.shape).loose();
 export type StackOutputsFile = z.infer<typeof StackOutputsFile>;
 
 const ROOT = path.resolve(__dirname, "..");
