@@ -75,7 +75,7 @@ async function ordersFlow(outputs: StackOutputsFile, count: number) {
       Array.from({ length: Math.min(10, count - i) }, async (_, j) => {
         const response = await fetch(`${outputs.apiUrl}/order`, {
           method: "POST",
-          headers: { "content-type": "application/json", "x-api-key": outputs.apiKey ?? "" },
+          headers: { "content-type": "application/json", "x-api-key": outputs.apiKey },
           body: JSON.stringify({ customer_id: `bench-${i + j}`, items: [{ product_id: "prod-widget", quantity: 1 + ((i + j) % 5) }] }),
         });
         if (response.status !== 200) throw new Error(`POST /order answered ${response.status}: ${await response.text()}`);
@@ -89,7 +89,7 @@ async function ordersFlow(outputs: StackOutputsFile, count: number) {
     async () => {
       for (const order_id of orderIds) {
         if (statuses.get(order_id) && statuses.get(order_id) !== "PENDING") continue;
-        const item = await documents.send(new GetCommand({ TableName: outputs.ordersTable!, Key: { order_id } }));
+        const item = await documents.send(new GetCommand({ TableName: outputs.ordersTable, Key: { order_id } }));
         statuses.set(order_id, (item.Item?.status as string | undefined) ?? "PENDING");
       }
       return [...statuses.values()].every((s) => s !== "PENDING");

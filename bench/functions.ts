@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
 import { BUILD_DIR, buildOptions } from "../components/lib/bundle";
-import { runProgram } from "../local/program";
+import { runProgram } from "../runner/run-program";
 import { startOtlpReceiver } from "../local/otlp-receiver";
 import { FunctionHost } from "../local/runtime/function-host";
 

@@ -8,30 +8,15 @@ import type { StackSettings } from "./lib/settings";
 import { FifoTransactionBus } from "./transactions/fifo-transaction-bus";
 import { Monitoring } from "./monitoring";
 import { OrderFulfillment } from "./orders/order-fulfillment";
+import type { StackOutputValues } from "./outputs";
 
-/** The stack outputs. Names and shapes are a contract: add, never rename. */
-export interface StackOutputs {
-  region: string;
-  transactionTopicArn: pulumi.Output<string>;
-  transactionQueueUrls: pulumi.Output<Record<string, string>>;
-  transactionDlqUrls: pulumi.Output<Record<string, string>>;
-  bankAccountsTable: pulumi.Output<string>;
-  paymentsTable: pulumi.Output<string>;
-  /** DOFS API base URL, e.g. `https://<id>.execute-api.<region>.amazonaws.com/<stack>`. */
-  apiUrl: pulumi.Output<string>;
-  /** DOFS API key value (secret): send it as `x-api-key`. */
-  apiKey: pulumi.Output<string>;
-  ordersTable: pulumi.Output<string>;
-  failedOrdersTable: pulumi.Output<string>;
-  stateMachineArn: pulumi.Output<string>;
-  fulfillmentQueueUrl: pulumi.Output<string>;
-  fulfillmentDlqUrl: pulumi.Output<string>;
-  /** CloudWatch dashboard of both flows. */
-  dashboardUrl: pulumi.Output<string>;
-  /** The (encrypted) SNS topic every alarm notifies. */
-  alarmTopicArn: pulumi.Output<string>;
-}
+/**
+ * The stack outputs as the program returns them: every key of the contract (`StackOutputsSchema`,
+ * `outputs.ts`, where each is documented), each a Pulumi input of its resolved type.
+ */
+export type StackOutputs = { [K in keyof StackOutputValues]: pulumi.Input<StackOutputValues[K]> };
 
+/** Declares both units and their monitoring for a stack, and returns the stack outputs. */
 export function program(settings: StackSettings): StackOutputs {
   const bus = new FifoTransactionBus("transactions", { settings });
   const orders = new OrderFulfillment("orders", { settings });

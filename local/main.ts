@@ -14,10 +14,10 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT } from "../components/lib/settings";
+import { readStackConfig, unknownStackMessage } from "../runner/stack-config";
 import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
-import { LocalCloudRunningError, localOutputsPath, localStateDir, unknownStackMessage } from "./outputs";
-import { readStackConfig } from "./program";
+import { LocalCloudRunningError, localOutputsPath, localStateDir } from "./outputs";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
 const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
@@ -160,7 +160,7 @@ async function main(): Promise<number> {
   }
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
-    `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl ?? "(none declared)"} — outputs ${outputsPath}`,
+    `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,
   );
 
   const reason = stopReason ?? (await stopRequested);

@@ -1,36 +1,31 @@
 /**
  * The stack outputs file: what `pulumi stack output --json --show-secrets` prints for a deployed
- * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `region`,
- * `awsEndpoints` and `otlpEndpoint`). The tools and the integration suite read only this, so they work against both.
+ * stack, and what the local cloud writes to `.local/<stack>/outputs.json` (plus `awsEndpoints` and
+ * `otlpEndpoint`). The tools and the integration suite read only this, so they work against both.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { StackOutputsSchema } from "../components/outputs";
+import { unknownStackMessage } from "../runner/stack-config";
 
-export const StackOutputsFile = z
-  .object({
-    region: z.string().optional(),
-    /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
-    awsEndpoints: z.record(z.string(), z.url()).optional(),
-    /**
-     * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
-     * only, and only while it traces. `npm run tx` exports its publish span there.
-     */
-    otlpEndpoint: z.url().optional(),
-    transactionTopicArn: z.string(),
-    transactionQueueUrls: z.record(z.string(), z.string()),
-    transactionDlqUrls: z.record(z.string(), z.string()),
-    bankAccountsTable: z.string(),
-    paymentsTable: z.string(),
-    apiUrl: z.string().optional(),
-    apiKey: z.string().optional(),
-    ordersTable: z.string().optional(),
-    failedOrdersTable: z.string().optional(),
-    stateMachineArn: z.string().optional(),
-    fulfillmentQueueUrl: z.string().optional(),
-    fulfillmentDlqUrl: z.string().optional(),
-  })
-  .loose();
+/** The keys only the local cloud's outputs file has. */
+const localCloudKeys = {
+  /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
+  awsEndpoints: z.record(z.string(), z.url()).optional(),
+  /**
+   * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
+   * only, and only while it traces. `npm run tx` exports its publish span there.
+   */
+  otlpEndpoint: z.url().optional(),
+};
+
+/**
+ * An outputs file: every stack output (`StackOutputsSchema`, all required: the program always
+ * outputs them all), the local cloud's own keys, and any other key as is. Built as `region`, the
+ * local keys, then the rest, so the local cloud writes its keys in the order it always has.
+ */
+export const StackOutputsFile = StackOutputsSchema.pick({ region: true }).extend(localCloudKeys).extend(StackOutputsSchema.shape).loose();
 export type StackOutputsFile = z.infer<typeof StackOutputsFile>;
 
 const ROOT = path.resolve(__dirname, "..");
@@ -47,25 +42,6 @@ export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Where the local cloud writes a stack's outputs. */
 export function localOutputsPath(stack: string): string {
   return path.join(localStateDir(), stack, "outputs.json");
-}
-
-/** The stacks that exist: one per `Pulumi.<stack>.yaml` in the repository, sorted. */
-export function stackNames(root = ROOT): string[] {
-  return fs
-    .readdirSync(root)
-    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-    .filter((s): s is string => !!s)
-    .sort();
-}
-
-/**
- * `undefined` when the stack exists, else one line saying it does not and naming those that do:
- * `No stack "nope": Pulumi.nope.yaml does not exist (stacks: dev, staging)`.
- */
-export function unknownStackMessage(stack: string, root = ROOT): string | undefined {
-  const stacks = stackNames(root);
-  if (stacks.includes(stack)) return undefined;
-  return `No stack "${stack}": Pulumi.${stack}.yaml does not exist (stacks: ${stacks.join(", ") || "none"})`;
 }
 
 /** The command that starts the local cloud for a stack. */

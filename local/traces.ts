@@ -8,9 +8,10 @@
  * attribute value (a message id, say), or when the id is the trace id itself.
  */
 import * as fs from "node:fs";
+import { unknownStackMessage } from "../runner/stack-config";
 import type { StoredSpan } from "./otlp-receiver";
 import { spansFile } from "./otlp-receiver";
-import { localStateDir, startCommand, unknownStackMessage } from "./outputs";
+import { localStateDir, startCommand } from "./outputs";
 
 /** Attributes that name a business operation, searched first. */
 export const ID_ATTRIBUTES = ["transaction.id", "order.id"];

@@ -21,7 +21,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
-import { unwrapSecrets } from "../local/secrets";
+import { unwrapSecrets } from "../runner/secrets";
 
 /** One resource as the program declared it (the shape `runProgram` records). */
 export interface DeclaredResource {
@@ -66,7 +66,7 @@ export function urnOf(stack: string, project: string, r: { type: string; name: s
 }
 
 /** Secrets as the analyzer sees them: plain values (it deserializes with keepSecrets = false). */
-export { unwrapSecrets } from "../local/secrets";
+export { unwrapSecrets } from "../runner/secrets";
 
 class NotApplicable extends Error {
   constructor(readonly reason?: string) {

@@ -1,7 +1,7 @@
 /**
  * `npm run policy [-- --stack staging] [-- --config key=value ...] [-- --policy-config file.json]`
  *
- * Runs the program for a stack under the mock runtime (local/program.ts), evaluates the policy pack
+ * Runs the program for a stack under the mock runtime (runner/run-program.ts), evaluates the policy pack
  * over everything it declares, prints the violations the way `pulumi preview --policy-pack` does
  * (level, policy, resource, description, message) and a summary, and exits 1 when any violation is
  * mandatory. `--config` overrides stack settings like `pulumi config set`; `--policy-config` is the
@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import { runProgram } from "../local/program";
+import { runProgram } from "../runner/run-program";
 import type { Evaluation, Violation } from "./evaluate";
 import { evaluatePolicies } from "./evaluate";
 import { PACK_NAME, PACK_VERSION, policies } from "./pack";

@@ -6,7 +6,7 @@
  *   npm run build [-- --stack staging]
  */
 import { parseArgs } from "node:util";
-import { runProgram } from "../local/program";
+import { runProgram } from "../runner/run-program";
 
 async function main() {
   const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { runProgram } from "../local/program";
+import { runProgram } from "../runner/run-program";
 
 /** Fixed settings so two runs are comparable (the secret is the one setting without a default). */
 export const GRAPH_CONFIG = { accountFingerprintKey: "graph-only-placeholder-0123456789abcdef" };

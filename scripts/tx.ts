@@ -21,8 +21,9 @@ import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { flushTelemetry } from "../functions/lib/telemetry/provider";
 import { InvalidTransactionError, TransactionPublisher, newTransaction, toPublishRequest } from "../functions/transactions/publisher";
-import { clientConfig, notRunningMessage as stackNotRunning, readStackOutputs, unknownStackMessage } from "../local/outputs";
+import { clientConfig, notRunningMessage as stackNotRunning, readStackOutputs } from "../local/outputs";
 import type { StackOutputsFile } from "../local/outputs";
+import { unknownStackMessage } from "../runner/stack-config";
 
 /** The transaction types on the command line (→ the bus's `transaction_type`). */
 export const TRANSACTION_TYPES = { payment: "payment", "bank-account-setup": "bank_account_setup" } as const;

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import { INTEGRATION_TIMEOUT_MS, compileModelSchema, methodKey } from "../services/api-gateway";
-import { awsShapedState } from "../program";
 import type { LocalDeployment } from "./context";
 import { asNumber, asRecord, asString, plainInputs, randomId } from "./context";
 

@@ -112,7 +112,7 @@ export function plainInputs(args: MockResourceArgs): Record<string, unknown> {
   return args.inputs as Record<string, unknown>;
 }
 
-export { unwrapSecrets } from "../secrets";
+export { unwrapSecrets } from "../../runner/secrets";
 
 /** A random lower-case id like API Gateway's (`a1b2c3d4e5`). */
 export function randomId(length = 10): string {

@@ -2,7 +2,7 @@
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import type { AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, LocalSecondaryIndex, Projection } from "@aws-sdk/client-dynamodb";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import type { LocalDeployment } from "./context";
 import { asNumber, asRecord, asString, plainInputs } from "./context";
 

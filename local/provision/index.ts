@@ -11,7 +11,7 @@
  * - anything else: AWS-shaped state too, and a warning that the type is unknown to the local cloud.
  */
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import { API_GATEWAY_TYPES, provisionApiGateway } from "./apigateway";
 import type { LocalDeployment, Provisioner } from "./context";
 import { plainInputs } from "./context";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import { BUILD_DIR, bundleForHash } from "../../components/lib/bundle";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import { FunctionHost } from "../runtime/function-host";
 import type { LocalDeployment } from "./context";
 import { asNumber, asRecord, asString, plainInputs } from "./context";

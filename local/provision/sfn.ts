@@ -13,10 +13,10 @@ import { CreateStateMachineCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import { FunctionError } from "../runtime/function-host";
 import type { StepFunctionsEmulator } from "../services/stepfunctions";
 import { TaskFailedError } from "../services/stepfunctions";
-import { awsShapedState } from "../program";
 import type { LocalDeployment } from "./context";
 import { asRecord, asString, plainInputs } from "./context";
 

@@ -1,7 +1,7 @@
 /** SNS on fauxqs: FIFO and standard topics, and SQS subscriptions with filter policies and raw delivery. */
 import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import type { LocalDeployment } from "./context";
 import { asString, plainInputs } from "./context";
 

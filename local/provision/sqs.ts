@@ -1,7 +1,7 @@
 /** SQS on fauxqs: standard and FIFO queues with their redrive policy, and redrive-allow policies. */
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
-import { awsShapedState } from "../program";
+import { awsShapedState } from "../../runner/aws-shaped-state";
 import type { LocalDeployment } from "./context";
 import { asNumber, asString, plainInputs } from "./context";
 

@@ -3,7 +3,7 @@
  * OTEL environment the tracer reads, and the metrics namespace from config (the seed's by default).
  */
 import { describe, expect, it } from "vitest";
-import { runProgram } from "../../local/program";
+import { runProgram } from "../../runner/run-program";
 
 const secret = { accountFingerprintKey: "x".repeat(40) };
 

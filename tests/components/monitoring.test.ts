@@ -7,7 +7,7 @@ import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Monitoring } from "../../components/monitoring";
 import type { MonitoringArgs } from "../../components/monitoring";
-import { awsCallResult, awsShapedState } from "../../local/program";
+import { awsCallResult, awsShapedState } from "../../runner/aws-shaped-state";
 
 interface Declared {
   type: string;

@@ -129,7 +129,7 @@ describe("startLocalCloud", () => {
   it("stops cleanly: every server is closed, the outputs file and its lock are removed", async () => {
     await cloud.stop();
     expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-    const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl!];
+    const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl];
     expect(urls).toHaveLength(5);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(fs.readdirSync(dir)).toEqual([]);

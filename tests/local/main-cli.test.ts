@@ -108,7 +108,7 @@ describe("npm start", () => {
     expect(cloud.output()).toContain("SIGTERM: stopping the local cloud");
     expect(cloud.output()).toContain("Local cloud stopped");
     expect(() => process.kill(pid, 0)).toThrow(); // no orphaned node process
-    const urls = [...Object.values(outputs.awsEndpoints ?? {}), outputs.otlpEndpoint!, outputs.apiUrl!];
+    const urls = [...Object.values(outputs.awsEndpoints ?? {}), outputs.otlpEndpoint!, outputs.apiUrl];
     expect(await Promise.all(urls.map(refuses))).toEqual(urls.map(() => true));
     expect(fs.existsSync(outputsFile)).toBe(false);
     expect(fs.existsSync(lockFile)).toBe(false);

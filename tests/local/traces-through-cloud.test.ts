@@ -235,8 +235,8 @@ describe("traces through the local cloud", () => {
 
   it("a placed order is one trace: POST /order → validate and store tasks → fulfillment process spans → DLQ handler", async () => {
     printLogsOnFailure();
-    const apiUrl = cloud.outputs.apiUrl!.replace(/\/$/, "");
-    const headers = { "content-type": "application/json", "x-api-key": cloud.outputs.apiKey! };
+    const apiUrl = cloud.outputs.apiUrl.replace(/\/$/, "");
+    const headers = { "content-type": "application/json", "x-api-key": cloud.outputs.apiKey };
     const customer = `cust-trace-${randomUUID().slice(0, 8)}`;
     const response = await fetch(`${apiUrl}/order`, { method: "POST", headers, body: JSON.stringify({ customer_id: customer, items: [{ product_id: "prod-widget", quantity: 2 }] }) });
     const placed = (await response.json()) as { order_id: string; status: string };

@@ -4,7 +4,7 @@
  * queue policy without the TLS deny, a key that no longer lets SNS deliver, ...) are caught.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { runProgram } from "../../local/program";
+import { runProgram } from "../../runner/run-program";
 import type { DeclaredResource } from "../../policies/evaluate";
 import { evaluatePolicies } from "../../policies/evaluate";
 import { policies } from "../../policies/pack";

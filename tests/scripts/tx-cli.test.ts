@@ -68,6 +68,15 @@ describe("npm run tx (process)", () => {
         transactionDlqUrls: {},
         bankAccountsTable: "b",
         paymentsTable: "p",
+        apiUrl: `${url}/staging`,
+        apiKey: "k",
+        ordersTable: "o",
+        failedOrdersTable: "fo",
+        stateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:w",
+        fulfillmentQueueUrl: `${url}/000000000000/f.fifo`,
+        fulfillmentDlqUrl: `${url}/000000000000/f-dlq.fifo`,
+        dashboardUrl: "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=d",
+        alarmTopicArn: "arn:aws:sns:us-east-1:000000000000:alarms",
       }),
     );
   });

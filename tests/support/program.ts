@@ -1,6 +1,6 @@
 /** Test helpers over `runProgram`: run a stack once and look resources up by type and name. */
-import type { DeclaredResource, ProgramRun, RunProgramOptions } from "../../local/program";
-import { runProgram } from "../../local/program";
+import type { DeclaredResource, ProgramRun, RunProgramOptions } from "../../runner/run-program";
+import { runProgram } from "../../runner/run-program";
 
 /** A fixed secret for tests (the one required setting without a default). */
 export const TEST_SECRET = { accountFingerprintKey: "test-fingerprint-key-0123456789abcdef0123" };

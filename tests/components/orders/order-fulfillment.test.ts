@@ -9,8 +9,9 @@ import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../../fu
 import { ACCESS_LOG_FORMAT } from "../../../components/orders/api";
 import { OrderFulfillment } from "../../../components/orders/order-fulfillment";
 import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../../components/orders/workflow-definition";
-import type { DeclaredResource, ProgramRun } from "../../../local/program";
-import { awsCallResult, awsShapedState, runProgram } from "../../../local/program";
+import type { DeclaredResource, ProgramRun } from "../../../runner/run-program";
+import { awsCallResult, awsShapedState } from "../../../runner/aws-shaped-state";
+import { runProgram } from "../../../runner/run-program";
 
 const CONFIG = { accountFingerprintKey: "x".repeat(40) };
 const REGION = "us-east-2";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../../components/orders/api-model";
-import { runProgram } from "../../../local/program";
+import { runProgram } from "../../../runner/run-program";
 import { errorContext, renderGatewayTemplate } from "../../../local/services/api-gateway/gateway-responses";
 import { compileModelSchema } from "../../../local/services/api-gateway/model-schema";
 import { ApiGatewayRegistry } from "../../../local/services/api-gateway/registry";
