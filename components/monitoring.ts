@@ -17,6 +17,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./lib/keys";
 import { physicalName } from "./lib/naming";
+import type { Transform } from "./lib/transform";
 
 /** The seed's namespace. */
 export const DEFAULT_NAMESPACE = "OTEL/UtilityCustomer/Enhanced";
@@ -74,7 +75,7 @@ export interface MonitoringArgs {
    * Escape hatch: adjust each alarm's args before it is created.
    * @example { alarm: (args) => { args.evaluationPeriods = 3; } }
    */
-  transform?: { alarm?: (args: aws.cloudwatch.MetricAlarmArgs) => void; dashboard?: (args: aws.cloudwatch.DashboardArgs) => void };
+  transform?: { alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>; dashboard?: Transform<aws.cloudwatch.DashboardArgs> };
 }
 
 export class Monitoring extends pulumi.ComponentResource {

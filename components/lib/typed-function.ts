@@ -19,6 +19,7 @@ import type { StackSettings } from "./settings";
 import type { LinkTarget, PolicyStatement } from "./grants";
 import { XRAY_ACTIONS, linkStatements, linkValue } from "./grants";
 import { physicalName } from "./naming";
+import type { Transform } from "./transform";
 
 /** The SQS trigger's mapping settings. */
 export interface SqsTriggerArgs {
@@ -58,7 +59,7 @@ export interface TypedFunctionArgs<D extends FunctionDefinition> {
    * Escape hatch: adjust the underlying resources' args before they are created.
    * @example { function: (args) => { args.reservedConcurrentExecutions = 10; } }
    */
-  transform?: { function?: (args: aws.lambda.FunctionArgs) => void; role?: (args: aws.iam.RoleArgs) => void };
+  transform?: { function?: Transform<aws.lambda.FunctionArgs>; role?: Transform<aws.iam.RoleArgs> };
 }
 
 export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> extends pulumi.ComponentResource {

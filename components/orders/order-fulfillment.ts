@@ -26,6 +26,8 @@ import type { LinkTarget } from "../lib/grants";
 import { ServiceKey } from "../lib/keys";
 import { physicalName } from "../lib/naming";
 import type { StackSettings } from "../lib/settings";
+import type { Transform } from "../lib/transform";
+import { transformed } from "../lib/transform";
 import { TypedFunction } from "../lib/typed-function";
 import type { WatchedSystem } from "../monitoring";
 import { OrderApi } from "./api";
@@ -52,7 +54,13 @@ export interface OrderFulfillmentArgs {
    * @default {}
    * @example { stateMachine: (args) => { args.tags = { team: "orders" }; } }
    */
-  transform?: NonNullable<OrderWorkflowArgs["transform"]> & NonNullable<OrderApiArgs["transform"]>;
+  transform?: NonNullable<OrderWorkflowArgs["transform"]> &
+    NonNullable<OrderApiArgs["transform"]> & {
+      /** Every table of the unit (`args.name` tells which). */
+      table?: Transform<aws.dynamodb.TableArgs>;
+      /** The fulfillment queue, its DLQ and the DLQ-failures queue (`args.name` tells which). */
+      queue?: Transform<aws.sqs.QueueArgs>;
+    };
 }
 
 /** The unit's functions. */
@@ -85,11 +93,13 @@ export class OrderFulfillment extends pulumi.ComponentResource {
 
   private readonly prefix: string;
   private readonly settings: StackSettings;
+  private readonly transform: NonNullable<OrderFulfillmentArgs["transform"]>;
 
   constructor(name: string, args: OrderFulfillmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("utility:serverless:OrderFulfillment", name, {}, opts);
     this.settings = args.settings;
     this.prefix = args.namePrefix ?? `dofs-${args.settings.stack}`;
+    this.transform = args.transform ?? {};
     const stageName = args.stageName ?? args.settings.stack;
 
     this.key = new ServiceKey(`${name}-key`, {
@@ -195,7 +205,7 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     hashKey: string,
     extra: { attributes?: aws.types.input.dynamodb.TableAttribute[]; globalSecondaryIndexes?: aws.types.input.dynamodb.TableGlobalSecondaryIndex[]; ttl?: aws.types.input.dynamodb.TableTtl } = {},
   ): aws.dynamodb.Table {
-    return new aws.dynamodb.Table(resourceName, {
+    return new aws.dynamodb.Table(resourceName, transformed<aws.dynamodb.TableArgs>({
       name: physicalName(this.prefix, table, 255),
       billingMode: "PAY_PER_REQUEST",
       hashKey,
@@ -204,13 +214,13 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       ...(extra.ttl ? { ttl: extra.ttl } : {}),
       serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       pointInTimeRecovery: { enabled: true },
-    }, { parent: this });
+    }, this.transform.table), { parent: this });
   }
 
   /** Fulfillment queue → DLQ (after maxReceiveCount) → DLQ-failures queue (the DLQ handler's own dead letters). */
   private createQueues(name: string): { queue: EncryptedQueue; dlq: EncryptedQueue; dlqFailures: EncryptedQueue } {
     const { settings } = this;
-    const common = { kmsKeyArn: this.key.arn, formerParent: this };
+    const common = { kmsKeyArn: this.key.arn, formerParent: this, transform: { queue: this.transform.queue } };
     const visibilityTimeoutSeconds = VISIBILITY_TIMEOUT_FACTOR * settings.functionTimeoutSeconds;
     const dlqFailures = new EncryptedQueue(`${name}-fulfillment-dlq-failures`, {
       ...common,

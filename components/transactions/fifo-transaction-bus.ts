@@ -20,6 +20,8 @@ import { ServiceKey, accountContext, denyInsecureTransport } from "../lib/keys";
 import type { TransactionRoute, TransactionType } from "./routes";
 import { TRANSACTION_ROUTES } from "./routes";
 import { physicalName } from "../lib/naming";
+import type { Transform } from "../lib/transform";
+import { transformed } from "../lib/transform";
 import { TypedFunction } from "../lib/typed-function";
 
 export interface FifoTransactionBusArgs {
@@ -36,6 +38,20 @@ export interface FifoTransactionBusArgs {
    * @default the routes of `settings.transactionTypes`, from `TRANSACTION_ROUTES`
    */
   routes?: Partial<Record<TransactionType, TransactionRoute>>;
+  /**
+   * Escape hatch: adjust the underlying resources' args before they are created.
+   * @default {}
+   * @example { table: (args) => { args.tags = { data: "ledger" }; }, queue: (args) => { args.delaySeconds = 1; } }
+   */
+  transform?: {
+    topic?: Transform<aws.sns.TopicArgs>;
+    /** Both tables (`args.name` tells which). */
+    table?: Transform<aws.dynamodb.TableArgs>;
+    /** Every route queue and its DLQ (`args.name` tells which). */
+    queue?: Transform<aws.sqs.QueueArgs>;
+    /** Every route's subscription. */
+    subscription?: Transform<aws.sns.TopicSubscriptionArgs>;
+  };
 }
 
 /** One transaction type's queue, DLQ, subscription and consumer. */
@@ -60,11 +76,13 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
 
   private readonly prefix: string;
   private readonly settings: StackSettings;
+  private readonly transform: NonNullable<FifoTransactionBusArgs["transform"]>;
 
   constructor(name: string, args: FifoTransactionBusArgs, opts?: pulumi.ComponentResourceOptions) {
     super("utility:serverless:FifoTransactionBus", name, {}, opts);
     this.settings = args.settings;
     this.prefix = args.namePrefix ?? `utility-customer-system-${args.settings.stack}`;
+    this.transform = args.transform ?? {};
     const { accountId, partition } = accountContext();
 
     this.key = new ServiceKey(`${name}-key`, {
@@ -108,7 +126,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
   }
 
   private createTopic(name: string): aws.sns.Topic {
-    const topic = new aws.sns.Topic(`${name}-topic`, {
+    const topic = new aws.sns.Topic(`${name}-topic`, transformed<aws.sns.TopicArgs>({
       name: physicalName(this.prefix, "transaction-processing", 256, ".fifo"),
       fifoTopic: true,
       // Dedup by the publisher's MessageDeduplicationId (= transaction_id), never by content: two
@@ -116,7 +134,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       contentBasedDeduplication: false,
       kmsMasterKeyId: this.key.arn,
       ...(this.settings.highThroughput ? { fifoThroughputScope: "MessageGroup" } : {}),
-    }, { parent: this });
+    }, this.transform.topic), { parent: this });
     new aws.sns.TopicPolicy(`${name}-topic-policy`, {
       arn: topic.arn,
       policy: pulumi.jsonStringify({
@@ -137,7 +155,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
   }
 
   private createTable(resourceName: string, table: string, sortKey: string): aws.dynamodb.Table {
-    return new aws.dynamodb.Table(resourceName, {
+    return new aws.dynamodb.Table(resourceName, transformed<aws.dynamodb.TableArgs>({
       name: physicalName(this.prefix, table, 255),
       billingMode: "PAY_PER_REQUEST",
       hashKey: "customer_id",
@@ -148,7 +166,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       ],
       serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       pointInTimeRecovery: { enabled: true },
-    }, { parent: this });
+    }, this.transform.table), { parent: this });
   }
 
   private tableTarget(table: aws.dynamodb.Table): LinkTarget {
@@ -160,7 +178,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     const resourceName = `${name}-${route.queue}`;
     const parent = { parent: this };
 
-    const common = { fifo: true, highThroughput: settings.highThroughput, kmsKeyArn: this.key.arn, formerParent: this };
+    const common = { fifo: true, highThroughput: settings.highThroughput, kmsKeyArn: this.key.arn, formerParent: this, transform: { queue: this.transform.queue } };
     const deadLetterQueue = new EncryptedQueue(`${resourceName}-dlq`, {
       ...common,
       name: physicalName(this.prefix, route.queue, 80, "-dlq.fifo"),
@@ -182,14 +200,14 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       }],
     }, parent);
 
-    const subscription = new aws.sns.TopicSubscription(`${resourceName}-subscription`, {
+    const subscription = new aws.sns.TopicSubscription(`${resourceName}-subscription`, transformed<aws.sns.TopicSubscriptionArgs>({
       topic: this.topic.arn,
       protocol: "sqs",
       endpoint: queue.arn,
       rawMessageDelivery: true,
       filterPolicyScope: "MessageAttributes",
       filterPolicy: JSON.stringify({ transaction_type: [type] }),
-    }, { parent: this, dependsOn: [queue.policy] });
+    }, this.transform.subscription), { parent: this, dependsOn: [queue.policy] });
 
     const links: Record<string, LinkTarget> & { source: LinkTarget; deadLetter: LinkTarget } = {
       source: queue.link(),
