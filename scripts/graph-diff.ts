@@ -5,7 +5,9 @@
  * `pulumi up` would, and compares type, logical name and inputs.
  *
  * Exit 0 when every old resource is matched with identical inputs and every new one is a component
- * (no cloud resource); otherwise each difference is printed and the exit code is 1.
+ * (no cloud resource); otherwise each difference is printed and the exit code is 1. A function
+ * whose bundle changed (`sourceCodeHash`; moving modules changes the bundled output) is listed as a
+ * code update, which `pulumi up` applies in place: it does not fail the comparison.
  *
  *   npm run graph:diff -- main~3 [--stack dev --stack staging]
  */
@@ -25,8 +27,12 @@ function graphAt(dir: string, stack: string): GraphEntry[] {
 }
 
 /** The differences between two graphs of one stack, as lines; empty when the change is a pure refactor. */
-export function compareGraphs(before: GraphEntry[], after: GraphEntry[]): { differences: string[]; matched: number; viaAlias: number; newComponents: string[] } {
+export function compareGraphs(
+  before: GraphEntry[],
+  after: GraphEntry[],
+): { differences: string[]; codeUpdates: string[]; matched: number; viaAlias: number; newComponents: string[] } {
   const differences: string[] = [];
+  const codeUpdates: string[] = [];
   const byUrn = new Map<string, GraphEntry>();
   for (const entry of after) for (const urn of [entry.urn, ...entry.aliases]) byUrn.set(urn, entry);
   const used = new Set<GraphEntry>();
@@ -41,7 +47,9 @@ export function compareGraphs(before: GraphEntry[], after: GraphEntry[]): { diff
     if (now.urn !== old.urn) viaAlias++;
     if (now.type !== old.type || now.name !== old.name) differences.push(`${old.urn}: now ${now.type} ${now.name}`);
     for (const key of new Set([...Object.keys(old.inputs), ...Object.keys(now.inputs)])) {
-      if (!isDeepStrictEqual(old.inputs[key], now.inputs[key])) {
+      if (isDeepStrictEqual(old.inputs[key], now.inputs[key])) continue;
+      if (key === "sourceCodeHash" && old.type === "aws:lambda/function:Function") codeUpdates.push(`${String(old.inputs.name)}: bundle changed (code updated in place)`);
+      else {
         differences.push(`${old.urn}: input ${key} changed\n    before ${JSON.stringify(old.inputs[key])}\n    after  ${JSON.stringify(now.inputs[key])}`);
       }
     }
@@ -53,7 +61,7 @@ export function compareGraphs(before: GraphEntry[], after: GraphEntry[]): { diff
     if (entry.type.startsWith("aws:")) differences.push(`new (would be created): ${entry.urn}`);
     else newComponents.push(entry.urn);
   }
-  return { differences, matched: used.size, viaAlias, newComponents };
+  return { differences, codeUpdates, matched: used.size, viaAlias, newComponents };
 }
 
 async function main() {
@@ -74,9 +82,10 @@ async function main() {
       const result = compareGraphs(graphAt(worktree, stack), graphAt(ROOT, stack));
       console.log(
         `${stack}: ${result.matched} resources at ${rev} matched (${result.viaAlias} through an alias), ` +
-          `${result.newComponents.length} new components, ${result.differences.length} differences`,
+          `${result.newComponents.length} new components, ${result.codeUpdates.length} code updates, ${result.differences.length} differences`,
       );
       for (const line of result.newComponents) console.log(`  new component: ${line}`);
+      for (const line of result.codeUpdates) console.log(`  code update: ${line}`);
       for (const line of result.differences) console.log(`  ${line}`);
       failed ||= result.differences.length > 0;
     }
