@@ -17,8 +17,13 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import { runProgram } from "../runner/run-program";
 import type { DeclaredResource } from "../runner/run-program";
 import { readStackConfig } from "../runner/stack-config";
-import type { Emulators } from "./emulators";
+import type { EmulatorEndpoints, Emulators } from "./emulators";
 import { awsClientConfig, startEmulators } from "./emulators";
+import { startFaults } from "./faults";
+import type { LocalFaults } from "./faults";
+import type { FaultInjector } from "./faults/injector";
+import { noFaults } from "./faults/spec";
+import type { FaultSpec } from "./faults/spec";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
 import { acquireCloudLock, localOutputsPath, StackOutputsFile } from "./outputs";
@@ -55,6 +60,13 @@ export interface LocalCloudOptions {
    * @default true
    */
   traces?: boolean;
+  /**
+   * Faults to inject from the start (`local/faults/spec.ts`); changed while running through the
+   * control endpoint (`faultControlUrl` in the outputs).
+   * @default no faults
+   * @example parseFaultSpec("functions=crash:0.1;dynamodb=throttle:0.1;seed=7")
+   */
+  faults?: FaultSpec;
   /** Export to this OTLP/HTTP endpoint instead of starting a receiver. @default undefined */
   otlpEndpoint?: string;
   /**
@@ -83,6 +95,8 @@ export interface LocalCloud {
   spans(): StoredSpan[];
   /** Milliseconds from the call to ready. */
   bootMs: number;
+  /** The fault injector (what is in force, and what was injected). */
+  faults: FaultInjector;
   /**
    * Stops pollers (after their in-flight batch), functions, API servers and emulators, then removes
    * the outputs file and its lock (the addresses in it are dead). The spans file stays.
@@ -107,6 +121,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     throw error;
   });
   const otlpEndpoint = options.traces === false ? undefined : (options.otlpEndpoint ?? receiver?.url);
+  const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
     sns: new SNSClient(clientConfig(emulators.endpoints.sns)),
@@ -126,13 +141,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT_ID,
       endpoints: emulators.endpoints,
       clients,
-      functionEnvironment: functionEnvironment(emulators, region, otlpEndpoint),
+      functionEnvironment: functionEnvironment(faults.functionEndpoints, region, otlpEndpoint),
+      faults: faults.injector,
       log,
     },
     apis,
   );
   const pollers: SqsPoller[] = [];
-  const stop = stopper(deployment, pollers, apis, emulators, Object.values(clients), receiver, files);
+  const stop = stopper(deployment, pollers, apis, emulators, faults, Object.values(clients), receiver, files);
 
   try {
     registerServiceIntegrations(emulators.stepFunctions, deployment);
@@ -141,7 +157,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const programOutputs = localizeApiUrls(run.outputs, apis) as Record<string, unknown>;
     // `otlpEndpoint` lets clients outside the cloud (`npm run tx`) export to the same receiver, so
     // their spans and the functions' land in one trace.
-    const outputs = StackOutputsFile.parse({ ...programOutputs, region, awsEndpoints: { ...emulators.endpoints }, ...(otlpEndpoint ? { otlpEndpoint } : {}) });
+    const outputs = StackOutputsFile.parse({
+      ...programOutputs,
+      region,
+      awsEndpoints: { ...emulators.endpoints },
+      ...(otlpEndpoint ? { otlpEndpoint } : {}),
+      faultControlUrl: faults.controlUrl,
+    });
     if (outputsFile) {
       fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
       fs.writeFileSync(outputsFile, `${JSON.stringify(outputs, null, 2)}\n`, { mode: 0o600 });
@@ -156,6 +178,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       spansFile: receiver?.file,
       spans: () => receiver?.spans() ?? [],
       bootMs: Date.now() - started,
+      faults: faults.injector,
       stop,
     };
   } catch (error) {
@@ -208,17 +231,20 @@ async function runWithProvisioner(
   return Promise.race([runProgram({ stack, config, accountId: LOCAL_ACCOUNT_ID, provision: guarded }), failed]);
 }
 
-/** What every function gets on top of its own environment, so the unchanged handlers reach the emulators. */
-function functionEnvironment(emulators: Emulators, region: string, otlpEndpoint: string | undefined): Record<string, string> {
+/**
+ * What every function gets on top of its own environment, so the unchanged handlers reach the
+ * emulators (through the fault proxies).
+ */
+function functionEnvironment(endpoints: EmulatorEndpoints, region: string, otlpEndpoint: string | undefined): Record<string, string> {
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_SNS: emulators.endpoints.sns,
-    AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SFN: emulators.endpoints.stepfunctions,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
     // The local OTLP receiver stands in for the collector layer's localhost:4318.
     ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" } : { OTEL_SDK_DISABLED: "true" }),
   };
@@ -276,6 +302,7 @@ function stopper(
   pollers: SqsPoller[],
   apis: ApiGatewayRegistry,
   emulators: Emulators,
+  faults: LocalFaults,
   clients: { destroy(): void }[],
   receiver: OtlpReceiver | undefined,
   files: { remove(): void } | undefined,
@@ -288,6 +315,7 @@ function stopper(
       await Promise.allSettled(pollers.map((p) => p.stop()));
       await apis.stop().catch(() => undefined);
       await Promise.allSettled(deployment.allFunctions().map((f) => f.host.stop()));
+      await faults.stop();
       await emulators.stop().catch(() => undefined);
       if (receiver) await receiver.flushed().then(() => receiver.close()).catch(() => undefined);
       for (const client of clients) client.destroy();

@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --stack staging] [-- --config key=value ...]`: the local cloud.
+ * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>]`: the local cloud.
  *
  * Deploys the stack's program onto local emulators (127.0.0.1 only), writes
  * `.local/<stack>/outputs.json` (guarded by the `cloud.pid` lock beside it: one cloud per stack),
@@ -17,6 +17,8 @@ import { PROJECT } from "../components/lib/settings";
 import { readStackConfig, unknownStackMessage } from "../runner/stack-config";
 import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
+import { parseFaultSpec } from "./faults/spec";
+import type { FaultSpec } from "./faults/spec";
 import { LocalCloudRunningError, localOutputsPath, localStateDir } from "./outputs";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
@@ -26,13 +28,17 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   emitWarning(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...]
+const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>]
   --stack   the stack to run (Pulumi.<stack>.yaml), default dev
-  --config  a config override, like \`pulumi config set key value\` (repeatable)`;
+  --config  a config override, like \`pulumi config set key value\` (repeatable)
+  --faults  faults to inject, e.g. "functions=crash:0.05,throttle:0.05;dynamodb=throttle:0.1;seed=42"
+            (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)`;
 
 export interface CliOptions {
   stack: string;
   config: Record<string, string>;
+  /** Faults from the start; none when the option is absent. */
+  faults?: FaultSpec;
 }
 
 /** Parses the command line; throws a usage error. */
@@ -43,6 +49,7 @@ export function parseCli(argv: string[]): CliOptions {
     options: {
       stack: { type: "string", default: "dev" },
       config: { type: "string", multiple: true, default: [] },
+      faults: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -54,7 +61,15 @@ export function parseCli(argv: string[]): CliOptions {
     if (at <= 0) throw new UsageError(`--config expects key=value, got "${pair}"`);
     config[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  return { stack: values.stack ?? "dev", config };
+  let faults: FaultSpec | undefined;
+  if (values.faults !== undefined) {
+    try {
+      faults = parseFaultSpec(values.faults);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}) };
 }
 
 export class UsageError extends Error {}
@@ -139,7 +154,7 @@ async function main(): Promise<number> {
   const stopRequested = waitForStop().then((reason) => (stopReason = reason));
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir() });
+    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults });
   } catch (error) {
     if (error instanceof LocalCloudRunningError) {
       console.error(error.message);
@@ -158,6 +173,7 @@ async function main(): Promise<number> {
       `  traces: OTLP receiver ${outputs.otlpEndpoint ?? "(none)"} → ${path.relative(process.cwd(), cloud.spansFile)} (npm run tx exports to it; npm run traces -- <transaction or order id>)`,
     );
   }
+  console.log(`  faults: ${cli.faults ? cloud.faults.report().spec : "none"}; control endpoint ${outputs.faultControlUrl} (GET, PUT a spec, DELETE)`);
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,

@@ -18,6 +18,8 @@ const localCloudKeys = {
    * only, and only while it traces. `npm run tx` exports its publish span there.
    */
   otlpEndpoint: z.url().optional(),
+  /** The local cloud's fault control endpoint (`local/faults/control.ts`); local cloud only. */
+  faultControlUrl: z.url().optional(),
 };
 
 /**

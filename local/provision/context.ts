@@ -8,7 +8,7 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { EmulatorEndpoints } from "../emulators";
-import type { FunctionHost } from "../runtime/function-host";
+import type { FunctionHost, FunctionHostOptions } from "../runtime/function-host";
 import type { ApiGatewayRegistry } from "../services/api-gateway";
 
 /** A queue as the emulator created it. */
@@ -47,6 +47,8 @@ export interface LocalDeploymentOptions {
   functionEnvironment: Record<string, string>;
   /** Receives each function log line, already prefixed. */
   log: (line: string) => void;
+  /** Decides the injected faults of each invocation. @default none */
+  faults?: FunctionHostOptions["faults"];
 }
 
 /** The registry the provisioners fill in. */

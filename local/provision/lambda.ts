@@ -51,6 +51,7 @@ export function provisionFunction(args: MockResourceArgs, deployment: LocalDeplo
     memoryMb: asNumber(inputs.memorySize) ?? 128,
     concurrency: reserved !== undefined && reserved >= 0 ? Math.max(1, reserved) : DEFAULT_LOCAL_CONCURRENCY,
     onLog: (line) => deployment.options.log(`[${name}] ${line}`),
+    faults: deployment.options.faults,
   });
   deployment.addFunction({ name, arn, host });
   return base;

@@ -48,7 +48,9 @@ async function invokeFunction(deployment: LocalDeployment, functionName: string,
     return await fn.host.invoke(payload);
   } catch (error) {
     if (error instanceof FunctionError) {
-      // Like Lambda's integration: the error is the function's errorType, the cause its JSON error.
+      // Like Lambda's integration: a function error is named by its errorType, with its JSON error as
+      // the cause; an error of the Lambda service itself (throttling) is `Lambda.<exception>`.
+      if (error.source === "service") throw statesError(`Lambda.${error.errorType}`, error.message);
       throw statesError(error.errorType, JSON.stringify({ errorMessage: error.message, errorType: error.errorType }));
     }
     throw statesError("Lambda.ServiceException", String(error));

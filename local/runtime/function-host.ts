@@ -16,6 +16,7 @@ import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import type { FunctionFaultKind } from "../faults/spec";
 
 export interface FunctionHostOptions {
   /** Physical function name (`AWS_LAMBDA_FUNCTION_NAME`, and the log prefix). */
@@ -34,14 +35,24 @@ export interface FunctionHostOptions {
   arn?: string;
   /** Receives each output line. @default prints `[name] line` to stdout */
   onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * Decides the injected fault, if any, of each invocation (`local/faults`).
+   * @default none: no faults
+   */
+  faults?: { functionFault(functionName: string): FunctionFaultKind | undefined };
 }
 
-/** An invocation that failed: the handler threw, timed out, or the bundle did not load. */
+/**
+ * An invocation that failed: the handler threw, timed out, its environment died, or the bundle did
+ * not load (`source: "function"`); or Lambda refused to run it, e.g. throttled (`source:
+ * "service"`: Step Functions names these `Lambda.<errorType>`).
+ */
 export class FunctionError extends Error {
   constructor(
     readonly errorType: string,
     message: string,
     readonly functionName: string,
+    readonly source: "function" | "service" = "function",
   ) {
     super(message);
     this.name = errorType;
@@ -114,10 +125,15 @@ export class FunctionHost {
    * @throws FunctionError when the handler throws or times out.
    */
   async invoke(event: unknown): Promise<unknown> {
+    const fault = this.options.faults?.functionFault(this.options.name);
+    const { name } = this.options;
+    if (fault === "throttle") throw new FunctionError("TooManyRequestsException", "Rate Exceeded. (injected fault)", name, "service");
+    if (fault === "throw") throw new FunctionError("InjectedFault", `The handler of ${name} failed (injected fault)`, name);
     for (let attempt = 0; ; attempt++) {
       const env = await this.acquire();
       try {
-        return await this.run(env, event);
+        if (fault === "timeout") return await this.timeOut(env);
+        return await this.run(env, event, fault === "crash");
       } catch (error) {
         if (!(error instanceof EnvironmentGone)) throw error;
         if (attempt >= MAX_ENVIRONMENT_RETRIES) throw new FunctionError("Runtime.ExitError", error.message, this.options.name);
@@ -198,7 +214,16 @@ export class FunctionHost {
     return env;
   }
 
-  private run(env: Environment, event: unknown): Promise<unknown> {
+  /** An injected timeout: reported at once (not after the timeout), and the environment killed, as Lambda does. */
+  private async timeOut(env: Environment): Promise<never> {
+    this.discard(env);
+    await this.kill(env);
+    const seconds = (this.options.timeoutSeconds ?? 30).toFixed(2);
+    throw new FunctionError("Sandbox.Timedout", `Task timed out after ${seconds} seconds (injected fault)`, this.options.name);
+  }
+
+  /** Runs one invocation; with `crash`, kills the environment as soon as the invocation starts in it. */
+  private run(env: Environment, event: unknown, crash = false): Promise<unknown> {
     const id = randomUUID();
     const timeoutMs = (this.options.timeoutSeconds ?? 30) * 1000;
     return new Promise((resolve, reject) => {
@@ -220,6 +245,7 @@ export class FunctionHost {
         if (message.id !== id) return;
         if (message.type === "started") {
           started = true;
+          if (crash) env.child.kill("SIGKILL");
           return;
         }
         cleanup();

@@ -5,6 +5,7 @@
  * `{"message": "Endpoint request timed out"}`, as on AWS.
  */
 import type { IncomingMessage } from "node:http";
+import { FunctionError } from "../../runtime/function-host";
 import { HttpError } from "./gateway-responses";
 import type { ApiIntegration, ApiKey, LambdaInvoker, RestApi } from "./rest-api";
 import { lastHeader } from "./request";
@@ -93,7 +94,8 @@ export function proxyEvent({ api, matched, req, url, headers, query, body, reque
 /**
  * Invokes the function, giving up after the integration's timeout.
  * @param onFailure - Told what the function threw (`name: message`), before the 502.
- * @throws {HttpError} 504 `INTEGRATION_TIMEOUT`, or 502 when the invocation failed.
+ * @throws {HttpError} 504 `INTEGRATION_TIMEOUT`, 500 `INTEGRATION_FAILURE` when Lambda refused it
+ *   (throttled), or 502 when the invocation failed.
  */
 export async function invokeWithTimeout(fn: LambdaInvoker, event: unknown, timeoutMilliseconds: number, onFailure: (description: string) => void): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
@@ -107,6 +109,9 @@ export async function invokeWithTimeout(fn: LambdaInvoker, event: unknown, timeo
   } catch (error) {
     if (error instanceof HttpError) throw error;
     onFailure(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    // Lambda refusing the invocation (throttled) reaches the client as 500: API Gateway maps it to
+    // INTEGRATION_FAILURE, a function that failed or crashed as 502.
+    if (error instanceof FunctionError && error.source === "service") throw new HttpError(500, "INTEGRATION_FAILURE", "Internal server error", "InternalServerErrorException");
     throw new HttpError(502, "DEFAULT_5XX", "Internal server error", "InternalServerErrorException");
   } finally {
     clearTimeout(timer);
