@@ -8,6 +8,9 @@ import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import type { FaultService, FaultSpec, FunctionFaultKind, ServiceFaultKind } from "./spec";
 import { formatFaultSpec, noFaults } from "./spec";
 
+/** How far into an invocation an injected crash may land. */
+export const CRASH_WINDOW_MS = 200;
+
 /** What a service call gets: a delay first, then maybe an error instead of the real answer. */
 export interface ServiceFaultDecision {
   delayMs: number;
@@ -50,6 +53,15 @@ export class FaultInjector {
 
   report(): FaultReport {
     return { spec: formatFaultSpec(this.spec), injected: Object.fromEntries(this.injected) };
+  }
+
+  /**
+   * When an injected crash kills the environment, in milliseconds after the invocation started:
+   * anywhere in the first `CRASH_WINDOW_MS`, so a crash can land before, during or after the
+   * handler's writes (as a real one would).
+   */
+  crashDelayMs(): number {
+    return Math.floor(this.draw() * CRASH_WINDOW_MS);
   }
 
   /** The fault, if any, for one invocation of the function named `name` (physical name). */

@@ -9,7 +9,8 @@
  * - Targets: `functions` (every function), `function:<name>` (one function, by physical name;
  *   replaces `functions` for it), and the services `dynamodb`, `sqs`, `sns`, `stepfunctions` (the
  *   calls functions make to them).
- * - Function faults: `crash` (the environment dies mid-invocation: `Runtime.ExitError`), `timeout`
+ * - Function faults: `crash` (the environment is killed within 200 ms of the invocation's start:
+ *   before the handler finished it fails with `Runtime.ExitError`, after it the result stands), `timeout`
  *   (`Sandbox.Timedout`; reported at once, not after the function's timeout), `throw` (the handler
  *   fails), `throttle` (Lambda refuses the invocation: `TooManyRequestsException`).
  * - Service faults: `throttle` (DynamoDB only: `ProvisionedThroughputExceededException`), `error`

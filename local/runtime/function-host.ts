@@ -39,7 +39,7 @@ export interface FunctionHostOptions {
    * Decides the injected fault, if any, of each invocation (`local/faults`).
    * @default none: no faults
    */
-  faults?: { functionFault(functionName: string): FunctionFaultKind | undefined };
+  faults?: { functionFault(functionName: string): FunctionFaultKind | undefined; crashDelayMs(): number };
 }
 
 /**
@@ -133,7 +133,7 @@ export class FunctionHost {
       const env = await this.acquire();
       try {
         if (fault === "timeout") return await this.timeOut(env);
-        return await this.run(env, event, fault === "crash");
+        return await this.run(env, event, fault === "crash" ? (this.options.faults?.crashDelayMs() ?? 0) : undefined);
       } catch (error) {
         if (!(error instanceof EnvironmentGone)) throw error;
         if (attempt >= MAX_ENVIRONMENT_RETRIES) throw new FunctionError("Runtime.ExitError", error.message, this.options.name);
@@ -222,8 +222,12 @@ export class FunctionHost {
     throw new FunctionError("Sandbox.Timedout", `Task timed out after ${seconds} seconds (injected fault)`, this.options.name);
   }
 
-  /** Runs one invocation; with `crash`, kills the environment as soon as the invocation starts in it. */
-  private run(env: Environment, event: unknown, crash = false): Promise<unknown> {
+  /**
+   * Runs one invocation. With `crashAfterMs`, the environment is killed that long after the
+   * invocation started in it: before the handler finished (the invocation fails with
+   * `Runtime.ExitError`) or after (it succeeded; the environment is gone all the same).
+   */
+  private run(env: Environment, event: unknown, crashAfterMs?: number): Promise<unknown> {
     const id = randomUUID();
     const timeoutMs = (this.options.timeoutSeconds ?? 30) * 1000;
     return new Promise((resolve, reject) => {
@@ -245,7 +249,7 @@ export class FunctionHost {
         if (message.id !== id) return;
         if (message.type === "started") {
           started = true;
-          if (crash) env.child.kill("SIGKILL");
+          if (crashAfterMs !== undefined) setTimeout(() => env.child.kill("SIGKILL"), crashAfterMs).unref();
           return;
         }
         cleanup();
