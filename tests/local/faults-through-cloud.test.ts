@@ -95,7 +95,7 @@ describe("local cloud under faults", () => {
   it("answers a crashed invocation with 502 and a throttled one with 500, as API Gateway does, then recovers", async () => {
     // A crash lands within 200 ms of the start: usually before the handler answers (502), sometimes after (200).
     await control("PUT", `function:${API_FUNCTION}=crash:1`);
-    const answers = [];
+    const answers: Awaited<ReturnType<typeof postOrder>>[] = [];
     for (let i = 0; i < 10 && !answers.some((a) => a.status === 502); i++) answers.push(await postOrder());
     const crashed = answers.find((a) => a.status === 502);
     expect(crashed?.body).toEqual({ message: "Internal server error", requestId: expect.any(String) });
