@@ -90,7 +90,10 @@ export interface Harness {
   waitForQueuesDrained(what: string, until?: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<void>;
   /** Waits until `predicate` holds, polling every 100 ms; throws with `what` after `timeoutMs`. */
   waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
-  /** Runs a Lambda Task as Step Functions' `lambda:invoke` does (tests of the workflow bind Tasks with it). */
+  /**
+   * Runs a Lambda Task on the hosts, the function's errorType as the States error (the workflow
+   * tests bind Tasks with it; executions on the emulator use the local cloud's own bindings).
+   */
   invokeTask(functionArn: string, payload: unknown): Promise<{ Payload: unknown; StatusCode: number }>;
   /** Sends as the `sqs:sendMessage` integration does. */
   sendMessage(input: { QueueUrl: string; MessageBody: unknown }): Promise<{ MessageId: string; MD5OfMessageBody: string }>;
@@ -232,7 +235,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
-/** The execution's status (the workflow of order `orderId`). */
 /**
  * The final status of the order's execution, once it has one. The order's own status is written by
  * a state inside the execution, so the execution may still be RUNNING (leaving that state) when a
