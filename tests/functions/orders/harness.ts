@@ -1,14 +1,17 @@
-// The DOFS unit on one machine for tests: dynalite, fauxqs and the Step Functions emulator on
-// 127.0.0.1, the five order functions' real bundles each in its own Lambda-like Node process with
-// its own environment, the workflow definition from components/orders/workflow-definition.ts, and the event
-// source mappings of the fulfillment queue and its DLQ.
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+// The DOFS unit on one machine for tests, built from the program itself: the Pulumi program runs
+// under the mock runtime with the local cloud's provisioners (tests/support/local-program.ts), so
+// the tables, queues, state machine and the five order functions (their real bundles, each in its
+// own Lambda-like Node process) are what the program declares: keys and indexes, redrive policies
+// and visibility timeouts, each function's environment (links, settings, trigger settings) and its
+// event source mapping (batch size, maximum concurrency), all pointing at the emulators. Tests call
+// the functions directly and count what the mappings' pollers handle.
+import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { bundleFunction } from "../../../components/lib/bundle";
-import { orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
 import type { OrderWorkflowArgs } from "../../../components/orders/workflow-definition";
 import { ordersApi } from "../../../functions/orders/api/definition";
 import { handleFailedFulfillment } from "../../../functions/orders/dlq/definition";
@@ -16,31 +19,45 @@ import { fulfillOrder } from "../../../functions/orders/fulfillment/definition";
 import type { FailedOrderRecord, OrderRecord } from "../../../functions/orders/schemas";
 import { storeOrder } from "../../../functions/orders/store/definition";
 import { validateOrder } from "../../../functions/orders/validate/definition";
-import { awsClientConfig, startEmulators } from "../../../local/emulators";
-import type { Emulators } from "../../../local/emulators";
-import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
-import { startSqsPoller } from "../../../local/runtime/sqs-poller";
-import type { BatchOutcome, SqsPoller } from "../../../local/runtime/sqs-poller";
 import { TaskFailedError } from "../../../local/services/stepfunctions";
+import type { Emulators } from "../../../local/emulators";
+import type { ProgramRun } from "../../../runner/run-program";
+import { FunctionError } from "../../../local/runtime/function-host";
+import type { FunctionHost } from "../../../local/runtime/function-host";
+import type { BatchOutcome } from "../../../local/runtime/sqs-poller";
+import { deployProgram } from "../../support/local-program";
+import type { DeployedFunction } from "../../support/local-program";
 
-export const REGION = "us-east-1";
-const ACCOUNT = "000000000000";
-const PREFIX = "dofs-test";
+/**
+ * Config the harness runs the program with unless a test overrides it: three receives before the
+ * DLQ (a failing order is FAILED after 1 s + 2 s of backoff, not 15 s) and four concurrent
+ * invocations per queue.
+ */
+export const HARNESS_CONFIG: Record<string, string> = { maxReceiveCount: "3", maxConcurrency: "4" };
 
 export interface HarnessOptions {
-  /** Fulfillment settings of the fulfillment function. @default { fulfillmentSuccessRate: 0.7 } */
-  fulfillmentSettings?: { fulfillmentSuccessRate: number; fulfillmentOverrides?: Record<string, "FULFILLED" | "FAILED"> };
-  /** The queues' maxReceiveCount (and the SQS runtime's). @default 3 */
-  maxReceiveCount?: number;
-  /** Start the fulfillment and DLQ pollers. @default true */
+  /**
+   * Stack config overrides of the program run, like `pulumi config set` (e.g.
+   * `{ fulfillmentSuccessRate: "0.7", maxReceiveCount: "3", maxConcurrency: "6" }`), on top of
+   * `HARNESS_CONFIG` and the dev stack's own config.
+   * @default {}
+   */
+  config?: Record<string, string>;
+  /**
+   * The fulfillment function's outcome overrides by customer id: its test hook, added to the
+   * settings the program passes it (the deployed stack never sets it).
+   * @default none
+   */
+  fulfillmentOverrides?: Record<string, "FULFILLED" | "FAILED">;
+  /** Start the fulfillment and DLQ event source mappings. @default true */
   pollers?: boolean;
-  /** Concurrent environments per function. @default 4 */
-  concurrency?: number;
 }
 
 export interface Harness {
   emulators: Emulators;
-  names: { orders: string; failedOrders: string; idempotency: string };
+  /** The program run: settings, resources as declared, outputs (with local addresses). */
+  run: ProgramRun;
+  names: { orders: string; failedOrders: string };
   queues: { fulfillment: string; dlq: string; dlqFailures: string };
   stateMachineArn: string;
   /** Function ARNs the workflow invokes. */
@@ -73,7 +90,10 @@ export interface Harness {
   waitForQueuesDrained(what: string, until?: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<void>;
   /** Waits until `predicate` holds, polling every 100 ms; throws with `what` after `timeoutMs`. */
   waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
-  /** Runs a Lambda Task as Step Functions' `lambda:invoke` does (tests of the workflow bind Tasks with it). */
+  /**
+   * Runs a Lambda Task on the hosts, the function's errorType as the States error (the workflow
+   * tests bind Tasks with it; executions on the emulator use the local cloud's own bindings).
+   */
   invokeTask(functionArn: string, payload: unknown): Promise<{ Payload: unknown; StatusCode: number }>;
   /** Sends as the `sqs:sendMessage` integration does. */
   sendMessage(input: { QueueUrl: string; MessageBody: unknown }): Promise<{ MessageId: string; MD5OfMessageBody: string }>;
@@ -83,114 +103,34 @@ export interface Harness {
 
 /** Starts everything; call `stop()` in `afterAll`. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const maxReceiveCount = options.maxReceiveCount ?? 3;
-  const emulators = await startEmulators({ region: REGION, timing: { retryIntervalMs: 0 } });
-  const { endpoints } = emulators;
-  const dynamo = new DynamoDBClient(awsClientConfig(endpoints.dynamodb, REGION));
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const sqs = new SQSClient(awsClientConfig(endpoints.sqs, REGION));
-  const sfn = new SFNClient(awsClientConfig(endpoints.stepfunctions, REGION));
-
-  const names = { orders: `${PREFIX}-orders`, failedOrders: `${PREFIX}-failed-orders`, idempotency: `${PREFIX}-idempotency` };
-  await dynamo.send(new CreateTableCommand({
-    TableName: names.orders,
-    BillingMode: "PAY_PER_REQUEST",
-    KeySchema: [{ AttributeName: "order_id", KeyType: "HASH" }],
-    AttributeDefinitions: [{ AttributeName: "order_id", AttributeType: "S" }, { AttributeName: "customer_id", AttributeType: "S" }, { AttributeName: "created_at", AttributeType: "S" }],
-    GlobalSecondaryIndexes: [{
-      IndexName: "customer_id-created_at",
-      KeySchema: [{ AttributeName: "customer_id", KeyType: "HASH" }, { AttributeName: "created_at", KeyType: "RANGE" }],
-      Projection: { ProjectionType: "ALL" },
-    }],
-  }));
-  for (const [table, key] of [[names.failedOrders, "order_id"], [names.idempotency, "idempotency_key"]] as const) {
-    await dynamo.send(new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: key, AttributeType: "S" }],
-    }));
-  }
-
-  const createQueue = async (name: string, redriveTo?: string) => {
-    const url = (await sqs.send(new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        VisibilityTimeout: "30",
-        ...(redriveTo ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, redriveTo), maxReceiveCount }) } : {}),
-      },
-    }))).QueueUrl!;
-    return url;
-  };
-  const dlqFailures = await createQueue(`${PREFIX}-fulfillment-dlq-failures`);
-  const dlq = await createQueue(`${PREFIX}-fulfillment-dlq`, dlqFailures);
-  const fulfillment = await createQueue(`${PREFIX}-fulfillment`, dlq);
-  const queues = { fulfillment, dlq, dlqFailures };
-
-  const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${PREFIX}-${name}`;
-  const functionArns = { validate: fnArn(validateOrder.name), store: fnArn(storeOrder.name) };
-  const workflowArgs: OrderWorkflowArgs = { validateFunctionArn: functionArns.validate, storeFunctionArn: functionArns.store, fulfillmentQueueUrl: fulfillment };
-  const stateMachineArn = (await sfn.send(new CreateStateMachineCommand({
-    name: `${PREFIX}-order-workflow`,
-    definition: JSON.stringify(orderWorkflowDefinition(workflowArgs)),
-    roleArn: `arn:aws:iam::${ACCOUNT}:role/${PREFIX}-order-workflow`,
-  }))).stateMachineArn!;
-
-  const tableLink = (name: string) => JSON.stringify({ name, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}` });
-  const queueLink = async (url: string) => JSON.stringify({ url, arn: await queueArn(sqs, url) });
-  const base = {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
-    POWERTOOLS_LOG_LEVEL: process.env.ORDERS_TEST_LOG_LEVEL ?? "ERROR",
-    POWERTOOLS_METRICS_DISABLED: "true",
-    NODE_OPTIONS: "--enable-source-maps",
-  };
-  const trigger = JSON.stringify({ maxReceiveCount });
-  const environments = {
-    api: { LINK_ORDERS: tableLink(names.orders), LINK_IDEMPOTENCY: tableLink(names.idempotency), LINK_WORKFLOW: JSON.stringify({ arn: stateMachineArn }), FUNCTION_SETTINGS: "{}" },
-    validate: { FUNCTION_SETTINGS: "{}" },
-    store: { LINK_ORDERS: tableLink(names.orders), LINK_FAILED_ORDERS: tableLink(names.failedOrders), FUNCTION_SETTINGS: "{}" },
-    fulfillment: {
-      LINK_ORDERS: tableLink(names.orders),
-      LINK_SOURCE: await queueLink(fulfillment),
-      LINK_DEAD_LETTER: await queueLink(dlq),
-      FUNCTION_SETTINGS: JSON.stringify(options.fulfillmentSettings ?? { fulfillmentSuccessRate: 0.7 }),
-      FUNCTION_TRIGGER: trigger,
+  const program = await deployProgram({
+    config: { ...HARNESS_CONFIG, ...options.config },
+    functionSettings: options.fulfillmentOverrides ? [{ definition: fulfillOrder, add: { fulfillmentOverrides: options.fulfillmentOverrides } }] : [],
+    logLevel: process.env.ORDERS_TEST_LOG_LEVEL ?? "ERROR",
+    // Output that is not a Powertools JSON line (a crash, a Node warning) is always shown.
+    log: (line) => {
+      if (process.env.ORDERS_TEST_LOG_LEVEL || !/^\[[^\]]+\] \{/.test(line)) console.log(line);
     },
-    dlq: {
-      LINK_ORDERS: tableLink(names.orders),
-      LINK_FAILED_ORDERS: tableLink(names.failedOrders),
-      LINK_SOURCE: await queueLink(dlq),
-      LINK_DEAD_LETTER: await queueLink(dlqFailures),
-      FUNCTION_SETTINGS: "{}",
-      FUNCTION_TRIGGER: trigger,
-    },
-  };
+  });
+  const { emulators, run, clients } = program;
+  const { sqs, sfn } = clients;
+  const documents = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const outputs = run.outputs as { ordersTable: string; failedOrdersTable: string; stateMachineArn: string; fulfillmentQueueUrl: string; fulfillmentDlqUrl: string };
+
+  const names = { orders: outputs.ordersTable, failedOrders: outputs.failedOrdersTable };
+  // The DLQ handler's own dead letters go where the DLQ's redrive policy says.
+  const dlqDeclared = run.resources.find((r) => r.type === "aws:sqs/queue:Queue" && r.state.url === outputs.fulfillmentDlqUrl);
+  const dlqRedrive = JSON.parse(String(dlqDeclared?.inputs.redrivePolicy)) as { deadLetterTargetArn: string };
+  const queues = { fulfillment: outputs.fulfillmentQueueUrl, dlq: outputs.fulfillmentDlqUrl, dlqFailures: program.queue(dlqRedrive.deadLetterTargetArn).url };
+
   const definitions = { api: ordersApi, validate: validateOrder, store: storeOrder, fulfillment: fulfillOrder, dlq: handleFailedFulfillment };
-  const bundleBytes: Record<string, number> = {};
-  const quiet = (line: string, stream: "stdout" | "stderr") => {
-    if (stream === "stderr" || process.env.ORDERS_TEST_LOG_LEVEL) console.log(line);
-  };
-  const hosts = Object.fromEntries(
-    (Object.keys(definitions) as (keyof typeof definitions)[]).map((key) => {
-      const definition = definitions[key];
-      const bundle = bundleFunction(definition.name, definition.entry);
-      bundleBytes[definition.name] = bundle.bytes;
-      return [key, new FunctionHost({
-        name: `${PREFIX}-${definition.name}`,
-        bundleDir: bundle.dir,
-        environment: { ...base, ...environments[key] },
-        concurrency: options.concurrency ?? 4,
-        arn: fnArn(definition.name),
-        onLog: quiet,
-      })];
-    }),
-  ) as Harness["hosts"];
+  const functions = Object.fromEntries(Object.entries(definitions).map(([key, d]) => [key, program.functionOf(d)])) as Record<keyof typeof definitions, DeployedFunction>;
+  const hosts = Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.host])) as Harness["hosts"];
+  const bundleBytes = Object.fromEntries(Object.values(definitions).map((d) => [d.name, bundleFunction(d.name, d.entry).bytes]));
+  const functionArns = { validate: functions.validate.arn, store: functions.store.arn };
+  const workflowArgs: OrderWorkflowArgs = { validateFunctionArn: functionArns.validate, storeFunctionArn: functionArns.store, fulfillmentQueueUrl: queues.fulfillment };
 
+  /** Runs a Lambda Task as the workflow-definition tests bind it (the function's errorType becomes the States error). */
   const invokeTask = async (functionArn: string, payload: unknown) => {
     const host = functionArn === functionArns.validate ? hosts.validate : functionArn === functionArns.store ? hosts.store : undefined;
     if (!host) throw new TaskFailedError("Lambda.ResourceNotFoundException", `Function not found: ${functionArn}`);
@@ -207,23 +147,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const sent = await sqs.send(new SendMessageCommand({ QueueUrl: input.QueueUrl, MessageBody: body }));
     return { MessageId: sent.MessageId!, MD5OfMessageBody: sent.MD5OfMessageBody! };
   };
-  emulators.stepFunctions.registerTaskHandler("arn:aws:states:::lambda:invoke", (input) => {
-    const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-    return invokeTask(FunctionName, Payload);
-  });
-  emulators.stepFunctions.registerTaskHandler("arn:aws:states:::sqs:sendMessage", (input) => sendMessage(input as { QueueUrl: string; MessageBody: unknown }));
 
-  const pollers: SqsPoller[] = [];
   const handled: Harness["handled"] = { fulfillment: { received: 0, deleted: 0, failed: 0 }, dlq: { received: 0, deleted: 0, failed: 0 } };
   if (options.pollers ?? true) {
-    for (const [key, url, host] of [["fulfillment", fulfillment, hosts.fulfillment], ["dlq", dlq, hosts.dlq]] as const) {
+    for (const key of ["fulfillment", "dlq"] as const) {
       const counts = handled[key];
-      const onBatch = (outcome: BatchOutcome) => {
+      program.startMapping(functions[key], (outcome: BatchOutcome) => {
         counts.received += outcome.received;
         counts.deleted += outcome.deleted;
         counts.failed += outcome.failed;
-      };
-      pollers.push(startSqsPoller({ queueUrl: url, eventSourceArn: await queueArn(sqs, url), sqsClient: sqs, host, region: REGION, batchSize: 10, maximumConcurrency: 4, onBatch, onError: () => undefined }));
+      });
     }
   }
   const queueCounts: Harness["queueCounts"] = async () => {
@@ -234,7 +167,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }));
       return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
     };
-    const [f, d, x] = await Promise.all([count(fulfillment), count(dlq), count(dlqFailures)]);
+    const [f, d, x] = await Promise.all([count(queues.fulfillment), count(queues.dlq), count(queues.dlqFailures)]);
     return { fulfillment: f, dlq: d, dlqFailures: x };
   };
   const waitFor: Harness["waitFor"] = async (what, probe, timeoutMs = 30_000) => {
@@ -278,9 +211,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   return {
     emulators,
+    run,
     names,
     queues,
-    stateMachineArn,
+    stateMachineArn: outputs.stateMachineArn,
     functionArns,
     hosts,
     bundleBytes,
@@ -297,21 +231,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queueCounts,
     waitForQueuesDrained,
     waitFor,
-    stop: async () => {
-      await Promise.allSettled(pollers.map((p) => p.stop()));
-      await Promise.allSettled(Object.values(hosts).map((h) => h.stop()));
-      for (const client of [dynamo, sqs, sfn]) client.destroy();
-      await emulators.stop();
-    },
+    stop: () => program.stop(),
   };
 }
 
-async function queueArn(sqs: SQSClient, url: string): Promise<string> {
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-  return attributes.Attributes!.QueueArn!;
-}
-
-/** The execution's status (the workflow of order `orderId`). */
 /**
  * The final status of the order's execution, once it has one. The order's own status is written by
  * a state inside the execution, so the execution may still be RUNNING (leaving that state) when a

@@ -10,7 +10,7 @@ const ORDERS = 120;
 const RATE = 0.7;
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ fulfillmentSettings: { fulfillmentSuccessRate: RATE }, concurrency: 6 });
+  h = await startHarness({ config: { fulfillmentSuccessRate: String(RATE), maxConcurrency: "6" } });
 });
 afterAll(async () => {
   await h?.stop();

@@ -18,11 +18,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 
 beforeAll(async () => {
   h = await startHarness({
-    fulfillmentSettings: {
-      fulfillmentSuccessRate: 0.7,
-      // The seed's outcomes, fixed through the test hook (never set by the deployed stack).
-      fulfillmentOverrides: { "cust-staging-001": "FAILED", "cust-staging-002": "FULFILLED", "cust-staging-003": "FAILED", "cust-guard-ok": "FULFILLED", "cust-guard-fail": "FAILED" },
-    },
+    config: { fulfillmentSuccessRate: "0.7" },
+    // The seed's outcomes, fixed through the test hook (never set by the deployed stack).
+    fulfillmentOverrides: { "cust-staging-001": "FAILED", "cust-staging-002": "FULFILLED", "cust-staging-003": "FAILED", "cust-guard-ok": "FULFILLED", "cust-guard-fail": "FAILED" },
   });
 });
 afterAll(async () => {

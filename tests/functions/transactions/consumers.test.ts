@@ -1,94 +1,53 @@
 /**
- * The two transaction consumers as deployed: their esbuild bundles, loaded in fresh Node processes
- * (the local Lambda host), invoked with SQS events against dynalite and fauxqs on 127.0.0.1.
- * Batches are built by hand where fauxqs cannot produce them (several messages of one group).
+ * The two transaction consumers as deployed: the program runs under the mock runtime with the local
+ * cloud's provisioners (tests/support/local-program.ts), so their tables, queues and environments
+ * (links, settings, trigger settings) are the program's; their esbuild bundles run in fresh Node
+ * processes (the local Lambda host), invoked with SQS events against dynalite and fauxqs on
+ * 127.0.0.1. Batches are built by hand where fauxqs cannot produce them (several messages of one group).
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleFunction } from "../../../components/lib/bundle";
-import type { FunctionDefinition } from "../../../functions/lib/define";
 import { bankAccountSetup } from "../../../functions/transactions/bank-account-setup/definition";
 import { payment } from "../../../functions/transactions/payment/definition";
-import { awsClientConfig, startDynamoDb, startSnsSqs } from "../../../local/emulators";
-import type { DynamoDbEmulator, SnsSqsEmulator } from "../../../local/emulators";
-import { FunctionHost } from "../../../local/runtime/function-host";
+import type { FunctionHost } from "../../../local/runtime/function-host";
+import { deployProgram } from "../../support/local-program";
+import type { DeployedProgram } from "../../support/local-program";
 
-const region = "us-east-1";
 const MAX_RECEIVE = 3;
 const FINGERPRINT_KEY = "consumer-test-fingerprint-key-0123456789abcdef";
-let dynamo: DynamoDbEmulator;
-let snsSqs: SnsSqsEmulator;
+let program: DeployedProgram;
+let region: string;
 let documents: DynamoDBDocumentClient;
 let sqs: SQSClient;
-const hosts: FunctionHost[] = [];
+/** Physical table names, from the stack outputs. */
+let tables: { bankAccounts: string; payments: string };
+/** Each function's dead-letter queue URL, by function name. */
 const dlqUrls: Record<string, string> = {};
 let setupHost: FunctionHost;
 let paymentHost: FunctionHost;
 const logs: string[] = [];
 
-async function table(name: string, sortKey: string) {
-  await new DynamoDBClient(awsClientConfig(dynamo.endpoint, region)).send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [
-        { AttributeName: "customer_id", KeyType: "HASH" },
-        { AttributeName: sortKey, KeyType: "RANGE" },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: "customer_id", AttributeType: "S" },
-        { AttributeName: sortKey, AttributeType: "S" },
-      ],
-    }),
-  );
-  return { name, arn: `arn:aws:dynamodb:${region}:000000000000:table/${name}` };
-}
-
-async function fifoQueue(name: string) {
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { FifoQueue: "true" } }));
-  return { url: QueueUrl!, arn: `arn:aws:sqs:${region}:000000000000:${name}.fifo` };
-}
-
-async function host(definition: FunctionDefinition, links: Record<string, object>, settings: object): Promise<FunctionHost> {
-  const bundle = bundleFunction(definition.name, definition.entry);
-  console.log(`bundle ${definition.name}: ${(bundle.bytes / 1024).toFixed(0)} KiB`);
-  const source = await fifoQueue(`${definition.name}-source`);
-  const deadLetter = await fifoQueue(`${definition.name}-dlq`);
-  dlqUrls[definition.name] = deadLetter.url;
-  const environment: Record<string, string> = {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: snsSqs.endpoint,
-    FUNCTION_SETTINGS: JSON.stringify(settings),
-    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
-    LINK_SOURCE: JSON.stringify(source),
-    LINK_DEAD_LETTER: JSON.stringify(deadLetter),
-  };
-  for (const [name, value] of Object.entries(links)) environment[`LINK_${name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`] = JSON.stringify(value);
-  const h = new FunctionHost({ name: definition.name, bundleDir: bundle.dir, environment, timeoutSeconds: 20, onLog: (line) => logs.push(line) });
-  hosts.push(h);
-  return h;
-}
-
 beforeAll(async () => {
-  [dynamo, snsSqs] = await Promise.all([startDynamoDb(), startSnsSqs({ region })]);
-  documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(dynamo.endpoint, region)));
-  sqs = new SQSClient(awsClientConfig(snsSqs.endpoint, region));
-  const bankAccounts = await table("bank-accounts", "record");
-  const payments = await table("payments", "entry");
-  setupHost = await host(bankAccountSetup, { bankAccounts }, { accountFingerprintKey: FINGERPRINT_KEY });
-  paymentHost = await host(payment, { payments, bankAccounts }, { paymentLimit: 10_000 });
+  program = await deployProgram({ config: { accountFingerprintKey: FINGERPRINT_KEY, maxReceiveCount: String(MAX_RECEIVE) }, log: (line) => logs.push(line) });
+  region = program.run.settings.region;
+  documents = DynamoDBDocumentClient.from(program.clients.dynamodb);
+  sqs = program.clients.sqs;
+  const outputs = program.run.outputs as { bankAccountsTable: string; paymentsTable: string; transactionDlqUrls: Record<string, string> };
+  tables = { bankAccounts: outputs.bankAccountsTable, payments: outputs.paymentsTable };
+  dlqUrls[bankAccountSetup.name] = outputs.transactionDlqUrls.bank_account_setup!;
+  dlqUrls[payment.name] = outputs.transactionDlqUrls.payment!;
+  setupHost = program.functionOf(bankAccountSetup).host;
+  paymentHost = program.functionOf(payment).host;
+  for (const definition of [bankAccountSetup, payment]) console.log(`bundle ${definition.name}: ${(bundleFunction(definition.name, definition.entry).bytes / 1024).toFixed(0)} KiB`);
 });
 
 afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
-  await Promise.all([dynamo?.stop(), snsSqs?.stop()]);
+  await program?.stop();
 });
 
 function record(body: unknown, options: { group?: string; receiveCount?: number } = {}): SQSRecord {
@@ -153,11 +112,11 @@ async function drainDlq(name: string) {
 const ledgerOf = async (customer: string) =>
   (
     await documents.send(
-      new QueryCommand({ TableName: "payments", KeyConditionExpression: "customer_id = :c AND begins_with(entry, :tx)", ExpressionAttributeValues: { ":c": customer, ":tx": "TX#" } }),
+      new QueryCommand({ TableName: tables.payments, KeyConditionExpression: "customer_id = :c AND begins_with(entry, :tx)", ExpressionAttributeValues: { ":c": customer, ":tx": "TX#" } }),
     )
   ).Items ?? [];
 const balanceOf = async (customer: string) =>
-  (await documents.send(new GetCommand({ TableName: "payments", Key: { customer_id: customer, entry: "BALANCE" } }))).Item?.balance_cents as number | undefined;
+  (await documents.send(new GetCommand({ TableName: tables.payments, Key: { customer_id: customer, entry: "BALANCE" } }))).Item?.balance_cents as number | undefined;
 
 describe("seed scenario (CUST-WORKFLOW-001)", () => {
   const customer = "CUST-WORKFLOW-001";
@@ -166,13 +125,13 @@ describe("seed scenario (CUST-WORKFLOW-001)", () => {
 
   it("stores the active bank account with the last four digits and a keyed fingerprint only", async () => {
     expect(failedIds(await invoke(setupHost, [record(setup)]))).toEqual([]);
-    const active = (await documents.send(new GetCommand({ TableName: "bank-accounts", Key: { customer_id: customer, record: "ACTIVE" } }))).Item!;
+    const active = (await documents.send(new GetCommand({ TableName: tables.bankAccounts, Key: { customer_id: customer, record: "ACTIVE" } }))).Item!;
     expect(active).toMatchObject({ transaction_id: setup.transaction_id, account_holder: "Jane Doe", account_type: "checking", account_last4: "6789", status: "ACTIVE" });
     // HMAC-SHA256 keyed by the stack secret over "<routing>:<account>" — not a bare hash anyone could recompute.
     const input = "021000021:000123456789";
     expect(active.account_fingerprint).toBe(createHmac("sha256", FINGERPRINT_KEY).update(input).digest("hex"));
     expect(active.account_fingerprint).not.toBe(createHash("sha256").update(input).digest("hex"));
-    const everything = JSON.stringify((await documents.send(new ScanCommand({ TableName: "bank-accounts" }))).Items);
+    const everything = JSON.stringify((await documents.send(new ScanCommand({ TableName: tables.bankAccounts }))).Items);
     expect(everything).not.toContain("000123456789");
     expect(everything).toContain(`SETUP#${setup.transaction_id}`);
   });
@@ -186,6 +145,7 @@ describe("seed scenario (CUST-WORKFLOW-001)", () => {
     expect(ledger[0]).toMatchObject({ transaction_id: pay.transaction_id, customer_id: customer, amount: 250.75, balance_after: 250.75, status: "COMPLETED" });
     expect(Date.parse(ledger[0]!.processed_at as string)).toBeGreaterThan(0);
     expect(await drainDlq("payment-processing")).toEqual([]);
+    expect(logs.some((line) => line.includes('"level":"INFO"'))).toBe(true); // the functions' logs are captured, so the next check means something
     expect(logs.join("\n")).not.toContain("000123456789");
   });
 });
@@ -201,7 +161,7 @@ describe("bank account setup", () => {
     await invoke(setupHost, [record(first)]);
     await invoke(setupHost, [record(second)]);
     await invoke(setupHost, [record(first)]); // republished after the FIFO dedup window
-    const rows = (await documents.send(new QueryCommand({ TableName: "bank-accounts", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } })))
+    const rows = (await documents.send(new QueryCommand({ TableName: tables.bankAccounts, KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } })))
       .Items!;
     expect(rows.map((r) => r.record).sort()).toEqual(["ACTIVE", `SETUP#${first.transaction_id}`, `SETUP#${second.transaction_id}`].sort());
     expect(rows.find((r) => r.record === "ACTIVE")).toMatchObject({ transaction_id: second.transaction_id, account_last4: "7766", account_type: "savings" });
@@ -216,7 +176,7 @@ describe("bank account setup", () => {
     expect(dead!.attributes.failure_reason).toBe(
       "bank_account.account_holder: must not be empty; bank_account.routing_number: fails the ABA routing number checksum; bank_account.account_number: must be 4 to 17 digits",
     );
-    const rows = await documents.send(new QueryCommand({ TableName: "bank-accounts", KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }));
+    const rows = await documents.send(new QueryCommand({ TableName: tables.bankAccounts, KeyConditionExpression: "customer_id = :c", ExpressionAttributeValues: { ":c": customer } }));
     expect(rows.Items).toEqual([]);
   });
 });
@@ -242,7 +202,7 @@ describe("payment", () => {
     // (then went to the DLQ), and the customer's next payment went through meanwhile.
     await documents.send(
       new UpdateCommand({
-        TableName: "payments",
+        TableName: tables.payments,
         Key: { customer_id: customer, entry: `TX#${first.transaction_id}` },
         UpdateExpression: "SET #s = :applying REMOVE balance_after, processed_at",
         ExpressionAttributeNames: { "#s": "status" },
