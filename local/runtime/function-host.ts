@@ -197,8 +197,10 @@ export class FunctionHost {
     child.on("error", (error) => log(`environment ${number}: ${error.message}`, "stderr"));
     child.once("exit", (code, signal) => {
       env.dead = true;
+      // Still in the pool: it died on its own (a timeout or a crash mid-invocation already discarded it).
+      const unexpected = this.environments.includes(env);
       this.discard(env);
-      if (!env.busy && !this.stopped) log(`environment ${number} ${exitMessage(code, signal).toLowerCase()} while idle; the next invocation starts a fresh one`, "stderr");
+      if (unexpected && !env.busy && !this.stopped) log(`environment ${number} ${exitMessage(code, signal).toLowerCase()} while idle; the next invocation starts a fresh one`, "stderr");
       this.waiting.shift()?.(); // its slot is free
     });
     env.ready = new Promise<void>((resolve, reject) => {

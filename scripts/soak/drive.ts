@@ -32,10 +32,12 @@ const MAX_ORDER_ATTEMPTS = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishes every lane, in order, 10 messages per call; a failed entry is sent again with those after it (deduplication drops repeats). */
-export async function publishLanes(sns: SNSClient, topicArn: string, workload: Workload): Promise<{ published: number; retries: number; seconds: number }> {
+export async function publishLanes(sns: SNSClient, topicArn: string, workload: Workload, progress: (line: string) => void = () => undefined): Promise<{ published: number; retries: number; seconds: number }> {
   const started = Date.now();
   let published = 0;
   let retries = 0;
+  const total = workload.lanes.reduce((n, lane) => n + lane.length, 0);
+  const ticker = setInterval(() => progress(`  publishing: ${published} of ${total} messages (${retries} batch retries)`), 10_000);
   await Promise.all(
     workload.lanes.map(async (lane) => {
       let at = 0;
@@ -53,7 +55,7 @@ export async function publishLanes(sns: SNSClient, topicArn: string, workload: W
         await sleep(Math.min(2000, 100 * 2 ** Math.min(retries, 5)));
       }
     }),
-  );
+  ).finally(() => clearInterval(ticker));
   return { published, retries, seconds: (Date.now() - started) / 1000 };
 }
 
@@ -69,11 +71,18 @@ async function publishBatch(sns: SNSClient, topicArn: string, batch: BusMessage[
 }
 
 /** Places every order from `clients` concurrent clients. */
-export async function placeOrders(apiUrl: string, apiKey: string, orders: PlannedOrder[], clients: number): Promise<{ placed: PlacedOrder[]; retries: number; seconds: number }> {
+export async function placeOrders(
+  apiUrl: string,
+  apiKey: string,
+  orders: PlannedOrder[],
+  clients: number,
+  progress: (line: string) => void = () => undefined,
+): Promise<{ placed: PlacedOrder[]; retries: number; seconds: number }> {
   const started = Date.now();
   const placed: PlacedOrder[] = [];
   let next = 0;
   let retries = 0;
+  const ticker = setInterval(() => progress(`  ordering: ${placed.length} of ${orders.length} orders placed (${retries} client retries)`), 10_000);
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (next < orders.length) {
@@ -83,7 +92,7 @@ export async function placeOrders(apiUrl: string, apiKey: string, orders: Planne
         placed.push(result);
       }
     }),
-  );
+  ).finally(() => clearInterval(ticker));
   return { placed, retries, seconds: (Date.now() - started) / 1000 };
 }
 

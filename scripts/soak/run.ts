@@ -64,8 +64,8 @@ export async function runSoak(outputs: StackOutputsFile, options: SoakOptions): 
 
     const started = Date.now();
     const [bus, orders] = await Promise.all([
-      publishLanes(sns, outputs.transactionTopicArn, workload),
-      placeOrders(outputs.apiUrl, outputs.apiKey, workload.orders, options.clients),
+      publishLanes(sns, outputs.transactionTopicArn, workload, log),
+      placeOrders(outputs.apiUrl, outputs.apiKey, workload.orders, options.clients, log),
     ]);
     log(`  published ${bus.published} messages in ${bus.seconds.toFixed(1)} s; placed ${orders.placed.length} orders in ${orders.seconds.toFixed(1)} s`);
     const orderIds = orders.placed.filter((p) => p.status === 200).map((p) => p.orderIds[0]!);
