@@ -19,7 +19,7 @@ import { supplyChainPolicies } from "./rules/supply-chain";
 
 export const PACK_NAME = "utility-serverless-guardrails";
 export const PACK_VERSION = "0.1.0";
-export const PACK_DESCRIPTION = "Guardrails for the utility serverless program: encryption, least privilege, resilience, observability, API protection and the deploy-time failures AWS would hit.";
+export const PACK_DESCRIPTION = "Guardrails for the utility serverless program: encryption, least privilege, resilience, observability, supply chain, API protection and the deploy-time failures AWS would hit.";
 
 /** Policies by theme, in the order the catalogue (docs/policies.md) lists them. */
 export const THEMES = {
