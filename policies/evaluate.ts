@@ -32,6 +32,8 @@ export interface DeclaredResource {
   /** Output state. What stack policies see. */
   state: Record<string, unknown>;
   id?: string;
+  /** Its `protect` resource option (what policies read as `args.opts.protect`). @default false */
+  protect?: boolean;
 }
 
 export interface Violation {
@@ -97,7 +99,10 @@ function levelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, 
 
 const isStackPolicy = (p: ResourceValidationPolicy | StackValidationPolicy): p is StackValidationPolicy => typeof (p as StackValidationPolicy).validateStack === "function";
 
-const NO_OPTS: PolicyResourceOptions = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const DEFAULT_OPTS: PolicyResourceOptions = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+
+/** The resource options policies see: the engine sends `protect` (and more the runner does not record). */
+const optsOf = (r: DeclaredResource): PolicyResourceOptions => ({ ...DEFAULT_OPTS, protect: r.protect === true });
 
 const typeOf = (resourceClass: unknown) => (resourceClass as { __pulumiType?: string }).__pulumiType;
 
@@ -138,7 +143,7 @@ export async function evaluatePolicies(policies: Policies, resources: DeclaredRe
           name: r.name,
           urn: urnOf(stack, project, r),
           props,
-          opts: NO_OPTS,
+          opts: optsOf(r),
           dependencies: [],
           propertyDependencies: {},
           isType: (cls) => typeOf(cls) === r.type,
@@ -160,7 +165,7 @@ export async function evaluatePolicies(policies: Policies, resources: DeclaredRe
           name: r.name,
           urn,
           props,
-          opts: NO_OPTS,
+          opts: optsOf(r),
           stackTags,
           isType: (cls) => typeOf(cls) === r.type,
           asType: ((cls: unknown) => (typeOf(cls) === r.type ? props : undefined)) as ResourceValidationArgs["asType"],

@@ -14,17 +14,20 @@ import { gatewayResponsePolicies } from "./rules/gateway-responses";
 import { leastPrivilegePolicies } from "./rules/least-privilege";
 import { observabilityPolicies } from "./rules/observability";
 import { resiliencePolicies } from "./rules/resilience";
+import { alarmPolicies } from "./rules/alarms";
+import { supplyChainPolicies } from "./rules/supply-chain";
 
 export const PACK_NAME = "utility-serverless-guardrails";
 export const PACK_VERSION = "0.1.0";
-export const PACK_DESCRIPTION = "Guardrails for the utility serverless program: encryption, least privilege, resilience, observability, API protection and the deploy-time failures AWS would hit.";
+export const PACK_DESCRIPTION = "Guardrails for the utility serverless program: encryption, least privilege, resilience, observability, supply chain, API protection and the deploy-time failures AWS would hit.";
 
 /** Policies by theme, in the order the catalogue (docs/policies.md) lists them. */
 export const THEMES = {
   encryption: encryptionPolicies,
   "least-privilege": leastPrivilegePolicies,
   resilience: resiliencePolicies,
-  observability: observabilityPolicies,
+  observability: [...observabilityPolicies, ...alarmPolicies],
+  "supply-chain": supplyChainPolicies,
   api: [...apiPolicies, ...gatewayResponsePolicies],
   "deploy-time": deployTimePolicies,
 } as const;
@@ -35,6 +38,10 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sqs-queue-encrypted-with-cmk": "mandatory",
   "dynamodb-table-encrypted-with-cmk": "mandatory",
   "kms-key-rotation-enabled": "mandatory",
+  // A disabled key stops everything it encrypts; a short window loses data before anyone notices.
+  "kms-key-enabled": "mandatory",
+  "kms-key-deletion-window": "mandatory",
+  "cloudwatch-log-group-encrypted-with-cmk": "mandatory",
   "queue-topic-policy-denies-insecure-transport": "mandatory",
   "queue-topic-has-resource-policy": "mandatory",
   // Least privilege
@@ -43,6 +50,8 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "iam-no-broad-managed-policies": "mandatory",
   "lambda-one-role-per-function": "mandatory",
   "resource-policy-no-public-principal": "mandatory",
+  "iam-role-trust-restricted": "mandatory",
+  "iam-role-trust-matches-use": "mandatory",
   // Resilience
   "sqs-queue-has-dlq": "mandatory",
   "sqs-dlq-retention-covers-source": "mandatory",
@@ -51,6 +60,9 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sqs-visibility-timeout-factor": "advisory",
   "lambda-esm-reports-batch-item-failures": "mandatory",
   "dynamodb-table-pitr-enabled": "mandatory",
+  // A replaced or destroyed stack would delete the ledger; opting out needs a reason on the table.
+  "dynamodb-table-deletion-protection": "mandatory",
+  "dynamodb-ledger-table-protected": "mandatory",
   // Observability
   "lambda-otel-layer": "mandatory",
   "lambda-active-tracing": "mandatory",
@@ -59,7 +71,15 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "lambda-has-log-group": "mandatory",
   "sfn-logging-and-tracing": "mandatory",
   "apigateway-stage-access-logging": "mandatory",
+  "apigateway-stage-xray-tracing": "mandatory",
+  "apigateway-stage-execution-logging": "mandatory",
   "apigateway-stage-throttling": "mandatory",
+  // An alarm nobody hears, or a failure nobody alarms on, is the same silence.
+  "cloudwatch-alarm-actions-enabled": "mandatory",
+  "cloudwatch-alarm-coverage": "mandatory",
+  // Supply chain: AWS refuses deprecated runtimes and layers of another region; another account's layer runs foreign code.
+  "lambda-runtime-supported": "mandatory",
+  "lambda-layer-provenance": "mandatory",
   // API
   "apigateway-method-authorization": "mandatory",
   "apigateway-request-validation": "mandatory",

@@ -5,11 +5,20 @@
  * This is how the program is verified without a Pulumi CLI: the infrastructure tests and the policy
  * runner read the recorded resources, and the local cloud passes its own `provision` callback to
  * create each resource in the emulators. Stack config comes from `Pulumi.<stack>.yaml` like the CLI
- * reads it, with overrides like `pulumi config set` (`stack-config.ts`); each resource's engine URN
- * and aliases come from `urns.ts`, and the default provisioner from `aws-shaped-state.ts`.
+ * reads it, with overrides like `pulumi config set` (`stack-config.ts`); each resource's engine URN,
+ * aliases and `protect` option come from `urns.ts`, and the default provisioner from
+ * `aws-shaped-state.ts`.
+ *
+ * Transforms: the SDK's mock monitor does not run resource transforms (the `Mocks` interface says so:
+ * "implementations that want to exercise them can record the transform here and call it from
+ * newResource"). So the runner does what the engine does: each resource's own `transforms` option,
+ * then every stack transform (`pulumi.runtime.registerResourceTransform`, or `RunProgramOptions
+ * .transforms`), each given the resource's type, name, resolved props and options, and each result
+ * replacing them before the resource is provisioned and recorded.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+import type { ResourceTransform } from "@pulumi/pulumi";
 import { PROJECT, parseStackSettings } from "../components/lib/settings";
 import type { StackSettings } from "../components/lib/settings";
 import { program } from "../components/program";
@@ -42,6 +51,8 @@ export interface DeclaredResource {
    * aliased ancestor, resolved like the engine does. A URN here is updated in place, not replaced.
    */
   aliases: string[];
+  /** Its `protect` resource option (after transforms): `pulumi up`/`destroy` refuse to delete or replace it. */
+  protect: boolean;
 }
 
 /** How `runProgram` runs the program: which stack, which overrides, and how resources are provisioned. */
@@ -61,6 +72,13 @@ export interface RunProgramOptions {
    * and names without creating anything (`awsShapedState`).
    */
   provision?: (args: MockResourceArgs, context: ProvisionContext) => Promise<MockResourceResult> | MockResourceResult;
+  /**
+   * Stack transforms, as if registered with `pulumi.runtime.registerResourceTransform` before the
+   * program runs: applied to every resource as it is declared (see the module comment).
+   * @default []
+   * @example [async ({ type, props, opts }) => (type === "aws:kms/key:Key" ? { props: { ...props, isEnabled: false }, opts } : undefined)]
+   */
+  transforms?: ResourceTransform[];
 }
 
 /** What one run of the program declared. */
@@ -91,17 +109,27 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
 
   const resources: DeclaredResource[] = [];
   const identities = new UrnRecorder(PROJECT, stack);
+  const stackTransforms: ResourceTransform[] = [...(options.transforms ?? [])];
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
       newResource: async (declared: MockResourceArgs): Promise<MockResourceResult> => {
-        const args = { ...declared, inputs: unwrapSecrets(declared.inputs) };
+        const { urn, aliases, protect: declaredProtect } = identities.take(declared.type, declared.name);
+        const transformed = await applyTransforms([...(declared.transforms ?? []), ...stackTransforms], {
+          custom: declared.custom ?? true,
+          type: declared.type,
+          name: declared.name,
+          props: unwrapSecrets(declared.inputs) as Record<string, unknown>,
+          opts: { protect: declaredProtect },
+        });
+        const args = { ...declared, inputs: transformed.props };
         const result = await provision(args, context);
-        const { urn, aliases } = identities.take(args.type, args.name);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state, urn, aliases });
+        const protect = transformed.opts.protect === true;
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: result.id ?? "", state: result.state, urn, aliases, protect });
         return result;
       },
       call: (args: MockCallArgs) => awsCallResult(args, context),
+      registerTransform: (transform: ResourceTransform) => void stackTransforms.push(transform),
     },
     PROJECT,
     stack,
@@ -113,6 +141,19 @@ export async function runProgram(options: RunProgramOptions = {}): Promise<Progr
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { settings, resources, outputs };
+}
+
+/** Runs transforms in order, each on the previous one's result, as the engine does. */
+async function applyTransforms(
+  transforms: ResourceTransform[],
+  args: { custom: boolean; type: string; name: string; props: Record<string, unknown>; opts: pulumi.ResourceOptions },
+): Promise<{ props: Record<string, unknown>; opts: pulumi.ResourceOptions }> {
+  let { props, opts } = args;
+  for (const transform of transforms) {
+    const result = await transform({ custom: args.custom, type: args.type, name: args.name, props, opts });
+    if (result) ({ props, opts } = result as { props: Record<string, unknown>; opts: pulumi.ResourceOptions });
+  }
+  return { props, opts };
 }
 
 /** Resolves a structure of Outputs to plain values. */

@@ -14,6 +14,8 @@ export interface ResourceIdentity {
   urn: string;
   /** Alias URNs, sorted, without `urn` itself. */
   aliases: string[];
+  /** Its `protect` resource option: `pulumi up` and `pulumi destroy` refuse to delete or replace it. */
+  protect: boolean;
 }
 
 /** The part of the mock monitor's gRPC surface that sees each registration's parent and aliases. */
@@ -24,6 +26,7 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getProtect(): boolean;
   getAliasesList(): Array<{ getUrn(): string; hasSpec(): boolean; getSpec(): AliasSpec | undefined }>;
 }
 interface AliasSpec {
@@ -93,6 +96,6 @@ export class UrnRecorder {
       for (const t of this.qualified(aliasParent, spec.getType() || type)) aliases.add(this.urn(t, spec.getName() || name));
     }
     aliases.delete(own!);
-    return { urn: own!, aliases: [...aliases].sort() };
+    return { urn: own!, aliases: [...aliases].sort(), protect: req.getProtect() === true };
   }
 }

@@ -10,13 +10,43 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A service principal allowed to use the key, limited to the account's own resources. */
-export interface KeyServiceUser {
+export type KeyServiceUser = {
   /** e.g. `sns.amazonaws.com`. */
   service: string;
   /** KMS actions the service performs. @default ["kms:GenerateDataKey", "kms:Decrypt"] */
   actions?: string[];
-  /** ARN pattern of the account's resources acting through the service (`aws:SourceArn`). */
-  sourceArnLike: pulumi.Input<string>;
+} & (
+  | {
+      /** ARN pattern of the account's resources acting through the service (`aws:SourceArn`, with `aws:SourceAccount`). */
+      sourceArnLike: pulumi.Input<string>;
+    }
+  | {
+      /**
+       * The statement's whole condition, for a service that does not send aws:SourceArn (CloudWatch
+       * Logs: `kms:EncryptionContext:aws:logs:arn`). See `cloudWatchLogsKeyUser`.
+       */
+      condition: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+    }
+);
+
+/**
+ * CloudWatch Logs as a key user: the statement AWS documents for encrypting log groups with a
+ * customer managed key ("Encrypt log data in CloudWatch Logs using AWS KMS"): the regional service
+ * principal, the envelope actions, and an `ArnLike` condition on the encryption context CloudWatch
+ * Logs sends (`kms:EncryptionContext:aws:logs:arn`, the log group's ARN), so the key encrypts only
+ * the named log groups.
+ *
+ * @param logGroupNames - log group names (patterns with `*`), e.g. `/aws/lambda/dofs-dev-*`.
+ * @example cloudWatchLogsKeyUser("us-east-1", accountId, partition, ["/aws/lambda/dofs-dev-*"])
+ */
+export function cloudWatchLogsKeyUser(region: string, accountId: pulumi.Input<string>, partition: pulumi.Input<string>, logGroupNames: string[]): KeyServiceUser {
+  return {
+    service: `logs.${region}.amazonaws.com`,
+    actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+    condition: {
+      ArnLike: { "kms:EncryptionContext:aws:logs:arn": logGroupNames.map((name) => pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:${name}`) },
+    },
+  };
 }
 
 export interface ServiceKeyArgs {
@@ -63,10 +93,12 @@ export class ServiceKey extends pulumi.ComponentResource {
             Principal: { Service: user.service },
             Action: user.actions ?? ["kms:GenerateDataKey", "kms:Decrypt"],
             Resource: "*",
-            Condition: {
-              StringEquals: { "aws:SourceAccount": account },
-              ArnLike: { "aws:SourceArn": user.sourceArnLike },
-            },
+            Condition: "condition" in user
+              ? user.condition
+              : {
+                  StringEquals: { "aws:SourceAccount": account },
+                  ArnLike: { "aws:SourceArn": user.sourceArnLike },
+                },
           })),
         ],
       }),

@@ -83,6 +83,16 @@ export const StackSettingsSchema = z.object({
   metricsNamespace: z.string().min(1).max(255).default("OTEL/UtilityCustomer/Enhanced"),
   /** Optional e-mail address subscribed to the alarm topic. */
   alarmEmail: z.email().optional(),
+  /**
+   * Why this stack's tables may be deleted with it: when set, tables get no deletion protection and
+   * ledger tables no Pulumi `protect`, and each table carries this reason as its
+   * `DeletionProtectionOptOut` tag (which the policy pack requires for an unprotected table). Only
+   * for stacks whose data is disposable (dev); a tag value, so letters, digits, spaces and `_.:/=+-@`.
+   */
+  tableProtectionOptOut: z
+    .string()
+    .regex(/^[\p{L}\p{N} _.:/=+\-@]{10,256}$/u, "must be the reason, 10..256 letters, digits, spaces or _.:/=+-@ (it becomes a tag value)")
+    .optional(),
 });
 
 /** Validated settings, plus the stack and region they belong to. */

@@ -4,7 +4,7 @@
  * - the esbuild bundle of its handler (`nodejs22.x`, minified, source maps);
  * - one IAM role, whose inline policy grants exactly what each link needs on exactly that resource,
  *   the matching KMS actions, and logs on its own log group only;
- * - its log group, with retention;
+ * - its log group, with retention, encrypted with its unit's key;
  * - the OTEL collector layer with its environment, active tracing, explicit memory and timeout;
  * - its trigger (for SQS: an event source mapping reporting partial batch failures).
  */
@@ -49,6 +49,12 @@ export interface TypedFunctionArgs<D extends FunctionDefinition> {
   functionSettings?: pulumi.Input<z.input<D["settings"]>>;
   /** Prefix of every physical name, e.g. `utility-customer-system-dev`. */
   namePrefix: string;
+  /**
+   * ARN of the customer managed key that encrypts the function's log group: its unit's key, whose
+   * policy admits CloudWatch Logs for `/aws/lambda/<namePrefix>-*` (`cloudWatchLogsKeyUser`).
+   * @default none (CloudWatch Logs' own encryption; the policy pack requires a key)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /** SQS trigger settings; required when the definition's trigger is `sqs`. */
   sqs?: SqsTriggerArgs;
   /** Extra environment variables. @default {} */
@@ -90,6 +96,7 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: `/aws/lambda/${this.functionName}`,
       retentionInDays: settings.logRetentionDays,
+      ...(args.logKmsKeyArn ? { kmsKeyId: args.logKmsKeyArn } : {}),
     }, parent);
 
     const roleArgs: aws.iam.RoleArgs = {

@@ -51,6 +51,21 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   validationError: "$context.error.validationErrorString",
 });
 
+/**
+ * The log group API Gateway writes a REST stage's execution logs to: `API-Gateway-Execution-Logs_<rest
+ * api id>/<stage>`. API Gateway creates it itself (no retention, no key) unless it exists.
+ */
+export const executionLogGroupName = (restApiId: pulumi.Input<string>, stageName: string) => pulumi.interpolate`API-Gateway-Execution-Logs_${restApiId}/${stageName}`;
+/** The execution log groups of a stage name, for any REST API (the key is created before the API exists). */
+export const executionLogGroupPattern = (stageName: string) => `API-Gateway-Execution-Logs_*/${stageName}`;
+
+/**
+ * The stage's execution logging (method settings for every method): errors only, per-method
+ * metrics, and never data tracing, which would write whole requests and responses (customer ids,
+ * items) into the logs.
+ */
+export const EXECUTION_LOGGING = { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false } as const;
+
 export interface OrderApiArgs {
   /** The stack's settings: throttling (`apiRateLimit`, `apiBurstLimit`) and log retention. */
   settings: StackSettings;
@@ -61,6 +76,12 @@ export interface OrderApiArgs {
   namePrefix: string;
   /** The function behind both routes (Lambda proxy integration). */
   handler: TypedFunction;
+  /**
+   * ARN of the key that encrypts the access and execution log groups (the unit's key, whose policy
+   * admits CloudWatch Logs for them).
+   * @default none (CloudWatch Logs' own encryption; the policy pack requires a key)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /**
    * The stage name: the last path segment of the API URL.
    * @example "dev" → `https://<id>.execute-api.<region>.amazonaws.com/dev`
@@ -98,6 +119,8 @@ interface Route {
 export class OrderApi extends pulumi.ComponentResource {
   readonly restApi: aws.apigateway.RestApi;
   readonly stage: aws.apigateway.Stage;
+  /** Execution logging of every method of the stage (`EXECUTION_LOGGING`). */
+  readonly methodSettings: aws.apigateway.MethodSettings;
   /** The key clients send as `x-api-key` (stack output `apiKey`). */
   readonly apiKey: aws.apigateway.ApiKey;
   readonly usagePlan: aws.apigateway.UsagePlan;
@@ -120,6 +143,7 @@ export class OrderApi extends pulumi.ComponentResource {
     const gatewayResponses = this.createGatewayResponses();
     const deployment = this.createDeployment(routes, validators, model, gatewayResponses);
     this.stage = this.createStage(deployment);
+    this.methodSettings = this.createExecutionLogging();
     ({ apiKey: this.apiKey, usagePlan: this.usagePlan } = this.createKeyAndUsagePlan());
     this.url = pulumi.interpolate`https://${this.restApi.id}.execute-api.${args.settings.region}.amazonaws.com/${this.stage.stageName}`;
     this.registerOutputs({ url: this.url });
@@ -236,6 +260,7 @@ export class OrderApi extends pulumi.ComponentResource {
     const accessLogs = new aws.cloudwatch.LogGroup(`${this.unit}-api-access-logs`, {
       name: `/aws/apigateway/${physicalName(namePrefix, "api", 255)}/${stageName}`,
       retentionInDays: settings.logRetentionDays,
+      ...(this.args.logKmsKeyArn ? { kmsKeyId: this.args.logKmsKeyArn } : {}),
     }, this.child);
     return new aws.apigateway.Stage(`${this.unit}-stage`, {
       restApi: this.restApi.id,
@@ -244,6 +269,25 @@ export class OrderApi extends pulumi.ComponentResource {
       xrayTracingEnabled: true,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
     }, this.child);
+  }
+
+  /**
+   * Execution logs at ERROR with per-method metrics, into a log group declared here first (with
+   * retention and the unit's key), so API Gateway never creates it without them.
+   */
+  private createExecutionLogging(): aws.apigateway.MethodSettings {
+    const { settings, stageName } = this.args;
+    const executionLogs = new aws.cloudwatch.LogGroup(`${this.unit}-api-execution-logs`, {
+      name: executionLogGroupName(this.restApi.id, stageName),
+      retentionInDays: settings.logRetentionDays,
+      ...(this.args.logKmsKeyArn ? { kmsKeyId: this.args.logKmsKeyArn } : {}),
+    }, this.child);
+    return new aws.apigateway.MethodSettings(`${this.unit}-stage-settings`, {
+      restApi: this.restApi.id,
+      stageName: this.stage.stageName,
+      methodPath: "*/*",
+      settings: { ...EXECUTION_LOGGING },
+    }, { ...this.child, dependsOn: [executionLogs] });
   }
 
   /** The API key and the usage plan that throttles it (`apiRateLimit`, `apiBurstLimit`). */

@@ -23,14 +23,16 @@ import { storeOrder } from "../../functions/orders/store/definition";
 import { validateOrder } from "../../functions/orders/validate/definition";
 import { DLQ_RETENTION_SECONDS, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from "../lib/encrypted-queue";
 import type { LinkTarget } from "../lib/grants";
-import { ServiceKey } from "../lib/keys";
+import { ServiceKey, accountContext, cloudWatchLogsKeyUser } from "../lib/keys";
 import { physicalName } from "../lib/naming";
+import { tableProtection } from "../lib/tables";
+import type { DataClass } from "../lib/tables";
 import type { StackSettings } from "../lib/settings";
 import type { Transform } from "../lib/transform";
 import { transformed } from "../lib/transform";
 import { TypedFunction } from "../lib/typed-function";
 import type { WatchedSystem } from "../monitoring";
-import { OrderApi } from "./api";
+import { OrderApi, executionLogGroupPattern } from "./api";
 import type { OrderApiArgs } from "./api";
 import { OrderWorkflow } from "./workflow";
 import type { OrderWorkflowArgs } from "./workflow";
@@ -73,7 +75,7 @@ export interface OrderFunctions {
 }
 
 export class OrderFulfillment extends pulumi.ComponentResource {
-  /** Encrypts the tables and the queues. */
+  /** Encrypts the tables, the queues and every log group of the unit. */
   readonly key: ServiceKey;
   /** `dofs-<stack>-orders`: key `order_id`, index `customer_id-created_at`. */
   readonly ordersTable: aws.dynamodb.Table;
@@ -102,11 +104,21 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     this.transform = args.transform ?? {};
     const stageName = args.stageName ?? args.settings.stack;
 
+    const { accountId, partition } = accountContext();
     this.key = new ServiceKey(`${name}-key`, {
       description:
-        `Encrypts ${this.prefix} orders: tables and fulfillment queues. Step Functions writes the fulfillment queue ` +
-        "through the state machine's IAM role (kms:GenerateDataKey and kms:Decrypt granted there), so no service principal is needed here",
+        `Encrypts ${this.prefix} orders: tables, fulfillment queues and log groups. Step Functions writes the fulfillment queue ` +
+        "through the state machine's IAM role (kms:GenerateDataKey and kms:Decrypt granted there); CloudWatch Logs is the one service principal",
       alias: `${this.prefix}-orders`,
+      // CloudWatch Logs encrypts the functions', the workflow's and the API's log groups with it.
+      serviceUsers: [
+        cloudWatchLogsKeyUser(args.settings.region, accountId, partition, [
+          `/aws/lambda/${this.prefix}-*`,
+          `/aws/vendedlogs/states/${this.prefix}-*`,
+          `/aws/apigateway/${this.prefix}-*`,
+          executionLogGroupPattern(stageName),
+        ]),
+      ],
     }, { parent: this });
 
     this.ordersTable = this.createTable(`${name}-orders`, "orders", "order_id", {
@@ -114,9 +126,10 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       globalSecondaryIndexes: [{ name: "customer_id-created_at", hashKey: "customer_id", rangeKey: "created_at", projectionType: "ALL" }],
     });
     this.failedOrdersTable = this.createTable(`${name}-failed-orders`, "failed-orders", "order_id");
+    // Idempotency keys expire after a day: the one table that holds no ledger.
     this.idempotencyTable = this.createTable(`${name}-idempotency`, "idempotency", "idempotency_key", {
       ttl: { attributeName: "expires_at", enabled: true },
-    });
+    }, "ephemeral");
 
     const queues = this.createQueues(name);
     this.fulfillmentQueue = queues.queue;
@@ -124,7 +137,7 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     this.dlqFailuresQueue = queues.dlqFailures;
 
     const table = (t: aws.dynamodb.Table): LinkTarget => ({ arn: t.arn, name: t.name, kmsKeyArn: this.key.arn });
-    const common = { settings: args.settings, namePrefix: this.prefix };
+    const common = { settings: args.settings, namePrefix: this.prefix, logKmsKeyArn: this.key.arn };
     const parent = { parent: this };
 
     const validate = new TypedFunction(`${name}-validate`, { ...common, definition: validateOrder, links: {} }, parent);
@@ -199,12 +212,15 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     };
   }
 
+  /** A table of the unit: a ledger (deletion-protected and `protect`ed, tables.ts) unless its items all expire. */
   private createTable(
     resourceName: string,
     table: string,
     hashKey: string,
     extra: { attributes?: aws.types.input.dynamodb.TableAttribute[]; globalSecondaryIndexes?: aws.types.input.dynamodb.TableGlobalSecondaryIndex[]; ttl?: aws.types.input.dynamodb.TableTtl } = {},
+    dataClass: DataClass = "ledger",
   ): aws.dynamodb.Table {
+    const protection = tableProtection(this.settings, dataClass);
     return new aws.dynamodb.Table(resourceName, transformed<aws.dynamodb.TableArgs>({
       name: physicalName(this.prefix, table, 255),
       billingMode: "PAY_PER_REQUEST",
@@ -214,7 +230,8 @@ export class OrderFulfillment extends pulumi.ComponentResource {
       ...(extra.ttl ? { ttl: extra.ttl } : {}),
       serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       pointInTimeRecovery: { enabled: true },
-    }, this.transform.table), { parent: this });
+      ...protection.args,
+    }, this.transform.table), { parent: this, ...protection.opts });
   }
 
   /** Fulfillment queue → DLQ (after maxReceiveCount) → DLQ-failures queue (the DLQ handler's own dead letters). */

@@ -53,6 +53,12 @@ export interface OrderWorkflowArgs {
   /** ARN of the key that encrypts the fulfillment queue: the role needs its envelope actions. */
   kmsKeyArn: pulumi.Input<string>;
   /**
+   * ARN of the key that encrypts the execution log group (the unit's key, whose policy admits
+   * CloudWatch Logs for `/aws/vendedlogs/states/<namePrefix>-*`).
+   * @default none (CloudWatch Logs' own encryption; the policy pack requires a key)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
+  /**
    * The component its resources were declared under before this component existed (their old
    * URNs stay as aliases, so a deployed stack updates in place).
    * @default none
@@ -85,6 +91,7 @@ export class OrderWorkflow extends pulumi.ComponentResource {
       // The /aws/vendedlogs/ prefix keeps the log delivery resource policy small (AWS's advice).
       name: `/aws/vendedlogs/states/${machineName}`,
       retentionInDays: settings.logRetentionDays,
+      ...(args.logKmsKeyArn ? { kmsKeyId: args.logKmsKeyArn } : {}),
     }, child);
 
     this.role = new aws.iam.Role(`${name}-role`, {

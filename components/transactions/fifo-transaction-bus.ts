@@ -16,7 +16,8 @@ import type { StackSettings } from "../lib/settings";
 import type { WatchedSystem } from "../monitoring";
 import type { LinkTarget } from "../lib/grants";
 import { DLQ_RETENTION_SECONDS, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from "../lib/encrypted-queue";
-import { ServiceKey, accountContext, denyInsecureTransport } from "../lib/keys";
+import { ServiceKey, accountContext, cloudWatchLogsKeyUser, denyInsecureTransport } from "../lib/keys";
+import { tableProtection } from "../lib/tables";
 import type { TransactionRoute, TransactionType } from "./routes";
 import { TRANSACTION_ROUTES } from "./routes";
 import { physicalName } from "../lib/naming";
@@ -63,7 +64,7 @@ export interface TransactionRouteResources {
 }
 
 export class FifoTransactionBus extends pulumi.ComponentResource {
-  /** Encrypts the topic, the queues and the tables. */
+  /** Encrypts the topic, the queues, the tables and the consumers' log groups. */
   readonly key: ServiceKey;
   readonly topic: aws.sns.Topic;
   readonly bankAccountsTable: aws.dynamodb.Table;
@@ -86,10 +87,14 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     const { accountId, partition } = accountContext();
 
     this.key = new ServiceKey(`${name}-key`, {
-      description: `Encrypts ${this.prefix} transactions: topic, queues, tables`,
+      description: `Encrypts ${this.prefix} transactions: topic, queues, tables, log groups`,
       alias: `${this.prefix}-transactions`,
-      // SNS encrypts what it delivers into the route queues with this key.
-      serviceUsers: [{ service: "sns.amazonaws.com", sourceArnLike: pulumi.interpolate`arn:${partition}:sns:${args.settings.region}:${accountId}:${this.prefix}-*` }],
+      serviceUsers: [
+        // SNS encrypts what it delivers into the route queues with this key.
+        { service: "sns.amazonaws.com", sourceArnLike: pulumi.interpolate`arn:${partition}:sns:${args.settings.region}:${accountId}:${this.prefix}-*` },
+        // CloudWatch Logs encrypts the consumers' log groups with it.
+        cloudWatchLogsKeyUser(args.settings.region, accountId, partition, [`/aws/lambda/${this.prefix}-*`]),
+      ],
     }, { parent: this });
 
     this.topic = this.createTopic(name);
@@ -154,7 +159,9 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     return topic;
   }
 
+  /** A ledger table: its rows are kept for good, so it is deletion-protected and `protect`ed (tables.ts). */
   private createTable(resourceName: string, table: string, sortKey: string): aws.dynamodb.Table {
+    const protection = tableProtection(this.settings, "ledger");
     return new aws.dynamodb.Table(resourceName, transformed<aws.dynamodb.TableArgs>({
       name: physicalName(this.prefix, table, 255),
       billingMode: "PAY_PER_REQUEST",
@@ -166,7 +173,8 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       ],
       serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       pointInTimeRecovery: { enabled: true },
-    }, this.transform.table), { parent: this });
+      ...protection.args,
+    }, this.transform.table), { parent: this, ...protection.opts });
   }
 
   private tableTarget(table: aws.dynamodb.Table): LinkTarget {
@@ -224,6 +232,7 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       links,
       settings,
       namePrefix: this.prefix,
+      logKmsKeyArn: this.key.arn,
       sqs: { maxReceiveCount: settings.maxReceiveCount },
     }, parent);
     return { queue, deadLetterQueue, subscription, consumer };

@@ -4,6 +4,7 @@
  * statements, the function behind an event source mapping, ...
  */
 import type { PolicyResource } from "@pulumi/policy";
+import { UnknownValueError } from "@pulumi/policy";
 import type { DocumentRef, Statement } from "./documents";
 import { asArray, statementsOf } from "./documents";
 import { T } from "./types";
@@ -168,9 +169,10 @@ export class StackIndex {
     }
   }
 
-  /** Queues that are some other queue's dead-letter queue. */
+  /** Queues that are a dead-letter queue: of another queue's redrive policy, or of an SNS subscription's. */
   deadLetterArns(): Set<string> {
-    return new Set(this.of(T.queue).map((q) => StackIndex.redrive(q)?.deadLetterTargetArn).filter((a): a is string => !!a));
+    const targets = [...this.of(T.queue), ...this.of(T.subscription)].map((r) => StackIndex.redrive(r)?.deadLetterTargetArn);
+    return new Set(targets.filter((a): a is string => !!a));
   }
 
   /** SQS event source mappings with their queue and function. */
@@ -180,6 +182,26 @@ export class StackIndex {
       return queue ? [{ mapping, queue, fn: this.functionByRef(mapping.props.functionName) }] : [];
     });
   }
+}
+
+/**
+ * A property that may be unknown during a real `pulumi preview` (an ARN of a resource not yet
+ * created): `undefined` then, instead of the engine's UnknownValueError, so the rest of a policy runs.
+ */
+export function known<V>(read: () => V): V | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof UnknownValueError) return undefined;
+    throw e;
+  }
+}
+
+/** The parts of an ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`. */
+export function parseArn(arn: unknown): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
+  if (typeof arn !== "string") return undefined;
+  const m = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$/.exec(arn);
+  return m ? { partition: m[1]!, service: m[2]!, region: m[3]!, account: m[4]!, resource: m[5]! } : undefined;
 }
 
 /** AWS defaults that apply when a property is not set. */

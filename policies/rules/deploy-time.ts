@@ -11,8 +11,8 @@
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { Statement } from "../lib/documents";
-import { conditionKeys, coversAction, coversResource, isAllow, missingActions, parseDocument, principals } from "../lib/documents";
-import { StackIndex, DEFAULTS, documentsOf, num } from "../lib/stack";
+import { conditionKeys, coversAction, coversResource, globMatch, isAllow, missingActions, parseDocument, principals } from "../lib/documents";
+import { StackIndex, DEFAULTS, documentsOf, known, num, parseArn } from "../lib/stack";
 import { AUTONAME_SUFFIX, NAME_RULES, T } from "../lib/types";
 import { onTypes, physical } from "./common";
 
@@ -258,8 +258,8 @@ function keyAllowsService(stack: StackIndex, key: ReturnType<StackIndex["keyByRe
 
 export const keyAllowsServices: StackValidationPolicy = {
   name: "kms-key-policy-allows-delivering-services",
-  description: "The key of an encrypted queue or topic lets the AWS services that deliver into it use it: SNS for subscribed queues, CloudWatch for alarm topics, EventBridge for rule targets. AWS managed keys never do.",
-  remediationSteps: "Use a customer managed key (ServiceKey) and list the service in serviceUsers: { service: \"sns.amazonaws.com\", sourceArnLike: <topic ARN pattern> } (kms:GenerateDataKey and kms:Decrypt with aws:SourceArn/aws:SourceAccount conditions).",
+  description: "The key of an encrypted queue, topic or log group lets the AWS service that writes into it use it: SNS for subscribed queues, CloudWatch for alarm topics, EventBridge for rule targets, CloudWatch Logs for log groups. AWS managed keys never do.",
+  remediationSteps: "Use a customer managed key (ServiceKey) and list the service in serviceUsers: { service: \"sns.amazonaws.com\", sourceArnLike: <topic ARN pattern> } (kms:GenerateDataKey and kms:Decrypt with aws:SourceArn/aws:SourceAccount conditions); for log groups `cloudWatchLogsKeyUser(region, ...)` (logs.<region>.amazonaws.com, kms:Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe*, with a kms:EncryptionContext:aws:logs:arn condition covering the log group ARNs).",
   validateStack: (args, report) => {
     const stack = new StackIndex(args.resources);
     const check = (service: string, target: NonNullable<ReturnType<StackIndex["queueByArn"]>>, what: string, urn: string) => {
@@ -293,8 +293,32 @@ export const keyAllowsServices: StackValidationPolicy = {
       const dest = stack.topicByArn(target.props.arn) ?? stack.queueByArn(target.props.arn);
       if (dest) check("events.amazonaws.com", dest, dest.type === T.topic ? "Topic" : "Queue", target.urn);
     }
+    for (const group of stack.of(T.logGroup)) {
+      const key = stack.keyByRef(group.props.kmsKeyId);
+      const groupArn = parseArn(known(() => group.props.arn));
+      if (!key || !groupArn) continue;
+      const service = `logs.${groupArn.region}.amazonaws.com`;
+      // The encryption context CloudWatch Logs sends names the log group (without the ":*" suffix).
+      const contextArn = String(group.props.arn).replace(/:\*$/, "");
+      const forService = stack.keyPolicy(key).filter((s) => isAllow(s) && principals(s).some((p) => p.kind === "Service" && p.value === service) && logsContextAllows(s, contextArn));
+      const missing = missingActions(forService, LOGS_KMS_ACTIONS, String(key.props.arn));
+      if (missing.length) {
+        report(`Log group "${physical(group.props, group.name)}" is encrypted with KMS key "${key.name}", whose policy does not allow ${service} to ${missing.join(", ")} for it (encryption context ${contextArn}): CloudWatch Logs refuses the key and the log group is not created; add ${service} to the key policy (cloudWatchLogsKeyUser).`, group.urn);
+      }
+    }
   },
 };
+
+/** What CloudWatch Logs does with a log group's key (AWS's documented key policy statement). */
+const LOGS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"];
+
+/** Does a statement's `kms:EncryptionContext:aws:logs:arn` condition (if any) admit this log group ARN? */
+function logsContextAllows(s: Statement, logGroupArn: string): boolean {
+  const patterns = Object.entries(s.Condition ?? {}).flatMap(([, block]) =>
+    Object.entries(block ?? {}).filter(([k]) => k.toLowerCase() === "kms:encryptioncontext:aws:logs:arn").flatMap(([, v]) => (Array.isArray(v) ? v : [v]).map(String)),
+  );
+  return patterns.length === 0 || patterns.some((p) => globMatch(p, logGroupArn, false));
+}
 
 /** What a role needs on the key of a queue/topic it uses. */
 const ROLE_KMS_NEEDS: { action: string; on: "queue" | "topic"; kms: string[] }[] = [

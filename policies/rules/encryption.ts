@@ -1,10 +1,12 @@
 /**
- * Encryption at rest (SNS, SQS, DynamoDB with customer managed keys; key rotation) and in transit
- * (every queue and topic policy denies requests sent without TLS).
+ * Encryption at rest (SNS, SQS, DynamoDB and CloudWatch Logs with customer managed keys; keys that
+ * rotate, stay enabled and cannot be deleted in a hurry) and in transit (every queue and topic policy
+ * denies requests sent without TLS).
  *
- * Coverage: checkov CKV_AWS_26 (SNS encrypted), CKV_AWS_27 (SQS encrypted), CKV_AWS_119 (DynamoDB
- * CMK), CKV_AWS_7 (KMS rotation); cfn_nag W47/W48 (SNS/SQS without KmsMasterKeyId); AWS Foundational
- * Security Best Practices SNS.1, SQS.1; the secure-transport statement of SQS.x / SNS.x guidance.
+ * Coverage (the mapping in docs/policies.md; a test holds this header to it): checkov CKV_AWS_26,
+ * CKV_AWS_27, CKV2_AWS_73, CKV_AWS_119, CKV_AWS_7, CKV_AWS_227, CKV_AWS_158; cfn_nag W47, W48, W74,
+ * W84; Security Hub SNS.1, SQS.1, KMS.4. Not enforced, and why (docs/policies.md): KMS.3 (keys
+ * scheduled for deletion: an account's state, not a declaration).
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { deniesInsecureTransport, isPublicPrincipal, parseDocument, statements, coversAction } from "../lib/documents";
@@ -89,6 +91,46 @@ export const kmsKeyRotation: ResourceValidationPolicy = {
   }),
 };
 
+export const kmsKeyEnabled: ResourceValidationPolicy = {
+  name: "kms-key-enabled",
+  description: "Customer managed KMS keys are enabled.",
+  remediationSteps: "Remove `isEnabled: false` from the key (ServiceKey never sets it). A disabled key stops every queue, topic, table and log group it encrypts: sends, receives, reads and writes fail with KMS.DisabledException.",
+  validateResource: onTypes([T.key], (props, args, report) => {
+    if (props.isEnabled === false) {
+      report(`KMS key "${args.name}" is disabled (isEnabled: false): every queue, topic, table and log group it encrypts stops working; remove isEnabled or set it to true.`);
+    }
+  }),
+};
+
+interface DeletionWindowConfig {
+  minDeletionWindowDays: number;
+}
+
+export const kmsKeyDeletionWindow: ResourceValidationPolicy = {
+  name: "kms-key-deletion-window",
+  description: "Customer managed KMS keys wait at least 30 days (the configured minimum) before a scheduled deletion completes.",
+  remediationSteps: "Set `deletionWindowInDays` to 30 (AWS's maximum and default; ServiceKey's default) or leave it unset. Data encrypted under a deleted key is lost for good; the window is the time anyone has to notice and cancel the deletion.",
+  configSchema: { properties: { minDeletionWindowDays: { type: "integer", minimum: 7, maximum: 30, default: 30, description: "Shortest deletion window accepted, in days (AWS allows 7..30)." } } },
+  validateResource: onTypes([T.key], (props, args, report) => {
+    const { minDeletionWindowDays: min } = config<DeletionWindowConfig>(args, { minDeletionWindowDays: 30 });
+    const days = typeof props.deletionWindowInDays === "number" ? props.deletionWindowInDays : 30;
+    if (days < min) {
+      report(`KMS key "${args.name}" is deleted ${days} days after a deletion is scheduled, less than the minimum ${min}: everything it encrypts is lost for good then; set deletionWindowInDays to at least ${min}.`);
+    }
+  }),
+};
+
+export const logGroupEncrypted: ResourceValidationPolicy = {
+  name: "cloudwatch-log-group-encrypted-with-cmk",
+  description: "CloudWatch log groups are encrypted with a customer managed KMS key.",
+  remediationSteps: "Set `kmsKeyId` on the log group to the ARN of a customer managed key whose policy admits CloudWatch Logs (`logs.<region>.amazonaws.com`, with a `kms:EncryptionContext:aws:logs:arn` condition on the log group ARNs): the unit's ServiceKey with `cloudWatchLogsKeyUser` (components/lib/keys.ts).",
+  validateResource: onTypes([T.logGroup], (props, args, report) => {
+    if (!props.kmsKeyId) {
+      report(`Log group "${physical(props, args.name)}" is not encrypted with a customer managed key: set kmsKeyId to the ARN of a key whose policy admits logs.<region>.amazonaws.com.`);
+    }
+  }),
+};
+
 const TLS_TYPES = [T.queue, T.queuePolicy, T.topic, T.topicPolicy];
 
 export const tlsDenyStatement: ResourceValidationPolicy = {
@@ -123,4 +165,4 @@ export const queueTopicHasPolicy: StackValidationPolicy = {
   },
 };
 
-export const encryptionPolicies = [snsTopicEncrypted, sqsQueueEncrypted, dynamodbTableEncrypted, kmsKeyRotation, tlsDenyStatement, queueTopicHasPolicy];
+export const encryptionPolicies = [snsTopicEncrypted, sqsQueueEncrypted, dynamodbTableEncrypted, kmsKeyRotation, kmsKeyEnabled, kmsKeyDeletionWindow, logGroupEncrypted, tlsDenyStatement, queueTopicHasPolicy];

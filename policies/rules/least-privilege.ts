@@ -1,15 +1,19 @@
 /**
  * Least privilege: no `*` or service-wide actions, no `*` resources outside the documented
- * allow-list, no broad AWS managed policies, one role per function, and no resource policy that
- * grants anyone (`*`) without tying the grant to a source.
+ * allow-list, no broad AWS managed policies, one role per function, no resource policy that grants
+ * anyone (`*`, or everyone but someone through NotPrincipal) without tying the grant to a source,
+ * and role trust policies checked like resource policies: nobody at large may assume a role, and a
+ * service role trusts exactly the service that uses it.
  *
- * Coverage: checkov CKV_AWS_1/CKV_AWS_62/CKV_AWS_63 (no `*:*` admin, no `*` actions), CKV_AWS_107..111
- * (credentials exposure, write without constraints), CKV_AWS_355/CKV_AWS_290 (`*` resource),
- * CKV_AWS_274 (AdministratorAccess), CKV_AWS_168/CKV_AWS_169 (SQS/SNS policy public); cfn_nag
- * F38/F39 (NotAction/NotResource), W11/W12 (IAM `*` resource), F20/F21 (SNS/SQS `*` principal),
- * W13/F4 (`*` action); the Serverless Lens' "one IAM role per function".
+ * Coverage (the mapping in docs/policies.md; a test holds this header to it): checkov CKV_AWS_1,
+ * CKV_AWS_49, CKV_AWS_62, CKV_AWS_63, CKV_AWS_72, CKV_AWS_107, CKV_AWS_108, CKV_AWS_109,
+ * CKV_AWS_111, CKV_AWS_287, CKV_AWS_288, CKV_AWS_289, CKV_AWS_290, CKV_AWS_355, CKV_AWS_356,
+ * CKV_AWS_274, CKV2_AWS_56, CKV_AWS_33, CKV_AWS_168, CKV_AWS_169, CKV_AWS_301, CKV_AWS_364,
+ * CKV_AWS_60, CKV_AWS_61; cfn_nag F2, F3, F4, F5, F6, F7, F13, F18, F20, F21, F38, F39, W11, W12,
+ * W13, W14, W15, W16, W17; Security Hub IAM.1, IAM.21, KMS.1, KMS.2, KMS.5, Lambda.1, SNS.4, SQS.3.
+ * Not enforced, and why: CKV_AWS_110/CKV_AWS_286 (privilege-escalation combinations), in the docs.
  */
-import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { Statement } from "../lib/documents";
 import { actionsOf, asArray, hasSourceCondition, isAllow, isPublicPrincipal, parseDocument, principals, resourcesOf, statementLabel, statements } from "../lib/documents";
 import { StackIndex, documentsOf } from "../lib/stack";
@@ -154,7 +158,7 @@ export const oneRolePerFunction: StackValidationPolicy = {
 };
 
 function publicWithoutSource(s: Statement): boolean {
-  return isAllow(s) && isPublicPrincipal(s) && !hasSourceCondition(s);
+  return isAllow(s) && (isPublicPrincipal(s) || s.NotPrincipal !== undefined) && !hasSourceCondition(s);
 }
 
 export const noPublicPrincipal: ResourceValidationPolicy = {
@@ -175,7 +179,10 @@ export const noPublicPrincipal: ResourceValidationPolicy = {
       const parsed = parseDocument(ref.raw);
       if (!parsed.ok) continue;
       statements(parsed.doc).forEach((s, i) => {
-        if (publicWithoutSource(s)) {
+        if (!publicWithoutSource(s)) return;
+        if (s.NotPrincipal !== undefined) {
+          report(`${statementLabel(s, i)} in "${ref.property}" allows everyone but ${JSON.stringify(s.NotPrincipal)} (Allow with NotPrincipal) without a source condition: name the principals in Principal instead.`);
+        } else {
           report(`${statementLabel(s, i)} in "${ref.property}" allows Principal "*" without a source condition: name the principal, or add a condition on aws:SourceArn, aws:SourceAccount or aws:PrincipalOrgID.`);
         }
       });
@@ -183,4 +190,76 @@ export const noPublicPrincipal: ResourceValidationPolicy = {
   }),
 };
 
-export const leastPrivilegePolicies = [noWildcardActions, noWildcardResources, noBroadManagedPolicies, oneRolePerFunction, noPublicPrincipal];
+/** What a trust policy may allow: assuming the role, and the session details STS sets with it. */
+const TRUST_ACTIONS = ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext"].map((a) => a.toLowerCase());
+
+const trustStatements = (props: Record<string, unknown>) => {
+  const parsed = parseDocument(props.assumeRolePolicy);
+  return parsed.ok ? statements(parsed.doc) : []; // policy-document-has-version reports a broken one
+};
+/** Service principals a trust statement lets assume the role. */
+const trustedServices = (s: Statement) => (isAllow(s) ? principals(s).filter((p) => p.kind === "Service").map((p) => p.value) : []);
+
+export const trustRestricted: ResourceValidationPolicy = {
+  name: "iam-role-trust-restricted",
+  description: "Role trust policies never let `*` (or everyone but someone, through NotPrincipal) assume the role, allow only the sts:AssumeRole family, and a service role (one that trusts a service) trusts no whole account.",
+  remediationSteps: "Name who assumes the role: the service principal for a service role (`{ Service: \"lambda.amazonaws.com\" }`, TypedFunction; `states.amazonaws.com` with aws:SourceArn/aws:SourceAccount conditions, OrderWorkflow), or exact role ARNs for people and CI (a federated OIDC principal for GitHub Actions). Allow only `sts:AssumeRole` (plus `sts:TagSession`/`sts:SetSourceIdentity` when needed), never `*`, `sts:*` or NotAction.",
+  validateResource: onTypes([T.role], (props, args, report) => {
+    const name = physical(props, args.name);
+    const all = trustStatements(props);
+    const serviceRole = all.some((s) => trustedServices(s).length > 0);
+    all.forEach((s, i) => {
+      if (!isAllow(s)) return;
+      const label = `${statementLabel(s, i)} of role "${name}"'s trust policy`;
+      if (isPublicPrincipal(s)) report(`${label} lets any AWS principal ("*") assume the role: name the service or the exact role ARNs that assume it.`);
+      if (s.NotPrincipal !== undefined) report(`${label} lets everyone but ${JSON.stringify(s.NotPrincipal)} assume the role (Allow with NotPrincipal): name the principals in Principal instead.`);
+      if (s.NotAction !== undefined) report(`${label} allows NotAction ${JSON.stringify(s.NotAction)}, which grants every other action: allow sts:AssumeRole in Action instead.`);
+      const extra = actionsOf(s).filter((a) => !TRUST_ACTIONS.includes(a.toLowerCase()));
+      if (extra.length) report(`${label} allows ${extra.map((a) => `"${a}"`).join(", ")}: a trust policy allows only sts:AssumeRole (and sts:TagSession, sts:SetSourceIdentity); list those.`);
+      const accounts = principals(s).filter(isAccountRoot).map((p) => p.value);
+      if (serviceRole && accounts.length) {
+        report(`${label} lets every principal of account ${accounts.join(", ")} assume a service role (it also trusts ${all.flatMap(trustedServices).join(", ")}): anyone there with sts:AssumeRole on it gets the service's permissions; remove the account principal.`);
+      }
+    });
+  }),
+};
+
+/** The services that use a role, by what refers to it: an execution role, a state machine's role, ... */
+const ROLE_USERS: { type: string; property: string; service: string; what: string }[] = [
+  { type: T.function, property: "role", service: "lambda.amazonaws.com", what: "Lambda function" },
+  { type: T.stateMachine, property: "roleArn", service: "states.amazonaws.com", what: "state machine" },
+  { type: T.apiGatewayAccount, property: "cloudwatchRoleArn", service: "apigateway.amazonaws.com", what: "API Gateway account (CloudWatch role)" },
+  { type: T.eventTarget, property: "roleArn", service: "events.amazonaws.com", what: "EventBridge rule target" },
+];
+
+export const trustMatchesUse: StackValidationPolicy = {
+  name: "iam-role-trust-matches-use",
+  description: "A role that a Lambda function, a state machine, the API Gateway account or an EventBridge target uses trusts exactly the services that use it.",
+  remediationSteps: "Trust the service that uses the role, and only it: `lambda.amazonaws.com` for a function's execution role, `states.amazonaws.com` for a state machine's. Give each service its own role instead of one role trusted by several.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    const uses = new Map<PolicyResource, { service: string; who: string }[]>();
+    for (const user of ROLE_USERS) {
+      for (const r of stack.of(user.type)) {
+        const role = stack.roleByRef(r.props[user.property]);
+        if (role) uses.set(role, [...(uses.get(role) ?? []), { service: user.service, who: `${user.what} "${physical(r.props, r.name)}"` }]);
+      }
+    }
+    for (const [role, users] of uses) {
+      const name = physical(role.props, role.name);
+      const trusted = new Set(trustStatements(role.props).flatMap(trustedServices));
+      const needed = new Set(users.map((u) => u.service));
+      for (const service of needed) {
+        if (trusted.has(service)) continue;
+        const who = users.filter((u) => u.service === service).map((u) => u.who).join(", ");
+        report(`Role "${name}" is used by ${who} but its trust policy does not let ${service} assume it: AWS rejects the resource (the role cannot be assumed); add { Effect: "Allow", Principal: { Service: "${service}" }, Action: "sts:AssumeRole" }.`, role.urn);
+      }
+      for (const service of trusted) {
+        if (needed.has(service)) continue;
+        report(`Role "${name}" is used by ${users.map((u) => u.who).join(", ")} but its trust policy also lets ${service} assume it: anything that service runs for anyone in the account could act with this role's permissions; remove ${service} from the trust policy.`, role.urn);
+      }
+    }
+  },
+};
+
+export const leastPrivilegePolicies = [noWildcardActions, noWildcardResources, noBroadManagedPolicies, oneRolePerFunction, noPublicPrincipal, trustRestricted, trustMatchesUse];

@@ -1,10 +1,12 @@
 /**
  * Resilience: dead-letter queues, their retention, FIFO ordering kept end to end, visibility
- * timeouts that outlast retries, partial batch failures, point-in-time recovery.
+ * timeouts that outlast retries, partial batch failures, point-in-time recovery, and tables that a
+ * replaced or destroyed stack cannot take with it (deletion protection, and Pulumi's `protect` on
+ * every table whose records do not expire).
  *
- * Coverage: Serverless Lens (REL: DLQ on every async source, visibility timeout six times the
- * function timeout, ReportBatchItemFailures), checkov CKV_AWS_28 (DynamoDB PITR), AWS SQS developer
- * guide (DLQ retention longer than the source's), SNS FIFO docs (FIFO queues subscribe to FIFO topics).
+ * Coverage (the mapping in docs/policies.md; a test holds this header to it): checkov CKV_AWS_28;
+ * Security Hub DynamoDB.2, DynamoDB.6. Not enforced, and why (docs/policies.md): CKV_AWS_116 (a DLQ
+ * for asynchronous invocations), DynamoDB.4 (a backup plan).
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { DEFAULTS, StackIndex, num } from "../lib/stack";
@@ -112,4 +114,50 @@ export const tablePitr: ResourceValidationPolicy = {
   }),
 };
 
-export const resiliencePolicies = [queueHasDlq, dlqRetention, fifoBehindFifo, visibilityFactor, reportBatchItemFailures, tablePitr];
+/**
+ * The tag through which a stack opts its tables out of deletion protection and `protect`, with the
+ * reason as its value (stack setting tableProtectionOptOut). Dev does: its data is disposable.
+ */
+export const OPT_OUT_TAG = "DeletionProtectionOptOut";
+/** The tag that declares what a table holds: `ephemeral` (items expire: TTL on), else a ledger. */
+export const DATA_CLASS_TAG = "DataClass";
+
+interface TableProtectionConfig {
+  allowOptOut: boolean;
+}
+const tableProtectionSchema = {
+  properties: { allowOptOut: { type: "boolean" as const, default: true, description: `Accept the ${OPT_OUT_TAG} tag (with a reason) on stacks whose tables are disposable; false refuses any opt-out.` } },
+};
+const tagsOf = (props: Record<string, unknown>) => (props.tags ?? {}) as Record<string, unknown>;
+/** The opt-out reason a table carries, when the policy accepts opt-outs. */
+function optOutReason(props: Record<string, unknown>, args: { getConfig<T extends object>(): T }): string | undefined {
+  const reason = tagsOf(props)[OPT_OUT_TAG];
+  const { allowOptOut } = config<TableProtectionConfig>(args, { allowOptOut: true });
+  return allowOptOut && typeof reason === "string" && reason.trim() !== "" ? reason : undefined;
+}
+
+export const tableDeletionProtection: ResourceValidationPolicy = {
+  name: "dynamodb-table-deletion-protection",
+  description: "DynamoDB tables have deletion protection, unless the stack opts out with a reason (the DeletionProtectionOptOut tag).",
+  remediationSteps: `Set \`deletionProtectionEnabled: true\` on the table (the units do, unless the stack setting tableProtectionOptOut is set). A stack whose tables are disposable (dev) sets tableProtectionOptOut to the reason in Pulumi.<stack>.yaml, which tags each table ${OPT_OUT_TAG}=<reason>; the pack config \`allowOptOut: false\` refuses any opt-out.`,
+  configSchema: tableProtectionSchema,
+  validateResource: onTypes([T.table], (props, args, report) => {
+    if (props.deletionProtectionEnabled === true || optOutReason(props, args)) return;
+    report(`Table "${physical(props, args.name)}" has no deletion protection: a replaced or destroyed stack deletes it with every item; set deletionProtectionEnabled to true (a stack whose tables are disposable sets tableProtectionOptOut to the reason instead).`);
+  }),
+};
+
+export const ledgerTableProtected: ResourceValidationPolicy = {
+  name: "dynamodb-ledger-table-protected",
+  description: "Every DynamoDB table whose records do not expire (a ledger) has Pulumi's `protect` option, unless the stack opts out with a reason; only a table tagged DataClass=ephemeral with TTL on is exempt.",
+  remediationSteps: `Declare the table with the \`protect: true\` resource option (the units do, unless the stack setting tableProtectionOptOut is set): \`pulumi up\` then refuses to replace it and \`pulumi destroy\` to delete it. A table whose items all expire (TTL on) may be tagged ${DATA_CLASS_TAG}=ephemeral instead.`,
+  configSchema: tableProtectionSchema,
+  validateResource: onTypes([T.table], (props, args, report) => {
+    const ttl = props.ttl as { enabled?: boolean } | undefined;
+    if (tagsOf(props)[DATA_CLASS_TAG] === "ephemeral" && ttl?.enabled === true) return;
+    if (args.opts.protect || optOutReason(props, args)) return;
+    report(`Table "${physical(props, args.name)}" holds records that do not expire but is not protected: a change that replaces it, or a pulumi destroy, deletes the ledger; declare it with the protect resource option (or, if its items all expire, tag it ${DATA_CLASS_TAG}=ephemeral with TTL on).`);
+  }),
+};
+
+export const resiliencePolicies = [queueHasDlq, dlqRetention, fifoBehindFifo, visibilityFactor, reportBatchItemFailures, tablePitr, tableDeletionProtection, ledgerTableProtected];

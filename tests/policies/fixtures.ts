@@ -22,6 +22,18 @@ export const DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bus-payme
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/bus-payment`;
 export const FN_ARN = arn("lambda", "function:bus-payment");
 export const OTEL = "arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-collector-amd64-ver-0-98-0:5";
+export const ALARM_TOPIC_ARN = arn("sns", "alarms");
+export const STATE_MACHINE_ARN = arn("states", "stateMachine:orders");
+export const EXECUTION_LOGS = "API-Gateway-Execution-Logs_api123/dev";
+/** The key statement that lets CloudWatch Logs use the key for this account's log groups (AWS's documented form). */
+export const LOGS_KEY_STATEMENT = {
+  Sid: "AllowLogsToUseKey",
+  Effect: "Allow",
+  Principal: { Service: `logs.${REGION}.amazonaws.com` },
+  Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+  Resource: "*",
+  Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:*` } },
+};
 
 export type World = Record<string, DeclaredResource>;
 
@@ -49,6 +61,7 @@ export function world(): World {
     policy: doc(
       { Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
       { Sid: "AllowSnsToUseKey", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
+      LOGS_KEY_STATEMENT,
     ),
   }, { arn: KEY_ARN, keyId: "1111-2222" }));
   add(r(T.alias, "key-alias", { name: "alias/bus", targetKeyId: "1111-2222" }, { arn: arn("kms", "alias/bus") }));
@@ -72,7 +85,8 @@ export function world(): World {
     ),
   }));
   add(r(T.subscription, "subscription", { topic: TOPIC_ARN, protocol: "sqs", endpoint: QUEUE_ARN, rawMessageDelivery: true, filterPolicyScope: "MessageAttributes", filterPolicy: JSON.stringify({ transaction_type: ["payment"] }) }, { arn: `${TOPIC_ARN}:sub` }));
-  add(r(T.table, "table", { name: "bus-payments", hashKey: "customer_id", serverSideEncryption: { enabled: true, kmsKeyArn: KEY_ARN }, pointInTimeRecovery: { enabled: true } }, { arn: arn("dynamodb", "table/bus-payments") }));
+  add(r(T.table, "table", { name: "bus-payments", hashKey: "customer_id", serverSideEncryption: { enabled: true, kmsKeyArn: KEY_ARN }, pointInTimeRecovery: { enabled: true }, deletionProtectionEnabled: true }, { arn: arn("dynamodb", "table/bus-payments") }));
+  w.table!.protect = true;
   add(r(T.role, "role", { name: "bus-payment", assumeRolePolicy: doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }) }, { arn: ROLE_ARN }));
   add(r(T.rolePolicy, "role-policy", {
     role: "bus-payment",
@@ -85,23 +99,30 @@ export function world(): World {
       { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
     ),
   }));
-  add(r(T.logGroup, "fn-logs", { name: "/aws/lambda/bus-payment", retentionInDays: 14 }, { arn: arn("logs", "log-group:/aws/lambda/bus-payment") }));
-  add(r(T.function, "fn", { name: "bus-payment", role: ROLE_ARN, timeout: 30, layers: [OTEL], tracingConfig: { mode: "Active" }, loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/bus-payment" } }, { arn: FN_ARN }));
+  add(r(T.logGroup, "fn-logs", { name: "/aws/lambda/bus-payment", retentionInDays: 14, kmsKeyId: KEY_ARN }, { arn: arn("logs", "log-group:/aws/lambda/bus-payment") }));
+  add(r(T.function, "fn", { name: "bus-payment", runtime: "nodejs22.x", role: ROLE_ARN, timeout: 30, layers: [OTEL], tracingConfig: { mode: "Active" }, loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/bus-payment" } }, { arn: FN_ARN }));
   add(r(T.eventSourceMapping, "trigger", { eventSourceArn: QUEUE_ARN, functionName: FN_ARN, batchSize: 10, functionResponseTypes: ["ReportBatchItemFailures"], scalingConfig: { maximumConcurrency: 5 } }));
-  add(r(T.logGroup, "sfn-logs", { name: "/aws/vendedlogs/states/orders", retentionInDays: 30 }, { arn: arn("logs", "log-group:/aws/vendedlogs/states/orders") }));
+  add(r(T.logGroup, "sfn-logs", { name: "/aws/vendedlogs/states/orders", retentionInDays: 30, kmsKeyId: KEY_ARN }, { arn: arn("logs", "log-group:/aws/vendedlogs/states/orders") }));
   add(r(T.stateMachine, "workflow", {
     name: "orders",
     roleArn: ROLE_ARN.replace("bus-payment", "orders"),
     definition: "{}",
     loggingConfiguration: { level: "ERROR", includeExecutionData: false, logDestination: `${arn("logs", "log-group:/aws/vendedlogs/states/orders")}:*` },
     tracingConfiguration: { enabled: true },
-  }, { arn: arn("states", "stateMachine:orders") }));
+  }, { arn: STATE_MACHINE_ARN }));
   add(r(T.restApi, "api", { name: "orders-api" }, { id: "api123" }));
   add(r(T.method, "post-order", { restApi: "api123", resourceId: "res1", httpMethod: "POST", authorization: "NONE", apiKeyRequired: true, requestValidatorId: "body" }));
   add(r(T.method, "options-order", { restApi: "api123", resourceId: "res1", httpMethod: "OPTIONS", authorization: "NONE" }));
   add(r(T.stage, "stage", { restApi: "api123", stageName: "dev", deployment: "dep1", accessLogSettings: { destinationArn: arn("logs", "log-group:/aws/apigateway/orders"), format: "{\"requestId\":\"$context.requestId\"}" }, xrayTracingEnabled: true }));
+  add(r(T.methodSettings, "stage-settings", { restApi: "api123", stageName: "dev", methodPath: "*/*", settings: { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false } }));
+  add(r(T.logGroup, "execution-logs", { name: EXECUTION_LOGS, retentionInDays: 30, kmsKeyId: KEY_ARN }, { arn: arn("logs", `log-group:${EXECUTION_LOGS}`) }));
   add(r(T.usagePlan, "usage-plan", { name: "orders-plan", apiStages: [{ apiId: "api123", stage: "dev" }], throttleSettings: { rateLimit: 50, burstLimit: 100 } }));
   add(r(T.permission, "api-permission", { action: "lambda:InvokeFunction", function: "bus-payment", principal: "apigateway.amazonaws.com", sourceArn: "arn:aws:execute-api:us-east-1:123456789012:api123/*/POST/order" }));
+  const alarm = (name: string, namespace: string, metricName: string, dimensions: Record<string, string>) =>
+    add(r(T.metricAlarm, name, { name, namespace, metricName, dimensions, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, period: 60, evaluationPeriods: 1, alarmActions: [ALARM_TOPIC_ARN], okActions: [ALARM_TOPIC_ARN] }));
+  alarm("fn-errors", "AWS/Lambda", "Errors", { FunctionName: "bus-payment" });
+  alarm("dlq-messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: "bus-payment-dlq.fifo" });
+  alarm("workflow-failed", "AWS/States", "ExecutionsFailed", { StateMachineArn: STATE_MACHINE_ARN });
   return w;
 }
 

@@ -7,8 +7,9 @@ import { GATEWAY_RESPONSE_TEMPLATES } from "../../components/orders/api-model";
 import { policies } from "../../policies/pack";
 import { T } from "../../policies/lib/types";
 import { GATEWAY_RESPONSE_TYPE } from "../../policies/rules/gateway-responses";
+import { SUPPORTED_RUNTIMES } from "../../policies/rules/supply-chain";
 import type { World } from "./fixtures";
-import { DLQ_ARN, FN_ARN, KEY_ARN, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
+import { ALARM_TOPIC_ARN, DLQ_ARN, EXECUTION_LOGS, FN_ARN, KEY_ARN, LOGS_KEY_STATEMENT, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, STATE_MACHINE_ARN, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
 
 interface Case {
   /** What the mistake is. */
@@ -18,8 +19,15 @@ interface Case {
   config?: Record<string, unknown>;
 }
 
+const SUPPORTED = SUPPORTED_RUNTIMES.join(", ");
 const USE_CONTEXT = 'Use static JSON with $context variables, e.g. {"message":$context.error.messageString,"requestId":"$context.requestId"}.';
 const ROLE_POLICY = (w: World, ...statements: object[]) => set(w, "role-policy", { policy: policyDoc(...statements) });
+const LAMBDA_TRUST = { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" };
+const TRUST = (w: World, ...statements: object[]) => set(w, "role", { assumeRolePolicy: policyDoc(...statements) });
+const protect = (w: World, name: string, value: boolean) => {
+  w[name]!.protect = value;
+  return w;
+};
 
 const CASES: Record<string, Case[]> = {
   // Encryption
@@ -38,6 +46,16 @@ const CASES: Record<string, Case[]> = {
   ],
   "kms-key-rotation-enabled": [
     { what: "rotation off", break: (w) => set(w, "key", { enableKeyRotation: false }), expected: ['KMS key "key" does not rotate its key material: set enableKeyRotation to true.'] },
+  ],
+  "kms-key-enabled": [
+    { what: "a disabled key", break: (w) => set(w, "key", { isEnabled: false }), expected: ['KMS key "key" is disabled (isEnabled: false): every queue, topic, table and log group it encrypts stops working; remove isEnabled or set it to true.'] },
+  ],
+  "kms-key-deletion-window": [
+    { what: "a 7-day window", break: (w) => set(w, "key", { deletionWindowInDays: 7 }), expected: ['KMS key "key" is deleted 7 days after a deletion is scheduled, less than the minimum 30: everything it encrypts is lost for good then; set deletionWindowInDays to at least 30.'] },
+    { what: "a window below a configured minimum", break: (w) => set(w, "key", { deletionWindowInDays: 20 }), config: { minDeletionWindowDays: 21 }, expected: ['KMS key "key" is deleted 20 days after a deletion is scheduled, less than the minimum 21: everything it encrypts is lost for good then; set deletionWindowInDays to at least 21.'] },
+  ],
+  "cloudwatch-log-group-encrypted-with-cmk": [
+    { what: "a log group without a key", break: (w) => set(w, "sfn-logs", { kmsKeyId: undefined }), expected: ['Log group "/aws/vendedlogs/states/orders" is not encrypted with a customer managed key: set kmsKeyId to the ARN of a key whose policy admits logs.<region>.amazonaws.com.'] },
   ],
   "queue-topic-policy-denies-insecure-transport": [
     {
@@ -116,6 +134,11 @@ const CASES: Record<string, Case[]> = {
       expected: ['statement "Anyone" in "policy" allows Principal "*" without a source condition: name the principal, or add a condition on aws:SourceArn, aws:SourceAccount or aws:PrincipalOrgID.'],
     },
     {
+      what: "queue open to everyone but the account (Allow with NotPrincipal)",
+      break: (w) => set(w, "queue-policy", { policy: policyDoc({ Sid: "AllButRoot", Effect: "Allow", NotPrincipal: { AWS: ROOT }, Action: "sqs:SendMessage", Resource: QUEUE_ARN }, tlsDeny("sqs", QUEUE_ARN)) }),
+      expected: [`statement "AllButRoot" in "policy" allows everyone but {"AWS":"${ROOT}"} (Allow with NotPrincipal) without a source condition: name the principals in Principal instead.`],
+    },
+    {
       what: "Lambda permission for a service without sourceArn",
       break: (w) => set(w, "api-permission", { sourceArn: undefined }),
       expected: ["Lambda permission lets apigateway.amazonaws.com invoke the function on behalf of any resource in any account: set sourceArn to the calling resource's ARN (e.g. the API's execution ARN)."],
@@ -124,6 +147,36 @@ const CASES: Record<string, Case[]> = {
       what: "Lambda permission for *",
       break: (w) => set(w, "api-permission", { principal: "*", sourceArn: undefined }),
       expected: ["Lambda permission lets any principal invoke the function: set principal to the service or account that calls it, and sourceArn."],
+    },
+  ],
+  "iam-role-trust-restricted": [
+    {
+      what: "{ AWS: \"*\" } may assume an execution role",
+      break: (w) => TRUST(w, LAMBDA_TRUST, { Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }),
+      expected: ['statement "Anyone" of role "bus-payment"\'s trust policy lets any AWS principal ("*") assume the role: name the service or the exact role ARNs that assume it.'],
+    },
+    {
+      what: "a bare account and sts:* in a service role's trust",
+      break: (w) => TRUST(w, LAMBDA_TRUST, { Effect: "Allow", Principal: { AWS: "123456789012" }, Action: "sts:*" }),
+      expected: [
+        'statement #2 of role "bus-payment"\'s trust policy allows "sts:*": a trust policy allows only sts:AssumeRole (and sts:TagSession, sts:SetSourceIdentity); list those.',
+        'statement #2 of role "bus-payment"\'s trust policy lets every principal of account 123456789012 assume a service role (it also trusts lambda.amazonaws.com): anyone there with sts:AssumeRole on it gets the service\'s permissions; remove the account principal.',
+      ],
+    },
+    {
+      what: "Allow with NotPrincipal",
+      break: (w) => TRUST(w, { Effect: "Allow", NotPrincipal: { AWS: ROOT }, Action: "sts:AssumeRole" }),
+      expected: [`statement #1 of role "bus-payment"'s trust policy lets everyone but {"AWS":"${ROOT}"} assume the role (Allow with NotPrincipal): name the principals in Principal instead.`],
+    },
+  ],
+  "iam-role-trust-matches-use": [
+    {
+      what: "an execution role trusting Step Functions instead of Lambda",
+      break: (w) => TRUST(w, { Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }),
+      expected: [
+        'Role "bus-payment" is used by Lambda function "bus-payment" but its trust policy does not let lambda.amazonaws.com assume it: AWS rejects the resource (the role cannot be assumed); add { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }.',
+        'Role "bus-payment" is used by Lambda function "bus-payment" but its trust policy also lets states.amazonaws.com assume it: anything that service runs for anyone in the account could act with this role\'s permissions; remove states.amazonaws.com from the trust policy.',
+      ],
     },
   ],
   // Resilience
@@ -154,6 +207,24 @@ const CASES: Record<string, Case[]> = {
   ],
   "dynamodb-table-pitr-enabled": [
     { what: "PITR off", break: (w) => set(w, "table", { pointInTimeRecovery: { enabled: false } }), expected: ['Table "bus-payments" has no point-in-time recovery: set pointInTimeRecovery to { enabled: true }.'] },
+  ],
+  "dynamodb-table-deletion-protection": [
+    { what: "no deletion protection", break: (w) => set(w, "table", { deletionProtectionEnabled: undefined }), expected: ['Table "bus-payments" has no deletion protection: a replaced or destroyed stack deletes it with every item; set deletionProtectionEnabled to true (a stack whose tables are disposable sets tableProtectionOptOut to the reason instead).'] },
+    {
+      what: "an opt-out the pack config refuses",
+      break: (w) => set(w, "table", { deletionProtectionEnabled: false, tags: { DeletionProtectionOptOut: "test data only" } }),
+      config: { allowOptOut: false },
+      expected: ['Table "bus-payments" has no deletion protection: a replaced or destroyed stack deletes it with every item; set deletionProtectionEnabled to true (a stack whose tables are disposable sets tableProtectionOptOut to the reason instead).'],
+    },
+    { what: "an opt-out tag without a reason", break: (w) => set(w, "table", { deletionProtectionEnabled: false, tags: { DeletionProtectionOptOut: " " } }), expected: ['Table "bus-payments" has no deletion protection: a replaced or destroyed stack deletes it with every item; set deletionProtectionEnabled to true (a stack whose tables are disposable sets tableProtectionOptOut to the reason instead).'] },
+  ],
+  "dynamodb-ledger-table-protected": [
+    { what: "a ledger table without protect", break: (w) => protect(w, "table", false), expected: ['Table "bus-payments" holds records that do not expire but is not protected: a change that replaces it, or a pulumi destroy, deletes the ledger; declare it with the protect resource option (or, if its items all expire, tag it DataClass=ephemeral with TTL on).'] },
+    {
+      what: "tagged ephemeral but its items never expire",
+      break: (w) => protect(set(w, "table", { tags: { DataClass: "ephemeral" } }), "table", false),
+      expected: ['Table "bus-payments" holds records that do not expire but is not protected: a change that replaces it, or a pulumi destroy, deletes the ledger; declare it with the protect resource option (or, if its items all expire, tag it DataClass=ephemeral with TTL on).'],
+    },
   ],
   // Observability
   "lambda-otel-layer": [
@@ -186,6 +257,67 @@ const CASES: Record<string, Case[]> = {
   "apigateway-stage-throttling": [
     { what: "no usage plan or method settings", break: (w) => remove(w, "usage-plan"), expected: ['API stage "dev" is not throttled: add MethodSettings with methodPath "*/*" and throttlingRateLimit/throttlingBurstLimit for it, or a usage plan on it with throttleSettings.'] },
     { what: "HTTP API stage without route throttling", break: (w) => add(w, T.httpStage, "http-stage", { apiId: "h1", name: "$default" }), expected: ['HTTP API stage "$default" is not throttled: set defaultRouteSettings.throttlingRateLimit and throttlingBurstLimit.'] },
+  ],
+  "apigateway-stage-xray-tracing": [
+    { what: "X-Ray off", break: (w) => set(w, "stage", { xrayTracingEnabled: false }), expected: ['API stage "dev" does not trace with X-Ray: set xrayTracingEnabled to true.'] },
+  ],
+  "apigateway-stage-execution-logging": [
+    { what: "no method settings", break: (w) => remove(w, "stage-settings"), expected: ['API stage "dev" has no method settings for "*/*": execution errors are not logged and there are no per-method metrics; add MethodSettings with methodPath "*/*" and settings { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false }.'] },
+    {
+      what: "INFO, no metrics, data tracing on",
+      break: (w) => set(w, "stage-settings", { settings: { loggingLevel: "INFO", metricsEnabled: false, dataTraceEnabled: true } }),
+      expected: [
+        'API stage "dev" logs executions at INFO: set the "*/*" method settings\' loggingLevel to ERROR.',
+        'API stage "dev" has no per-method CloudWatch metrics: set the "*/*" method settings\' metricsEnabled to true.',
+        'API stage "dev" traces data for "*/*" (dataTraceEnabled): whole requests and responses, customer data included, go to the logs; set dataTraceEnabled to false.',
+      ],
+    },
+    {
+      what: "a method that turns logging off, and an undeclared execution log group",
+      break: (w) => add(remove(w, "execution-logs"), T.methodSettings, "get-settings", { restApi: "api123", stageName: "dev", methodPath: "order/GET", settings: { loggingLevel: "OFF" } }),
+      expected: [
+        'API stage "dev" turns execution logging off for "order/GET": remove the override or set loggingLevel to ERROR.',
+        `API stage "dev" writes execution logs to "${EXECUTION_LOGS}", which the stack does not declare: API Gateway would create it with no retention and no key; declare an aws.cloudwatch.LogGroup named "${EXECUTION_LOGS}" with retentionInDays and kmsKeyId.`,
+      ],
+    },
+  ],
+  "cloudwatch-alarm-actions-enabled": [
+    { what: "no actions", break: (w) => set(w, "fn-errors", { alarmActions: undefined, okActions: undefined }), expected: ['Alarm "fn-errors" has no alarm action: when it fires nobody hears; set alarmActions to the stack\'s alarm topic ARN.'] },
+    { what: "actions disabled", break: (w) => set(w, "dlq-messages", { actionsEnabled: false }), expected: ['Alarm "dlq-messages" has its actions disabled (actionsEnabled: false): when it fires nobody hears; remove actionsEnabled or set it to true.'] },
+  ],
+  "cloudwatch-alarm-coverage": [
+    {
+      what: "no errors, DLQ or failed-executions alarms",
+      break: (w) => remove(remove(remove(w, "fn-errors"), "dlq-messages"), "workflow-failed"),
+      expected: [
+        'Function "bus-payment" has no alarm on its errors: failed invocations go unnoticed; add an alarm on AWS/Lambda Errors with dimension FunctionName "bus-payment" that notifies the alarm topic.',
+        'Dead-letter queue "bus-payment-dlq.fifo" has no alarm on its visible messages: a message that lands there is never noticed; add an alarm on AWS/SQS ApproximateNumberOfMessagesVisible with dimension QueueName "bus-payment-dlq.fifo" (threshold 0).',
+        `State machine "orders" has no alarm on failed executions: add an alarm on AWS/States ExecutionsFailed with dimension StateMachineArn ${STATE_MACHINE_ARN}.`,
+      ],
+    },
+    {
+      what: "an alarm on another function's errors",
+      break: (w) => set(w, "fn-errors", { dimensions: { FunctionName: "bus-other" } }),
+      expected: ['Function "bus-payment" has no alarm on its errors: failed invocations go unnoticed; add an alarm on AWS/Lambda Errors with dimension FunctionName "bus-payment" that notifies the alarm topic.'],
+    },
+  ],
+  // Supply chain
+  "lambda-runtime-supported": [
+    { what: "nodejs16.x", break: (w) => set(w, "fn", { runtime: "nodejs16.x" }), expected: [`Function "bus-payment" uses the runtime nodejs16.x, which is not supported for new functions (allowed: ${SUPPORTED}): AWS no longer patches it and blocks creating functions on it; move to a supported runtime.`] },
+    { what: "no runtime", break: (w) => set(w, "fn", { runtime: undefined }), expected: [`Function "bus-payment" has no runtime: AWS requires one for a .zip package; set runtime to one of ${SUPPORTED}.`] },
+    { what: "a runtime outside a configured list", break: (w) => w, config: { allowedRuntimes: ["nodejs24.x"] }, expected: ['Function "bus-payment" uses the runtime nodejs22.x, which is not supported for new functions (allowed: nodejs24.x): AWS no longer patches it and blocks creating functions on it; move to a supported runtime.'] },
+  ],
+  "lambda-layer-provenance": [
+    {
+      what: "an aws-otel-named layer from another account and region",
+      break: (w) => set(w, "fn", { layers: ["arn:aws:lambda:eu-west-1:999999999999:layer:aws-otel-collector-amd64-ver-0-98-0:5"] }),
+      expected: [
+        "Function \"bus-payment\" runs layer arn:aws:lambda:eu-west-1:999999999999:layer:aws-otel-collector-amd64-ver-0-98-0:5, published by account 999999999999, which is not an allowed publisher (901920570463, 615299751070): a layer runs inside the function with its role's permissions; use the layer from its publisher's account, or review it and add 999999999999 to allowedAccounts.",
+        "Function \"bus-payment\" runs in us-east-1 but its layer arn:aws:lambda:eu-west-1:999999999999:layer:aws-otel-collector-amd64-ver-0-98-0:5 is published in eu-west-1: Lambda attaches only layers of the function's own region (CreateFunction fails); use the layer version ARN published in us-east-1.",
+      ],
+    },
+    { what: "not a layer ARN", break: (w) => set(w, "fn", { layers: ["aws-otel-collector"] }), expected: ['Function "bus-payment" lists "aws-otel-collector", which is not a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>): fix the ARN.'] },
+    { what: "the expected region from config", break: (w) => w, config: { region: "us-east-2" }, expected: [`Function "bus-payment" runs in us-east-2 but its layer ${OTEL} is published in us-east-1: Lambda attaches only layers of the function's own region (CreateFunction fails); use the layer version ARN published in us-east-2.`] },
   ],
   // API
   "apigateway-method-authorization": [
@@ -290,7 +422,7 @@ const CASES: Record<string, Case[]> = {
   "kms-key-policy-allows-delivering-services": [
     {
       what: "key policy without SNS",
-      break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }) }),
+      break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }, LOGS_KEY_STATEMENT) }),
       expected: ['Queue "bus-payment.fifo" is encrypted with KMS key "key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key\'s serviceUsers.'],
     },
     {
@@ -302,6 +434,18 @@ const CASES: Record<string, Case[]> = {
       what: "alarm topic (by alias) whose key does not allow CloudWatch",
       break: (w) => add(set(w, "topic", { kmsMasterKeyId: "alias/bus" }), T.metricAlarm, "alarm", { name: "dlq-not-empty", alarmActions: [TOPIC_ARN] }),
       expected: ['Alarm topic "bus-topic.fifo" is encrypted with KMS key "key", whose policy does not allow cloudwatch.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add cloudwatch.amazonaws.com to the key\'s serviceUsers.'],
+    },
+    {
+      what: "log groups whose key admits CloudWatch Logs only for other log groups, or not for this region",
+      break: (w) => {
+        const onlyLambda = { ...LOGS_KEY_STATEMENT, Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:/aws/lambda/*") } } };
+        const keyPolicy = JSON.parse(String(w.key!.inputs.policy)) as { Statement: object[] };
+        return set(w, "key", { policy: policyDoc(...keyPolicy.Statement.slice(0, 2), onlyLambda, { ...LOGS_KEY_STATEMENT, Sid: "OtherRegion", Principal: { Service: "logs.eu-west-1.amazonaws.com" }, Condition: undefined }) });
+      },
+      expected: [
+        `Log group "/aws/vendedlogs/states/orders" is encrypted with KMS key "key", whose policy does not allow logs.us-east-1.amazonaws.com to kms:Encrypt, kms:Decrypt, kms:ReEncryptFrom, kms:ReEncryptTo, kms:GenerateDataKey, kms:DescribeKey for it (encryption context ${arn("logs", "log-group:/aws/vendedlogs/states/orders")}): CloudWatch Logs refuses the key and the log group is not created; add logs.us-east-1.amazonaws.com to the key policy (cloudWatchLogsKeyUser).`,
+        `Log group "${EXECUTION_LOGS}" is encrypted with KMS key "key", whose policy does not allow logs.us-east-1.amazonaws.com to kms:Encrypt, kms:Decrypt, kms:ReEncryptFrom, kms:ReEncryptTo, kms:GenerateDataKey, kms:DescribeKey for it (encryption context ${arn("logs", `log-group:${EXECUTION_LOGS}`)}): CloudWatch Logs refuses the key and the log group is not created; add logs.us-east-1.amazonaws.com to the key policy (cloudWatchLogsKeyUser).`,
+      ],
     },
   ],
   "kms-key-usable-by-roles": [
@@ -377,6 +521,33 @@ describe("documented exceptions and edge cases (positive)", () => {
     for (const [type, template] of Object.entries(GATEWAY_RESPONSE_TEMPLATES)) w = add(w, GATEWAY_RESPONSE_TYPE, type, { restApiId: "api123", responseType: type, responseTemplates: { "application/json": template } });
     w = add(w, GATEWAY_RESPONSE_TYPE, "aws-example", { restApiId: "api123", responseType: "UNAUTHORIZED", statusCode: "401", responseTemplates: { "application/json": '{ "message": $context.error.messageString, "type": "$context.error.responseType", "stage": "$stageVariables.name" }' } });
     expect(await messages("apigateway-gateway-response-no-vtl", w)).toEqual([]);
+  });
+  it("accepts a table opted out with a reason, and an ephemeral table with TTL unprotected", async () => {
+    const optedOut = protect(set(world(), "table", { deletionProtectionEnabled: false, tags: { DeletionProtectionOptOut: "dev holds test data only" } }), "table", false);
+    expect(await messages("dynamodb-table-deletion-protection", optedOut)).toEqual([]);
+    expect(await messages("dynamodb-ledger-table-protected", optedOut)).toEqual([]);
+    const ephemeral = protect(set(world(), "table", { tags: { DataClass: "ephemeral" }, ttl: { attributeName: "expires_at", enabled: true } }), "table", false);
+    expect(await messages("dynamodb-ledger-table-protected", ephemeral)).toEqual([]);
+  });
+  it("counts an SNS subscription's dead-letter queue as a DLQ, and accepts an oldest-message alarm on a consumed DLQ", async () => {
+    let w = add(world(), T.queue, "sub-dlq", { name: "bus-sub-dlq.fifo", fifoQueue: true, kmsMasterKeyId: KEY_ARN, messageRetentionSeconds: 1_209_600 }, { arn: arn("sqs", "bus-sub-dlq.fifo"), url: "https://sqs/bus-sub-dlq.fifo" });
+    w = set(w, "subscription", { redrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("sqs", "bus-sub-dlq.fifo") }) });
+    expect(await messages("sqs-queue-has-dlq", w)).toEqual([]);
+    expect(await messages("cloudwatch-alarm-coverage", w)).toEqual(['Dead-letter queue "bus-sub-dlq.fifo" has no alarm on its visible messages: a message that lands there is never noticed; add an alarm on AWS/SQS ApproximateNumberOfMessagesVisible with dimension QueueName "bus-sub-dlq.fifo" (threshold 0).']);
+    w = add(world(), T.eventSourceMapping, "dlq-trigger", { eventSourceArn: DLQ_ARN, functionName: FN_ARN, functionResponseTypes: ["ReportBatchItemFailures"] });
+    w = set(w, "dlq-messages", { metricName: "ApproximateAgeOfOldestMessage" });
+    expect(await messages("cloudwatch-alarm-coverage", w)).toEqual([]);
+    expect(await messages("cloudwatch-alarm-actions-enabled", add(world(), T.metricAlarm, "math", { name: "math", alarmActions: [ALARM_TOPIC_ARN], metricQueries: [{ id: "e", metric: { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: "x" } } }] }))).toEqual([]);
+  });
+  it("accepts a layer from the function's own account, and container-image functions without a runtime", async () => {
+    const w = set(world(), "fn", { layers: [OTEL, "arn:aws:lambda:us-east-1:123456789012:layer:own:1"] });
+    expect(await messages("lambda-layer-provenance", w)).toEqual([]);
+    expect(await messages("lambda-runtime-supported", set(world(), "fn", { runtime: undefined, packageType: "Image" }))).toEqual([]);
+  });
+  it("accepts a trust policy with conditions (Step Functions' confused-deputy guard) and a role nothing in the stack uses", async () => {
+    const w = add(world(), T.role, "ci", { name: "ci", assumeRolePolicy: policyDoc({ Effect: "Allow", Principal: { AWS: ROOT }, Action: ["sts:AssumeRole", "sts:TagSession"] }) }, { arn: `arn:aws:iam::123456789012:role/ci` });
+    expect(await messages("iam-role-trust-restricted", w)).toEqual([]);
+    expect(await messages("iam-role-trust-matches-use", w)).toEqual([]);
   });
   it("accepts throttling through method settings", async () => {
     const w = add(remove(world(), "usage-plan"), T.methodSettings, "throttle", { restApi: "api123", stageName: "dev", methodPath: "*/*", settings: { throttlingRateLimit: 10, throttlingBurstLimit: 20 } });

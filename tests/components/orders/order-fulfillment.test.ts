@@ -74,6 +74,23 @@ describe("tables", () => {
     });
     expect(orders.rangeKey).toBeUndefined();
   });
+  it("dev's tables opt out of deletion protection and protect, with the reason from Pulumi.dev.yaml; staging's ledgers are protected, its idempotency table only deletion-protected", async () => {
+    const reason = "dev holds test data only and is torn down with pulumi destroy";
+    for (const name of ["orders-orders", "orders-failed-orders", "orders-idempotency"]) {
+      const table = named("aws:dynamodb/table:Table", name);
+      expect(table.inputs).toMatchObject({ deletionProtectionEnabled: false, tags: { DeletionProtectionOptOut: reason } });
+      expect(table.protect).toBe(false);
+    }
+    const staging = await runProgram({ stack: "staging", config: CONFIG });
+    const table = (name: string) => staging.resources.find((r) => r.type === "aws:dynamodb/table:Table" && r.name === name)!;
+    for (const name of ["orders-orders", "orders-failed-orders"]) {
+      expect(table(name).inputs).toMatchObject({ deletionProtectionEnabled: true, tags: { DataClass: "ledger" } });
+      expect(table(name).protect).toBe(true);
+    }
+    expect(table("orders-idempotency").inputs).toMatchObject({ deletionProtectionEnabled: true, tags: { DataClass: "ephemeral" }, ttl: { enabled: true } });
+    expect(table("orders-idempotency").protect).toBe(false);
+    run = await runProgram({ stack: "dev", config: CONFIG });
+  });
   it("failed orders and idempotency records: KMS and point-in-time recovery too; idempotency expires", () => {
     expect(named("aws:dynamodb/table:Table", "orders-failed-orders").inputs).toMatchObject({
       name: "dofs-dev-failed-orders",
@@ -194,6 +211,15 @@ describe("API", () => {
     // every other field reads the same on every line.
     expect(Object.entries(JSON.parse(ACCESS_LOG_FORMAT) as Record<string, string>).at(-1)).toEqual(["validationError", "$context.error.validationErrorString"]);
     expect(ACCESS_LOG_FORMAT.endsWith('"validationError":"$context.error.validationErrorString"}')).toBe(true);
+
+    // Execution logs: errors only, per-method metrics, never data tracing; into a declared log group.
+    expect(named("aws:apigateway/methodSettings:MethodSettings", "orders-stage-settings").inputs).toEqual({
+      restApi: named("aws:apigateway/restApi:RestApi", "orders-api").id,
+      stageName: "dev",
+      methodPath: "*/*",
+      settings: { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false },
+    });
+    expect(named("aws:cloudwatch/logGroup:LogGroup", "orders-api-execution-logs").inputs).toMatchObject({ name: `API-Gateway-Execution-Logs_${named("aws:apigateway/restApi:RestApi", "orders-api").id}/dev`, retentionInDays: 7 });
 
     const staging = await runProgram({ stack: "staging", config: CONFIG });
     expect(staging.resources.find((r) => r.type === "aws:apigateway/stage:Stage" && r.name === "orders-stage")!.inputs.stageName).toBe("staging");
@@ -329,11 +355,37 @@ describe("state machine", () => {
       { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource: "*" },
     ]);
   });
-  it("the unit's key policy names no service principal: Step Functions uses it through the role", () => {
+  it("the unit's key admits no Step Functions principal (it uses the key through the role); only CloudWatch Logs, for the unit's log groups", () => {
     const policy = JSON.parse(named("aws:kms/key:Key", "orders-key-key").inputs.policy as string);
-    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement).toHaveLength(2);
     expect(policy.Statement[0].Principal).toEqual({ AWS: `arn:aws:iam::${ACCOUNT}:root` });
+    expect(policy.Statement[1]).toEqual({
+      Sid: "AllowLogsToUseKey",
+      Effect: "Allow",
+      Principal: { Service: `logs.${REGION}.amazonaws.com` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: {
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn": ["/aws/lambda/dofs-dev-*", "/aws/vendedlogs/states/dofs-dev-*", "/aws/apigateway/dofs-dev-*", "API-Gateway-Execution-Logs_*/dev"].map(arn.logGroup),
+        },
+      },
+    });
     expect(named("aws:kms/key:Key", "orders-key-key").inputs.description).toContain("state machine's IAM role");
+  });
+  it("encrypts every log group of the unit with its key", () => {
+    const groups = ofType("aws:cloudwatch/logGroup:LogGroup").filter((g) => /dofs-dev|API-Gateway-Execution-Logs/.test(String(g.inputs.name)));
+    expect(groups.map((g) => g.inputs.name).sort()).toEqual([
+      "/aws/apigateway/dofs-dev-api/dev",
+      "/aws/lambda/dofs-dev-orders-api",
+      "/aws/lambda/dofs-dev-orders-dlq",
+      "/aws/lambda/dofs-dev-orders-fulfillment",
+      "/aws/lambda/dofs-dev-orders-store",
+      "/aws/lambda/dofs-dev-orders-validate",
+      "/aws/vendedlogs/states/dofs-dev-order-workflow",
+      `API-Gateway-Execution-Logs_${named("aws:apigateway/restApi:RestApi", "orders-api").id}/dev`,
+    ]);
+    for (const g of groups) expect(g.inputs).toMatchObject({ kmsKeyId: keyArn, retentionInDays: 7 });
   });
 });
 

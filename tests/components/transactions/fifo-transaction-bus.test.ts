@@ -69,6 +69,17 @@ describe("KMS key", () => {
     // The account statement lets the functions' IAM roles use the key.
     expect(statements[0]).toMatchObject({ Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*" });
   });
+
+  it("admits CloudWatch Logs (AWS's documented statement) for the consumers' log groups only", () => {
+    expect(policyOf(run.find("aws:kms/key:Key", "transactions-key-key")).Statement).toContainEqual({
+      Sid: "AllowLogsToUseKey",
+      Effect: "Allow",
+      Principal: { Service: `logs.${region}.amazonaws.com` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": [`arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${prefix}-*`] } },
+    });
+  });
 });
 
 describe.each([
@@ -150,7 +161,7 @@ describe.each([
       scalingConfig: { maximumConcurrency: 2 },
     });
     const logs = run.find("aws:cloudwatch/logGroup:LogGroup", `transactions-${slug}-consumer-logs`);
-    expect(logs.inputs).toMatchObject({ name: `/aws/lambda/${prefix}-${slug}`, retentionInDays: 7 });
+    expect(logs.inputs).toMatchObject({ name: `/aws/lambda/${prefix}-${slug}`, retentionInDays: 7, kmsKeyId: keyArn() });
   });
 });
 
@@ -167,7 +178,23 @@ describe("tables", () => {
       billingMode: "PAY_PER_REQUEST",
       serverSideEncryption: { enabled: true, kmsKeyArn: keyArn() },
       pointInTimeRecovery: { enabled: true },
+      // Dev opts out (Pulumi.dev.yaml, tableProtectionOptOut), with its reason on the table.
+      deletionProtectionEnabled: false,
+      tags: { DataClass: "ledger", DeletionProtectionOptOut: "dev holds test data only and is torn down with pulumi destroy" },
     });
+    expect(table.protect).toBe(false);
+  });
+
+  it("are ledgers: deletion-protected and Pulumi-protected on staging, which does not opt out", async () => {
+    const staging = await runStack({ stack: "staging" });
+    for (const name of ["transactions-bank-accounts", "transactions-payments"]) {
+      const table = staging.find("aws:dynamodb/table:Table", name);
+      expect(table.inputs).toMatchObject({ deletionProtectionEnabled: true, tags: { DataClass: "ledger" } });
+      expect(table.inputs.tags).not.toHaveProperty("DeletionProtectionOptOut");
+      expect(table.protect).toBe(true);
+    }
+    // Restore this file's run as the current mock runtime state.
+    run = await runStack({ stack: "dev" });
   });
 });
 
