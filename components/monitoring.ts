@@ -2,10 +2,18 @@
  * Monitoring: the stack's CloudWatch alarms and dashboard, over whatever it is given to watch.
  *
  * - An SNS alarm topic encrypted with its own customer managed key, whose key policy lets
- *   `cloudwatch.amazonaws.com` use it for this stack's alarms only (CloudWatch is not an IAM principal
- *   of the account, so without that statement an encrypted topic silently drops every alarm), and an
- *   optional e-mail subscription.
- * - Alarms, each notifying the topic on ALARM and OK:
+ *   `cloudwatch.amazonaws.com` use it (CloudWatch is not an IAM principal of the account, so without
+ *   that statement an encrypted topic silently drops every alarm). The key statement is the one AWS
+ *   documents for alarms on encrypted topics ("Enable compatibility between event sources from AWS
+ *   services and encrypted topics": `kms:Decrypt` and `kms:GenerateDataKey*`, no conditions); the
+ *   confused-deputy conditions (`aws:SourceAccount`, `aws:SourceArn` = this stack's alarms) are on
+ *   the topic policy, which decides who may publish. An optional e-mail subscription.
+ * - Alarms notify the topic on ALARM. A return to OK is notified only after an ALARM (`okNotifications`,
+ *   default `after-alarm`): an EventBridge rule matches this stack's "CloudWatch Alarm State Change"
+ *   events from ALARM to OK and publishes a one-line message. CloudWatch's own `okActions` fire on
+ *   every transition to OK, including a new alarm's first evaluation (INSUFFICIENT_DATA → OK), which
+ *   would mail an "OK" per alarm on every first deploy; `always` uses them anyway, `never` sends none.
+ * - Alarms:
  *   dead-letter queues with any visible message; source queues whose oldest message is too old;
  *   function errors and throttles; API 5XX errors and p99 latency; state machine failed executions.
  * - One dashboard with a section per system, in the order its messages flow, including the
@@ -72,6 +80,13 @@ export interface MonitoringArgs {
   /** API p99 latency (milliseconds) that alarms. @default 3000 */
   apiLatencyP99Ms?: number;
   /**
+   * When an alarm's return to OK is notified: `after-alarm` (an EventBridge rule, only for a
+   * transition from ALARM), `always` (CloudWatch's okActions, on every transition to OK, the first
+   * evaluation of a new alarm included) or `never`.
+   * @default "after-alarm"
+   */
+  okNotifications?: "after-alarm" | "always" | "never";
+  /**
    * Escape hatch: adjust each alarm's args before it is created.
    * @example { alarm: (args) => { args.evaluationPeriods = 3; } }
    */
@@ -85,6 +100,10 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly alarmTopic: aws.sns.Topic;
   /** The e-mail subscription, when `alarmEmail` is set. */
   readonly emailSubscription?: aws.sns.TopicSubscription;
+  /** The rule that notifies an alarm's return to OK after an ALARM (`okNotifications: "after-alarm"`). */
+  readonly recoveryRule?: aws.cloudwatch.EventRule;
+  /** The rule's target: the alarm topic, with a one-line message. */
+  readonly recoveryTarget?: aws.cloudwatch.EventTarget;
   /** Every alarm, by logical name. */
   readonly alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
   readonly dashboard: aws.cloudwatch.Dashboard;
@@ -101,19 +120,23 @@ export class Monitoring extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { accountId, partition } = accountContext();
 
+    const afterAlarm = (args.okNotifications ?? "after-alarm") === "after-alarm";
+    // As AWS documents the key statement for CloudWatch alarms and EventBridge rules publishing to an
+    // encrypted topic: no conditions here (EventBridge's KMS requests carry no aws:SourceArn); the
+    // topic policy limits who publishes.
+    const documented = ["kms:Decrypt", "kms:GenerateDataKey*"];
     this.key = new ServiceKey(`${name}-key`, {
       description: `Encrypts the ${args.namePrefix} alarm topic`,
       alias: `${args.namePrefix}-alarms`,
       serviceUsers: [
-        {
-          service: "cloudwatch.amazonaws.com",
-          actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
-          sourceArnLike: pulumi.interpolate`arn:${partition}:cloudwatch:${args.region}:${accountId}:alarm:${args.namePrefix}-*`,
-        },
+        { service: "cloudwatch.amazonaws.com", actions: documented },
+        ...(afterAlarm ? [{ service: "events.amazonaws.com", actions: documented }] : []),
       ],
     }, parent);
 
+    if (afterAlarm) this.recoveryRule = this.createRecoveryRule(name);
     this.alarmTopic = this.createTopic(name, accountId, partition);
+    if (this.recoveryRule) this.recoveryTarget = this.notifyRecoveries(name, this.recoveryRule);
     if (args.alarmEmail) {
       this.emailSubscription = new aws.sns.TopicSubscription(`${name}-alarm-email`, {
         topic: this.alarmTopic.arn,
@@ -153,6 +176,16 @@ export class Monitoring extends pulumi.ComponentResource {
               ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${partition}:cloudwatch:${this.args.region}:${accountId}:alarm:${this.args.namePrefix}-*` },
             },
           },
+          ...(this.recoveryRule
+            ? [{
+              Sid: "AlarmRecoveriesPublish",
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sns:Publish",
+              Resource: topic.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": this.recoveryRule.arn } },
+            }]
+            : []),
           {
             Sid: "AccountManagesAndSubscribes",
             Effect: "Allow",
@@ -165,6 +198,35 @@ export class Monitoring extends pulumi.ComponentResource {
       }),
     }, { parent: this });
     return topic;
+  }
+
+  /** The rule matching this stack's alarms going from ALARM back to OK. */
+  private createRecoveryRule(name: string): aws.cloudwatch.EventRule {
+    return new aws.cloudwatch.EventRule(`${name}-alarm-recovered`, {
+      name: physicalName(this.args.namePrefix, "alarm-recovered", 64),
+      description: `${this.args.namePrefix} alarms back to OK after an ALARM (the alarms notify ALARM themselves)`,
+      eventPattern: JSON.stringify({
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: {
+          alarmName: [{ prefix: `${this.args.namePrefix}-` }],
+          state: { value: ["OK"] },
+          previousState: { value: ["ALARM"] },
+        },
+      }),
+    }, { parent: this });
+  }
+
+  /** Publishes each recovery to the alarm topic as one line. */
+  private notifyRecoveries(name: string, rule: aws.cloudwatch.EventRule): aws.cloudwatch.EventTarget {
+    return new aws.cloudwatch.EventTarget(`${name}-alarm-recovered-target`, {
+      rule: rule.name,
+      arn: this.alarmTopic.arn,
+      inputTransformer: {
+        inputPaths: { alarm: "$.detail.alarmName", time: "$.time", reason: "$.detail.state.reason" },
+        inputTemplate: '"OK: <alarm> is back to OK at <time> (it was in ALARM). <reason>"',
+      },
+    }, { parent: this });
   }
 
   private alarm(
@@ -185,7 +247,8 @@ export class Monitoring extends pulumi.ComponentResource {
       datapointsToAlarm: condition.datapointsToAlarm ?? condition.evaluationPeriods ?? 1,
       treatMissingData: "notBreaching",
       alarmActions: [this.alarmTopic.arn],
-      okActions: [this.alarmTopic.arn],
+      // A return to OK is notified by the recovery rule (after an ALARM only), or here on request.
+      okActions: this.args.okNotifications === "always" ? [this.alarmTopic.arn] : [],
     };
     this.args.transform?.alarm?.(args);
     const alarm = new aws.cloudwatch.MetricAlarm(logicalName, args, { parent: this });

@@ -25,6 +25,7 @@ export function program(settings: StackSettings): StackOutputs {
     region: settings.region,
     namespace: settings.metricsNamespace,
     alarmEmail: settings.alarmEmail,
+    okNotifications: settings.alarmOkNotifications,
     systems: { transactions: bus.watched(), orders: orders.watched() },
   });
   return {

@@ -15,8 +15,14 @@ export interface KeyServiceUser {
   service: string;
   /** KMS actions the service performs. @default ["kms:GenerateDataKey", "kms:Decrypt"] */
   actions?: string[];
-  /** ARN pattern of the account's resources acting through the service (`aws:SourceArn`). */
-  sourceArnLike: pulumi.Input<string>;
+  /**
+   * ARN pattern of the account's resources acting through the service: the statement is limited
+   * to them (`aws:SourceArn`) and to this account (`aws:SourceAccount`). Leave it out only where
+   * AWS documents the statement without those conditions (CloudWatch alarms and EventBridge rules
+   * publishing to an encrypted topic); the topic policy then carries them.
+   * @default no conditions
+   */
+  sourceArnLike?: pulumi.Input<string>;
 }
 
 export interface ServiceKeyArgs {
@@ -63,10 +69,9 @@ export class ServiceKey extends pulumi.ComponentResource {
             Principal: { Service: user.service },
             Action: user.actions ?? ["kms:GenerateDataKey", "kms:Decrypt"],
             Resource: "*",
-            Condition: {
-              StringEquals: { "aws:SourceAccount": account },
-              ArnLike: { "aws:SourceArn": user.sourceArnLike },
-            },
+            ...(user.sourceArnLike !== undefined
+              ? { Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": user.sourceArnLike } } }
+              : {}),
           })),
         ],
       }),

@@ -51,6 +51,12 @@ export interface TypedFunctionArgs<D extends FunctionDefinition> {
   namePrefix: string;
   /** SQS trigger settings; required when the definition's trigger is `sqs`. */
   sqs?: SqsTriggerArgs;
+  /**
+   * The function's timeout, in seconds.
+   * @default settings.functionTimeoutSeconds
+   * @example settings.apiTimeoutSeconds // behind API Gateway: below its 29 s integration timeout
+   */
+  timeoutSeconds?: number;
   /** Extra environment variables. @default {} */
   environment?: Record<string, pulumi.Input<string>>;
   /** Stack settings that must stay secret when passed to the function. @default ["accountFingerprintKey"] */
@@ -118,7 +124,7 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
       sourceCodeHash: bundle.sha256,
       role: this.role.arn,
       memorySize: settings.functionMemoryMb,
-      timeout: settings.functionTimeoutSeconds,
+      timeout: args.timeoutSeconds ?? settings.functionTimeoutSeconds,
       layers: [settings.otelLayerArn],
       tracingConfig: { mode: "Active" },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },

@@ -133,7 +133,9 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       // identical payments with different ids are two payments.
       contentBasedDeduplication: false,
       kmsMasterKeyId: this.key.arn,
-      ...(this.settings.highThroughput ? { fifoThroughputScope: "MessageGroup" } : {}),
+      // Always sent: a scope left out is left as it is, so turning high throughput off would keep
+      // the topic in MessageGroup scope while its queues went back to per-queue limits.
+      fifoThroughputScope: this.settings.highThroughput ? "MessageGroup" : "Topic",
     }, this.transform.topic), { parent: this });
     new aws.sns.TopicPolicy(`${name}-topic-policy`, {
       arn: topic.arn,
