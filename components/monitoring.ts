@@ -14,8 +14,14 @@
  *   every transition to OK, including a new alarm's first evaluation (INSUFFICIENT_DATA → OK), which
  *   would mail an "OK" per alarm on every first deploy; `always` uses them anyway, `never` sends none.
  * - Alarms:
- *   dead-letter queues with any visible message; source queues whose oldest message is too old;
- *   function errors and throttles; API 5XX errors and p99 latency; state machine failed executions.
+ *   dead-letter queues with any visible message, and whose oldest message nears the end of its
+ *   retention; source queues whose oldest message is too old; topics whose deliveries fail
+ *   (`NumberOfNotificationsFailed`) or whose failed deliveries could not even reach the
+ *   subscription's DLQ (`NumberOfNotificationsFailedToRedriveToDlq`: those are lost); business
+ *   failure metrics (the functions' EMF `TransactionsFailed` per type) that persist: a consumer
+ *   reports failed messages through `batchItemFailures`, so Lambda's `Errors` stays at 0 however
+ *   often they fail; function errors and throttles; API 5XX errors and p99 latency; state machine
+ *   failed executions.
  * - One dashboard with a section per system, in the order its messages flow, including the
  *   business metrics the functions write in EMF under the metrics namespace (`functions/lib/metrics.ts`).
  *
@@ -23,6 +29,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DLQ_RETENTION_SECONDS } from "./lib/encrypted-queue";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./lib/keys";
 import { physicalName } from "./lib/naming";
 import type { Transform } from "./lib/transform";
@@ -52,8 +59,15 @@ export interface WatchedSystem {
   stateMachines?: Record<string, pulumi.Input<string>>;
   /** Queues consumed by functions (name): oldest-message age alarm. @default {} */
   sourceQueues?: Record<string, pulumi.Input<string>>;
-  /** Dead-letter queues (name): alarm on any visible message. @default {} */
+  /** Dead-letter queues (name): alarm on any visible message, and on an oldest message near expiry. @default {} */
   deadLetterQueues?: Record<string, pulumi.Input<string>>;
+  /**
+   * EMF metrics (in the namespace) that count failed attempts, with their exact dimensions: alarmed
+   * when failures persist (`failurePeriods` periods of 5 minutes in a row).
+   * @default {}
+   * @example { payment: { metricName: "TransactionsFailed", dimensions: { service: "payment-processing", transaction_type: "payment" } } }
+   */
+  failureMetrics?: Record<string, { metricName: string; dimensions: Record<string, pulumi.Input<string>> }>;
   /** Lambda functions (name): errors and throttles alarms. @default {} */
   functions?: Record<string, pulumi.Input<string>>;
 }
@@ -79,6 +93,18 @@ export interface MonitoringArgs {
   oldestMessageAgeSeconds?: number;
   /** API p99 latency (milliseconds) that alarms. @default 3000 */
   apiLatencyP99Ms?: number;
+  /**
+   * Age (seconds) of a dead-letter queue's oldest message that alarms: it expires at the DLQ's
+   * retention, so someone must redrive or inspect it before.
+   * @default DLQ_RETENTION_SECONDS minus 3 days (11 days)
+   */
+  deadLetterAgeSeconds?: number;
+  /**
+   * Consecutive 5-minute periods with failures of a `failureMetrics` metric before it alarms: a
+   * retry that succeeds within minutes (a payment before its bank account setup) must not page.
+   * @default 3
+   */
+  failurePeriods?: number;
   /**
    * When an alarm's return to OK is notified: `after-alarm` (an EventBridge rule, only for a
    * transition from ALARM), `always` (CloudWatch's okActions, on every transition to OK, the first
@@ -259,10 +285,28 @@ export class Monitoring extends pulumi.ComponentResource {
   private createAlarms(name: string, system: string, watched: WatchedSystem): void {
     const oldestAge = this.args.oldestMessageAgeSeconds ?? 300;
     const latency = this.args.apiLatencyP99Ms ?? 3000;
+    const deadLetterAge = this.args.deadLetterAgeSeconds ?? DLQ_RETENTION_SECONDS - 3 * 86_400;
+    const failurePeriods = this.args.failurePeriods ?? 3;
+    for (const [label, topic] of Object.entries(watched.topics ?? {})) {
+      this.alarm(`${name}-${system}-${label}-notifications-failed`, `${label}-notifications-failed`, `Topic ${label} failed to deliver messages to a subscription (queue policy, key or deleted queue): they are in the subscription's dead-letter queue`, {
+        namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: topic }, statistic: "Sum",
+      }, { threshold: 0, period: 300 });
+      this.alarm(`${name}-${system}-${label}-notifications-lost`, `${label}-notifications-lost`, `Topic ${label} could not move failed deliveries to the subscription's dead-letter queue: those messages are lost`, {
+        namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: topic }, statistic: "Sum",
+      }, { threshold: 0, period: 300 });
+    }
     for (const [label, queue] of Object.entries(watched.deadLetterQueues ?? {})) {
-      this.alarm(`${name}-${system}-${label}-dlq-messages`, `${label}-dlq-messages`, `Messages in the ${label} dead-letter queue: they failed for good and need a look`, {
+      this.alarm(`${name}-${system}-${label}-dlq-messages`, `${label}-dlq-messages`, `Messages in the ${label} dead-letter queue: they failed for good and need a look (npm run redrive)`, {
         namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, statistic: "Maximum",
       }, { threshold: 0 });
+      this.alarm(`${name}-${system}-${label}-dlq-expiring`, `${label}-dlq-expiring`, `The oldest message in the ${label} dead-letter queue is over ${Math.round(deadLetterAge / 86_400)} days old: it expires at the queue's retention; redrive or inspect it now`, {
+        namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, statistic: "Maximum",
+      }, { threshold: deadLetterAge, period: 3600 });
+    }
+    for (const [label, metric] of Object.entries(watched.failureMetrics ?? {})) {
+      this.alarm(`${name}-${system}-${label}-failures`, `${label}-failures`, `${metric.metricName} of ${label} for ${failurePeriods * 5} minutes in a row: its messages keep failing (reported through batchItemFailures, invisible to Lambda's Errors)`, {
+        namespace: this.namespace, metricName: metric.metricName, dimensions: metric.dimensions, statistic: "Sum",
+      }, { threshold: 0, period: 300, evaluationPeriods: failurePeriods });
     }
     for (const [label, queue] of Object.entries(watched.sourceQueues ?? {})) {
       this.alarm(`${name}-${system}-${label}-oldest-message`, `${label}-oldest-message`, `The oldest message in ${label} is over ${oldestAge}s old: its consumer is failing or falling behind`, {

@@ -33,6 +33,7 @@ export function program(settings: StackSettings): StackOutputs {
     transactionTopicArn: bus.topic.arn,
     transactionQueueUrls: bus.queueUrls,
     transactionDlqUrls: bus.deadLetterQueueUrls,
+    transactionSubscriptionDlqUrls: bus.subscriptionDeadLetterQueueUrls,
     bankAccountsTable: bus.bankAccountsTable.name,
     paymentsTable: bus.paymentsTable.name,
     apiUrl: orders.apiUrl,

@@ -51,6 +51,9 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sqs-visibility-timeout-factor": "advisory",
   "lambda-esm-reports-batch-item-failures": "mandatory",
   "dynamodb-table-pitr-enabled": "mandatory",
+  // SNS discards what it cannot deliver without one; a slow failure path must not outlive the execution.
+  "sns-subscription-has-dlq": "mandatory",
+  "sfn-execution-timeout-covers-retries": "mandatory",
   // Observability
   "lambda-otel-layer": "mandatory",
   "lambda-active-tracing": "mandatory",
@@ -60,11 +63,15 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sfn-logging-and-tracing": "mandatory",
   "apigateway-stage-access-logging": "mandatory",
   "apigateway-stage-throttling": "mandatory",
+  // Failures reported through batchItemFailures are invisible to Lambda's Errors metric.
+  "sqs-consumer-queue-alarmed": "mandatory",
   // API
   "apigateway-method-authorization": "mandatory",
   "apigateway-request-validation": "mandatory",
   // AWS would send the template to clients as literal text.
   "apigateway-gateway-response-no-vtl": "mandatory",
+  // API Gateway answers 504 while the function runs on (and acts).
+  "lambda-api-timeout-below-integration-timeout": "mandatory",
   // Deploy-time and run-time failures
   "aws-name-valid": "mandatory",
   "fifo-name-suffix": "mandatory",
@@ -78,6 +85,7 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sns-sqs-subscription-queue-policy-allows-topic": "mandatory",
   "kms-key-policy-allows-delivering-services": "mandatory",
   "kms-key-usable-by-roles": "mandatory",
+  "sns-fifo-topic-throughput-scope-set": "mandatory",
 };
 
 function withLevel<P extends ResourceValidationPolicy | StackValidationPolicy>(policy: P): P {

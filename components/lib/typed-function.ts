@@ -81,6 +81,8 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
   readonly eventSourceMapping?: aws.lambda.EventSourceMapping;
   /** Physical function name. */
   readonly functionName: string;
+  /** The definition's short name: Powertools' `service` (log field, EMF metric dimension). */
+  readonly definitionName: string;
   /** Bundle size in bytes (`index.js`). */
   readonly bundleBytes: number;
 
@@ -89,6 +91,7 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
     const { definition, settings } = args;
     const parent = { parent: this };
     this.functionName = physicalName(args.namePrefix, definition.name, 64);
+    this.definitionName = definition.name;
 
     const bundle = bundleFunction(definition.name, definition.entry);
     this.bundleBytes = bundle.bytes;

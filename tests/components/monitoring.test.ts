@@ -32,6 +32,7 @@ const args = (overrides: Partial<MonitoringArgs> = {}): MonitoringArgs => ({
       sourceQueues: { payment: "payment.fifo" },
       deadLetterQueues: { payment: "payment-dlq.fifo" },
       functions: { payment: "payment-fn" },
+      failureMetrics: { payment: { metricName: "TransactionsFailed", dimensions: { service: "payment-processing", transaction_type: "payment" } } },
     },
     orders: {
       title: "OrderFulfillment",
@@ -143,8 +144,9 @@ describe("alarms", () => {
 
   it("covers every watched resource, notifies the topic on ALARM (not on OK: see the recovery rule), and ignores missing data", () => {
     const alarms = of("aws:cloudwatch/metricAlarm:MetricAlarm");
-    // 2 DLQs + 2 source queues + 3 functions × 2 + 1 API × 2 + 1 state machine
-    expect(alarms).toHaveLength(13);
+    // 2 DLQs × 2 (messages, expiring) + 2 source queues + 3 functions × 2 + 1 API × 2 + 1 state machine
+    // + 1 topic × 2 (failed, lost) + 1 failure metric
+    expect(alarms).toHaveLength(18);
     const topicArn = of("aws:sns/topic:Topic")[0]!.state.arn;
     for (const a of alarms) {
       expect(a.inputs).toMatchObject({ alarmActions: [topicArn], okActions: [], treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
@@ -180,6 +182,30 @@ describe("alarms", () => {
     // Without the rule, EventBridge is neither on the key nor on the topic policy.
     const keyStatements = policy(never.find((r) => r.type === "aws:kms/key:Key")!).Statement.map((s) => s.Sid);
     expect(keyStatements).not.toContain("AllowEventsToUseKey");
+  });
+
+  it("alarms on a topic's failed deliveries, and on those SNS could not move to the subscription's DLQ (lost)", () => {
+    expect(alarm("bus-notifications-failed")).toMatchObject({ namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: "bus.fifo" }, statistic: "Sum", threshold: 0, period: 300 });
+    expect(alarm("bus-notifications-lost")).toMatchObject({ namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: "bus.fifo" }, threshold: 0 });
+  });
+
+  it("alarms on a failure metric (EMF, in the namespace, its exact dimensions) that persists for three 5-minute periods", () => {
+    expect(alarm("payment-failures")).toMatchObject({
+      namespace: "Test/Namespace",
+      metricName: "TransactionsFailed",
+      dimensions: { service: "payment-processing", transaction_type: "payment" },
+      statistic: "Sum",
+      threshold: 0,
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+    });
+  });
+
+  it("alarms on a dead-letter queue's oldest message 3 days before the 14-day retention expires it", () => {
+    expect(alarm("payment-dlq-expiring")).toMatchObject({
+      namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "payment-dlq.fifo" }, statistic: "Maximum", threshold: 11 * 86_400, period: 3600,
+    });
   });
 
   it("alarms on any message in a dead-letter queue", () => {
@@ -222,7 +248,7 @@ describe("dashboard", () => {
       expect(json).toContain(needle);
     }
     const alarmsWidget = body.widgets.find((w) => w.type === "alarm")!;
-    expect(alarmsWidget.properties.alarms).toHaveLength(13);
+    expect(alarmsWidget.properties.alarms).toHaveLength(18);
     for (const w of body.widgets) {
       expect(w.x + w.width).toBeLessThanOrEqual(24);
       expect(w.y).toBeGreaterThanOrEqual(0);

@@ -124,6 +124,26 @@ describe("weakening the program is caught", () => {
     expect(await caught(rs)).toContain("apigateway-gateway-response-no-vtl");
   });
 
+  it("a subscription without its dead-letter queue, a consumer queue whose DLQ nobody watches, a topic without its throughput scope (issue 11)", async () => {
+    const rs = fresh();
+    for (const sub of rs.filter((r) => r.type === T.subscription)) change(sub, { redrivePolicy: undefined });
+    const mapping = find(rs, T.eventSourceMapping);
+    const queue = find(rs, T.queue, (q) => q.state.arn === mapping.inputs.eventSourceArn);
+    const dlqArn = JSON.parse(String(queue.inputs.redrivePolicy)).deadLetterTargetArn as string;
+    const dlqName = find(rs, T.queue, (q) => q.state.arn === dlqArn).inputs.name;
+    for (const alarm of rs.filter((r) => r.type === T.metricAlarm && (r.inputs.dimensions as Record<string, unknown> | undefined)?.QueueName === dlqName)) change(alarm, { alarmActions: [] });
+    change(find(rs, T.topic, (t) => t.inputs.fifoTopic === true), { fifoThroughputScope: undefined });
+    expect(await caught(rs)).toEqual(expect.arrayContaining(["sns-subscription-has-dlq", "sqs-consumer-queue-alarmed", "sns-fifo-topic-throughput-scope-set"]));
+  });
+
+  it("an API function timing out after API Gateway (30 s), and a workflow timeout back at a fixed 300 s (issue 11)", async () => {
+    const rs = fresh();
+    change(find(rs, T.function, (f) => String(f.inputs.name).endsWith("-orders-api")), { timeout: 30 });
+    const machine = find(rs, T.stateMachine);
+    change(machine, { definition: JSON.stringify({ ...JSON.parse(String(machine.inputs.definition)), TimeoutSeconds: 300 }) });
+    expect(await caught(rs)).toEqual(expect.arrayContaining(["lambda-api-timeout-below-integration-timeout", "sfn-execution-timeout-covers-retries"]));
+  });
+
   it("two functions sharing a role", async () => {
     const rs = fresh();
     const [a, b] = rs.filter((r) => r.type === T.function);

@@ -48,6 +48,19 @@ describe("topic", () => {
   });
 });
 
+describe("topic alarms", () => {
+  it("alarm on failed deliveries (they are in a subscription DLQ) and on those SNS could not even dead-letter (lost)", () => {
+    const alarms = run.all("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+    const topic = `${prefix}-transaction-processing.fifo`;
+    expect(alarms.find((a) => a.name === "utility-serverless-dev-bus-notifications-failed")).toMatchObject({
+      namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: topic }, statistic: "Sum", threshold: 0,
+    });
+    expect(alarms.find((a) => a.name === "utility-serverless-dev-bus-notifications-lost")).toMatchObject({
+      namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: topic }, threshold: 0,
+    });
+  });
+});
+
 describe("KMS key", () => {
   it("rotates, and its policy lets SNS encrypt into the route queues of this account only", () => {
     const key = run.find("aws:kms/key:Key", "transactions-key-key");
@@ -122,6 +135,52 @@ describe.each([
     const sub = run.find("aws:sns/topicSubscription:TopicSubscription", `transactions-${slug}-subscription`);
     expect(sub.inputs).toMatchObject({ protocol: "sqs", endpoint: queueOf().state.arn, rawMessageDelivery: true, filterPolicyScope: "MessageAttributes" });
     expect(JSON.parse(sub.inputs.filterPolicy as string)).toEqual({ transaction_type: [type] });
+  });
+
+  it("gives the subscription its own FIFO dead-letter queue, encrypted with the bus key, whose policy admits the topic only", () => {
+    const sub = run.find("aws:sns/topicSubscription:TopicSubscription", `transactions-${slug}-subscription`);
+    const subDlq = run.find("aws:sqs/queue:Queue", `transactions-${slug}-subscription-dlq`);
+    expect(subDlq.inputs).toMatchObject({
+      name: `${prefix}-${slug}-subscription-dlq.fifo`,
+      fifoQueue: true,
+      contentBasedDeduplication: false,
+      kmsMasterKeyId: keyArn(),
+      messageRetentionSeconds: 1_209_600,
+    });
+    expect(subDlq.inputs.redrivePolicy).toBeUndefined();
+    expect(JSON.parse(sub.inputs.redrivePolicy as string)).toEqual({ deadLetterTargetArn: subDlq.state.arn });
+    const topicArn = run.find("aws:sns/topic:Topic", "transactions-topic").state.arn;
+    expect(policyOf(run.find("aws:sqs/queuePolicy:QueuePolicy", `transactions-${slug}-subscription-dlq-policy`)).Statement).toEqual([
+      {
+        Sid: "TransactionTopicDelivers",
+        Effect: "Allow",
+        Principal: { Service: "sns.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: subDlq.state.arn,
+        Condition: { ArnEquals: { "aws:SourceArn": topicArn } },
+      },
+      { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: subDlq.state.arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    ]);
+    // The bus key already admits SNS for the stack's topics, so SNS can encrypt into it.
+    expect(String(subDlq.inputs.name).startsWith(prefix)).toBe(true);
+  });
+
+  it("is watched: the subscription DLQ on any message and near expiry, the type's TransactionsFailed (the consumer's EMF metric) when it persists", () => {
+    const alarms = run.all("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+    const named = (suffix: string) => alarms.find((a) => a.name === `utility-serverless-dev-${suffix}`);
+    expect(named(`${type}-subscription-dlq-messages`)).toMatchObject({
+      namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: `${prefix}-${slug}-subscription-dlq.fifo` }, threshold: 0,
+    });
+    expect(named(`${type}-subscription-dlq-expiring`)).toMatchObject({ metricName: "ApproximateAgeOfOldestMessage", threshold: 11 * 86_400 });
+    expect(named(`${type}-failures`)).toMatchObject({
+      namespace: "OTEL/UtilityCustomer/Enhanced",
+      metricName: "TransactionsFailed",
+      dimensions: { service: slug, transaction_type: type },
+      statistic: "Sum",
+      threshold: 0,
+      period: 300,
+      evaluationPeriods: 3,
+    });
   });
 
   it("consumes with a Lambda on nodejs22.x with the OTEL layer, tracing, and partial batch responses", () => {
@@ -251,6 +310,10 @@ describe("outputs", () => {
       transactionDlqUrls: {
         bank_account_setup: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-bank-account-setup-dlq.fifo`,
         payment: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-payment-processing-dlq.fifo`,
+      },
+      transactionSubscriptionDlqUrls: {
+        bank_account_setup: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-bank-account-setup-subscription-dlq.fifo`,
+        payment: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-payment-processing-subscription-dlq.fifo`,
       },
       bankAccountsTable: `${prefix}-bank-accounts`,
       paymentsTable: `${prefix}-payments`,
