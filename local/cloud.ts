@@ -17,7 +17,7 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import { runProgram } from "../runner/run-program";
 import type { DeclaredResource } from "../runner/run-program";
 import { readStackConfig } from "../runner/stack-config";
-import type { Emulators } from "./emulators";
+import type { Emulators, TopicDeliveryCounts } from "./emulators";
 import { awsClientConfig, startEmulators } from "./emulators";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
@@ -81,6 +81,8 @@ export interface LocalCloud {
   spansFile?: string;
   /** The spans the receiver has got so far (in memory; empty without a receiver). */
   spans(): StoredSpan[];
+  /** SNS's delivery metrics of a topic (failed, dead-lettered, lost), as the local SNS counted them. */
+  deliveryCounts(topicArn: string): TopicDeliveryCounts;
   /** Milliseconds from the call to ready. */
   bootMs: number;
   /**
@@ -100,7 +102,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // Before anything listens: a second cloud for the same outputs is refused at once.
   const files = outputsFile ? ownedFiles(outputsFile, acquireCloudLock(outputsFile, stack)) : undefined;
   const [emulators, receiver] = await Promise.all([
-    startEmulators({ region, timing: options.timing }),
+    startEmulators({
+      region,
+      timing: options.timing,
+      // SNS delivers only where a queue policy admits it, and a refused delivery is dead-lettered, as on AWS.
+      enforceQueuePolicies: true,
+      onDeliveryFailure: (f) =>
+        log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
+    }),
     options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack, dir: options.spansDir }),
   ]).catch((error: unknown) => {
     files?.remove();
@@ -155,6 +164,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       unknown: deployment.unknown,
       spansFile: receiver?.file,
       spans: () => receiver?.spans() ?? [],
+      deliveryCounts: (topicArn) => emulators.snsSqs.deliveryCounts(topicArn),
       bootMs: Date.now() - started,
       stop,
     };

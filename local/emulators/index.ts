@@ -6,6 +6,7 @@ import { startDynamoDb } from "./dynamodb";
 import type { DynamoDbEmulator } from "./dynamodb";
 import { startSnsSqs } from "./sns-sqs";
 import type { SnsSqsEmulator } from "./sns-sqs";
+import type { DeliveryFailure } from "./sns-delivery";
 import { startStepFunctions } from "../services/stepfunctions";
 import type { StepFunctionsEmulator, TaskResolver, TimingOverrides } from "../services/stepfunctions";
 
@@ -13,6 +14,7 @@ export { startDynamoDb } from "./dynamodb";
 export type { DynamoDbEmulator, DynamoDbOptions } from "./dynamodb";
 export { startSnsSqs } from "./sns-sqs";
 export type { SnsSqsEmulator, SnsSqsOptions } from "./sns-sqs";
+export type { DeliveryFailure, TopicDeliveryCounts } from "./sns-delivery";
 
 /** Options for {@link startEmulators}. */
 export interface EmulatorsOptions {
@@ -31,6 +33,15 @@ export interface EmulatorsOptions {
    * @default {} (AWS timing)
    */
   timing?: TimingOverrides;
+  /**
+   * SNS delivers to a queue only when its policy admits the topic (a refused delivery goes to the
+   * subscription's DLQ), as on AWS. The local cloud turns it on; tests of bare emulators need not
+   * write queue policies.
+   * @default false
+   */
+  enforceQueuePolicies?: boolean;
+  /** Called for each SNS delivery that failed (dead-lettered or discarded). @default nothing */
+  onDeliveryFailure?: (failure: DeliveryFailure) => void;
 }
 
 /** Endpoint URLs, keyed by the AWS CLI's service names (as `outputs.json`'s `awsEndpoints`). */
@@ -49,6 +60,8 @@ export interface Emulators {
   readonly endpoints: EmulatorEndpoints;
   /** The Step Functions emulator, to register Task handlers on. */
   readonly stepFunctions: StepFunctionsEmulator;
+  /** The SNS + SQS emulator (its delivery counts per topic). */
+  readonly snsSqs: SnsSqsEmulator;
   /** Stops every emulator (also when one of them fails to stop). */
   stop(): Promise<void>;
 }
@@ -64,7 +77,7 @@ export interface Emulators {
 export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
   const started = await Promise.allSettled([
-    startSnsSqs({ region }),
+    startSnsSqs({ region, enforceQueuePolicies: options.enforceQueuePolicies, onDeliveryFailure: options.onDeliveryFailure }),
     startDynamoDb(),
     startStepFunctions({ region, resolveTask: options.resolveTask, timing: options.timing }),
   ] as const);
@@ -84,6 +97,7 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
     region,
     endpoints: emulatorEndpoints(snsSqs.value, dynamo.value, sfn.value),
     stepFunctions: sfn.value,
+    snsSqs: snsSqs.value,
     stop: stopAll,
   };
 }

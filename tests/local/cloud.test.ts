@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../../local/cloud";
 import { startLocalCloud } from "../../local/cloud";
@@ -99,10 +100,58 @@ describe("startLocalCloud", () => {
   });
 
   it("lists what it accepts without emulating, and knows every type the program declares", () => {
-    expect([...cloud.notEmulated.keys()]).toEqual(expect.arrayContaining(["aws:iam/role:Role", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:sqs/queuePolicy:QueuePolicy"]));
+    expect([...cloud.notEmulated.keys()]).toEqual(expect.arrayContaining(["aws:iam/role:Role", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"]));
     expect([...cloud.unknown.keys()]).toEqual([]);
     const emulated = new Set(cloud.resources.map((r) => r.type).filter((t) => t.startsWith("aws:") && !cloud.notEmulated.has(t)));
-    expect([...emulated]).toEqual(expect.arrayContaining(["aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"]));
+    expect([...emulated]).toEqual(
+      expect.arrayContaining(["aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"]),
+    );
+  });
+
+  it("dead-letters a delivery the route queue's policy refuses into the subscription's DLQ, with the published attributes and customer group", async () => {
+    const sqs = new SQSClient(clientConfig(cloud.outputs, "sqs"));
+    const sns = new SNSClient(clientConfig(cloud.outputs, "sns"));
+    const queueUrl = cloud.outputs.transactionQueueUrls.payment!;
+    const topicArn = cloud.outputs.transactionTopicArn;
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["Policy"] }));
+    const deployed = Attributes!.Policy!;
+    // The deployed policy admits the topic (QueuePolicy is provisioned onto the queue).
+    expect(deployed).toContain(topicArn);
+    // A policy that no longer admits it, as a hand edit or a renamed topic would leave it.
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: deployed.replaceAll(topicArn, `${topicArn}-renamed`) } }));
+    try {
+      const transactionId = randomUUID();
+      const customer = `CUST-SUBDLQ-${transactionId.slice(0, 8)}`;
+      await sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Message: JSON.stringify({ transaction_id: transactionId, customer_id: customer, transaction_type: "payment", timestamp: new Date().toISOString(), amount: 12.5, currency: "USD" }),
+          MessageGroupId: customer,
+          MessageDeduplicationId: transactionId,
+          MessageAttributes: {
+            transaction_type: { DataType: "String", StringValue: "payment" },
+            customer_id: { DataType: "String", StringValue: customer },
+            message_group_id: { DataType: "String", StringValue: customer },
+          },
+        }),
+      );
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: cloud.outputs.transactionSubscriptionDlqUrls.payment, WaitTimeSeconds: 2, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"] }),
+      );
+      expect(Messages).toHaveLength(1);
+      const [dead] = Messages!;
+      expect(JSON.parse(dead!.Body!)).toMatchObject({ transaction_id: transactionId, customer_id: customer, amount: 12.5 });
+      expect(dead!.MessageAttributes).toMatchObject({
+        transaction_type: { DataType: "String", StringValue: "payment" },
+        customer_id: { DataType: "String", StringValue: customer },
+      });
+      expect(dead!.Attributes).toMatchObject({ MessageGroupId: customer, MessageDeduplicationId: transactionId });
+      expect(cloud.deliveryCounts(topicArn)).toMatchObject({ NumberOfNotificationsFailed: 1, NumberOfNotificationsRedrivenToDlq: 1 });
+    } finally {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: deployed } }));
+      sqs.destroy();
+      sns.destroy();
+    }
   });
 
   it("gives functions the real local addresses of what they link", () => {
