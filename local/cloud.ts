@@ -136,6 +136,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       endpoints: emulators.endpoints,
       clients,
       functionEnvironment: functionEnvironment(emulators, region, otlpEndpoint),
+      parameters: emulators.ssm,
       log,
     },
     apis,
@@ -229,6 +230,7 @@ function functionEnvironment(emulators: Emulators, region: string, otlpEndpoint:
     AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs,
     AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: emulators.endpoints.stepfunctions,
+    AWS_ENDPOINT_URL_SSM: emulators.endpoints.ssm,
     // The local OTLP receiver stands in for the collector layer's localhost:4318.
     ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" } : { OTEL_SDK_DISABLED: "true" }),
   };

@@ -59,7 +59,11 @@ export interface TypedFunctionArgs<D extends FunctionDefinition> {
   timeoutSeconds?: number;
   /** Extra environment variables. @default {} */
   environment?: Record<string, pulumi.Input<string>>;
-  /** Stack settings that must stay secret when passed to the function. @default ["accountFingerprintKey"] */
+  /**
+   * Stack settings that must stay secret when passed to the function (better: an SSM parameter
+   * linked with `link.parameter()`, which keeps the value out of the configuration).
+   * @default ["accountFingerprintKey"]
+   */
   secretSettings?: string[];
   /**
    * Escape hatch: adjust the underlying resources' args before they are created.

@@ -72,6 +72,13 @@ export interface TransactionRouteResources {
 export class FifoTransactionBus extends pulumi.ComponentResource {
   /** Encrypts the topic, the queues and the tables. */
   readonly key: ServiceKey;
+  /** Encrypts the fingerprint key parameter only. */
+  readonly fingerprintKeyKey: ServiceKey;
+  /**
+   * The HMAC key of bank account fingerprints (`accountFingerprintKey`), an SSM SecureString: the
+   * bank account setup function reads it at cold start, so it is not in its configuration.
+   */
+  readonly fingerprintKey: aws.ssm.Parameter;
   readonly topic: aws.sns.Topic;
   readonly bankAccountsTable: aws.dynamodb.Table;
   readonly paymentsTable: aws.dynamodb.Table;
@@ -105,9 +112,16 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     this.bankAccountsTable = this.createTable(`${name}-bank-accounts`, "bank-accounts", "record");
     this.paymentsTable = this.createTable(`${name}-payments`, "payments", "entry");
 
+    this.fingerprintKeyKey = new ServiceKey(`${name}-fingerprint-key`, {
+      description: `Encrypts the ${this.prefix} account fingerprint key parameter`,
+      alias: `${this.prefix}-fingerprint-key`,
+    }, { parent: this });
+    this.fingerprintKey = this.createFingerprintKey(name);
+
     const catalogue: Record<string, LinkTarget> = {
       bankAccounts: this.tableTarget(this.bankAccountsTable),
       payments: this.tableTarget(this.paymentsTable),
+      fingerprintKey: { arn: this.fingerprintKey.arn, name: this.fingerprintKey.name, kmsKeyArn: this.fingerprintKeyKey.arn },
     };
     const routes = args.routes ?? Object.fromEntries(args.settings.transactionTypes.map((t) => [t, TRANSACTION_ROUTES[t]]));
     for (const [type, route] of Object.entries(routes) as [TransactionType, TransactionRoute][]) {
@@ -193,6 +207,21 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       pointInTimeRecovery: { enabled: true },
     }, this.transform.table), { parent: this });
+  }
+
+  /**
+   * The secret `accountFingerprintKey` setting as an SSM SecureString under its own key: Pulumi
+   * writes it from the (encrypted) stack config; only the functions linked to it may read it.
+   */
+  private createFingerprintKey(name: string): aws.ssm.Parameter {
+    return new aws.ssm.Parameter(`${name}-fingerprint-key-parameter`, {
+      name: `/${this.prefix}/account-fingerprint-key`,
+      description: "HMAC-SHA256 key of bank account fingerprints (stack setting accountFingerprintKey)",
+      type: "SecureString",
+      tier: "Standard",
+      keyId: this.fingerprintKeyKey.arn,
+      value: pulumi.secret(this.settings.accountFingerprintKey),
+    }, { parent: this });
   }
 
   private tableTarget(table: aws.dynamodb.Table): LinkTarget {

@@ -5,7 +5,8 @@
  *
  * - emulated: SNS topics and SQS subscriptions (redrive to a DLQ), SQS queues (redrive, redrive-allow,
  *   queue policies: SNS delivers by them), DynamoDB
- *   tables, Lambda functions and SQS event source mappings, Step Functions state machines, API
+ *   tables, Lambda functions and SQS event source mappings, Step Functions state machines, SSM
+ *   parameters (GetParameter), API
  *   Gateway REST APIs (see `API_GATEWAY_TYPES`);
  * - accepted, not emulated (no local meaning: IAM, KMS, CloudWatch, resource policies, ...): their
  *   AWS-shaped state is returned and they are listed once at start-up (`ACCEPTED_TYPES`);
@@ -20,6 +21,7 @@ import { provisionTable } from "./dynamodb";
 import { provisionEventSourceMapping, provisionFunction } from "./lambda";
 import { provisionStateMachine } from "./sfn";
 import { provisionSubscription, provisionTopic } from "./sns";
+import { provisionParameter } from "./ssm";
 import { provisionQueue, provisionQueuePolicy, provisionRedriveAllowPolicy } from "./sqs";
 
 export const PROVISIONERS: Record<string, Provisioner> = {
@@ -32,6 +34,7 @@ export const PROVISIONERS: Record<string, Provisioner> = {
   "aws:lambda/function:Function": provisionFunction,
   "aws:lambda/eventSourceMapping:EventSourceMapping": provisionEventSourceMapping,
   "aws:sfn/stateMachine:StateMachine": provisionStateMachine,
+  "aws:ssm/parameter:Parameter": provisionParameter,
   ...Object.fromEntries(API_GATEWAY_TYPES.map((type) => [type, provisionApiGateway])),
 };
 

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../../local/cloud";
@@ -34,7 +35,7 @@ describe("local cloud CLI", () => {
 describe("local provisioner", () => {
   const deployment = () =>
     new LocalDeployment(
-      { region: "us-east-2", accountId: "000000000000", endpoints: { sns: "", sqs: "", dynamodb: "", stepfunctions: "" }, clients: {} as never, functionEnvironment: {}, log: () => undefined },
+      { region: "us-east-2", accountId: "000000000000", endpoints: { sns: "", sqs: "", dynamodb: "", stepfunctions: "", ssm: "" }, clients: {} as never, functionEnvironment: {}, log: () => undefined },
       {} as ApiGatewayRegistry,
     );
 
@@ -69,11 +70,13 @@ describe("startLocalCloud", () => {
   let cloud: LocalCloud;
   let dir: string;
 
+  const fingerprintKey = randomBytes(32).toString("hex");
+
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
     cloud = await startLocalCloud({
       stack: "dev",
-      config: { accountFingerprintKey: randomBytes(32).toString("hex") },
+      config: { accountFingerprintKey: fingerprintKey },
       outputsFile: path.join(dir, "outputs.json"),
       traces: false,
       log: () => undefined,
@@ -88,7 +91,7 @@ describe("startLocalCloud", () => {
     const written = StackOutputsFile.parse(JSON.parse(fs.readFileSync(path.join(dir, "outputs.json"), "utf8")));
     expect(written).toEqual(cloud.outputs);
     expect(written.region).toBe("us-east-2");
-    expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "stepfunctions"]);
+    expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "ssm", "stepfunctions"]);
     // Started with traces: false: no receiver, so none named.
     expect(written.otlpEndpoint).toBeUndefined();
     for (const url of [...Object.values(written.awsEndpoints ?? {}), ...Object.values(written.transactionQueueUrls), ...Object.values(written.transactionDlqUrls)]) {
@@ -154,6 +157,22 @@ describe("startLocalCloud", () => {
     }
   });
 
+  it("serves the program's fingerprint key parameter (GetParameter, decrypted only on request), and keeps it out of the function's configuration", async () => {
+    const ssm = new SSMClient(clientConfig(cloud.outputs, "ssm"));
+    try {
+      const name = "/utility-customer-system-dev/account-fingerprint-key";
+      const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      expect(Parameter).toMatchObject({ Name: name, Type: "SecureString", Value: fingerprintKey, Version: 1, ARN: `arn:aws:ssm:us-east-2:000000000000:parameter${name}` });
+      const encrypted = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+      expect(encrypted).not.toContain(fingerprintKey);
+      await expect(ssm.send(new GetParameterCommand({ Name: "/not/declared" }))).rejects.toMatchObject({ name: "ParameterNotFound" });
+    } finally {
+      ssm.destroy();
+    }
+    const fn = cloud.resources.find((r) => r.type === "aws:lambda/function:Function" && String(r.inputs.name).endsWith("bank-account-setup"));
+    expect(JSON.stringify(fn?.inputs)).not.toContain(fingerprintKey);
+  });
+
   it("gives functions the real local addresses of what they link", () => {
     const fn = cloud.resources.find((r) => r.type === "aws:lambda/function:Function" && String(r.inputs.name).endsWith("payment-processing"));
     const variables = (fn?.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
@@ -179,7 +198,7 @@ describe("startLocalCloud", () => {
     await cloud.stop();
     expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl];
-    expect(urls).toHaveLength(5);
+    expect(urls).toHaveLength(6);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(fs.readdirSync(dir)).toEqual([]);
   });

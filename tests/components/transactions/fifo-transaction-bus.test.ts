@@ -214,6 +214,31 @@ describe.each([
   });
 });
 
+describe("account fingerprint key", () => {
+  it("is an SSM SecureString under its own KMS key, written from the secret accountFingerprintKey setting", () => {
+    const parameter = run.find("aws:ssm/parameter:Parameter", "transactions-fingerprint-key-parameter");
+    const own = run.find("aws:kms/key:Key", "transactions-fingerprint-key-key");
+    expect(parameter.inputs).toMatchObject({
+      name: `/${prefix}/account-fingerprint-key`,
+      type: "SecureString",
+      tier: "Standard",
+      keyId: own.state.arn,
+      value: "test-fingerprint-key-0123456789abcdef0123",
+    });
+    expect(own.state.arn).not.toBe(keyArn());
+    expect(own.inputs.enableKeyRotation).toBe(true);
+    expect(run.find("aws:kms/alias:Alias", "transactions-fingerprint-key-alias").inputs.name).toBe(`alias/${prefix}-fingerprint-key`);
+  });
+
+  it("is not in the bank account setup function's configuration: it gets the parameter's name and ARN, and no settings", () => {
+    const fn = run.find("aws:lambda/function:Function", "transactions-bank-account-setup-consumer-function");
+    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(JSON.parse(env.FUNCTION_SETTINGS!)).toEqual({});
+    expect(JSON.parse(env.LINK_FINGERPRINT_KEY!)).toEqual({ name: `/${prefix}/account-fingerprint-key`, arn: arn("ssm", `parameter/${prefix}/account-fingerprint-key`) });
+    expect(JSON.stringify(fn.inputs)).not.toContain("test-fingerprint-key-0123456789abcdef0123");
+  });
+});
+
 describe("tables", () => {
   it.each([
     ["transactions-bank-accounts", `${prefix}-bank-accounts`, "record"],
@@ -257,11 +282,14 @@ describe("roles", () => {
   ];
   const keyReadWrite = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
 
-  it("bank-account-setup may read and write the bank accounts table, and nothing of payments", () => {
+  it("bank-account-setup may read and write the bank accounts table, read the fingerprint key parameter (and decrypt it with its own key), and nothing of payments", () => {
     const table = arn("dynamodb", `table/${prefix}-bank-accounts`);
+    const parameterKeyArn = run.find("aws:kms/key:Key", "transactions-fingerprint-key-key").state.arn;
     expect(statementsOf("bank-account-setup")).toEqual([
       { Sid: "BankAccountsTable", Effect: "Allow", Action: readWrite, Resource: [table, `${table}/index/*`] },
       { Sid: "BankAccountsKey", Effect: "Allow", Action: keyReadWrite, Resource: keyArn() },
+      { Sid: "FingerprintKeyParameter", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: arn("ssm", `parameter/${prefix}/account-fingerprint-key`) },
+      { Sid: "FingerprintKeyKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: parameterKeyArn },
       ...queueStatements("bank-account-setup"),
       logStatement("bank-account-setup"),
       tracing,

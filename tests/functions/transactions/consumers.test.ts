@@ -16,12 +16,16 @@ import { payment } from "../../../functions/transactions/payment/definition";
 import { awsClientConfig, startDynamoDb, startSnsSqs } from "../../../local/emulators";
 import type { DynamoDbEmulator, SnsSqsEmulator } from "../../../local/emulators";
 import { FunctionHost } from "../../../local/runtime/function-host";
+import { startSsm } from "../../../local/services/ssm";
+import type { SsmService } from "../../../local/services/ssm";
 
 const region = "us-east-1";
 const MAX_RECEIVE = 3;
 const FINGERPRINT_KEY = "consumer-test-fingerprint-key-0123456789abcdef";
 let dynamo: DynamoDbEmulator;
 let snsSqs: SnsSqsEmulator;
+let ssm: SsmService;
+const FINGERPRINT_PARAMETER = { name: "/consumer-test/account-fingerprint-key", arn: `arn:aws:ssm:${region}:000000000000:parameter/consumer-test/account-fingerprint-key` };
 let documents: DynamoDBDocumentClient;
 let sqs: SQSClient;
 const hosts: FunctionHost[] = [];
@@ -65,6 +69,7 @@ async function host(definition: FunctionDefinition, links: Record<string, object
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: snsSqs.endpoint,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     FUNCTION_SETTINGS: JSON.stringify(settings),
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
     LINK_SOURCE: JSON.stringify(source),
@@ -77,18 +82,20 @@ async function host(definition: FunctionDefinition, links: Record<string, object
 }
 
 beforeAll(async () => {
-  [dynamo, snsSqs] = await Promise.all([startDynamoDb(), startSnsSqs({ region })]);
+  [dynamo, snsSqs, ssm] = await Promise.all([startDynamoDb(), startSnsSqs({ region }), startSsm()]);
+  // The fingerprint key is an SSM SecureString the function reads at cold start.
+  ssm.put({ ...FINGERPRINT_PARAMETER, type: "SecureString", value: FINGERPRINT_KEY, keyId: "alias/consumer-test-fingerprint-key" });
   documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(dynamo.endpoint, region)));
   sqs = new SQSClient(awsClientConfig(snsSqs.endpoint, region));
   const bankAccounts = await table("bank-accounts", "record");
   const payments = await table("payments", "entry");
-  setupHost = await host(bankAccountSetup, { bankAccounts }, { accountFingerprintKey: FINGERPRINT_KEY });
+  setupHost = await host(bankAccountSetup, { bankAccounts, fingerprintKey: FINGERPRINT_PARAMETER }, {});
   paymentHost = await host(payment, { payments, bankAccounts }, { paymentLimit: 10_000 });
 });
 
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.stop()));
-  await Promise.all([dynamo?.stop(), snsSqs?.stop()]);
+  await Promise.all([dynamo?.stop(), snsSqs?.stop(), ssm?.stop()]);
 });
 
 function record(body: unknown, options: { group?: string; receiveCount?: number } = {}): SQSRecord {
