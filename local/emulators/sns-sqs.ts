@@ -1,4 +1,6 @@
-// SNS + SQS for the local cloud: fauxqs, in this process, on 127.0.0.1 only.
+// SNS + SQS for the local cloud: fauxqs, in this process, on 127.0.0.1 only, with two thin layers
+// for what fauxqs 2.4.1 lacks: SNS delivery decided by queue policies with subscription
+// dead-letter queues (sns-delivery.ts), and SQS's message move tasks (sqs-move-tasks.ts).
 //
 // fauxqs's own `startFauxqs` and CLI bind 0.0.0.0, which would expose the emulator on every
 // interface; `buildApp(...).listen(...)` lets us choose the host. fauxqs is ESM-only and its
