@@ -13,13 +13,11 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { SSMClient } from "@aws-sdk/client-ssm";
 import { TRACING_MIDDLEWARE_NAME, tracingMiddleware } from "./telemetry/middleware";
 
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;
 let sfn: SFNClient | undefined;
-let ssm: SSMClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 
 /** Adds the tracing middleware to a client (once per client; the document client wraps a traced one). */
@@ -33,7 +31,6 @@ export const clients = {
   sqs: (): SQSClient => (sqs ??= traced(new SQSClient({}))),
   sns: (): SNSClient => (sns ??= traced(new SNSClient({}))),
   sfn: (): SFNClient => (sfn ??= traced(new SFNClient({}))),
-  ssm: (): SSMClient => (ssm ??= traced(new SSMClient({}))),
   /** DynamoDB with plain JS values; `undefined` attributes are dropped rather than rejected. */
   dynamo: (): DynamoDBDocumentClient =>
     (documents ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } })),

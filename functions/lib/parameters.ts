@@ -8,7 +8,8 @@
  * SDK's error (a message is then retried like any failure) and the next invocation reads again.
  */
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
-import { clients } from "./aws";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { traced } from "./aws";
 import type { LinkValues } from "./links";
 
 let provider: SSMProvider | undefined;
@@ -18,7 +19,9 @@ const values = new Map<string, Promise<string>>();
 export function parameterValue(parameter: LinkValues["parameter"]): Promise<string> {
   const known = values.get(parameter.name);
   if (known) return known;
-  provider ??= new SSMProvider({ awsSdkV3Client: clients.ssm() });
+  // The SSM client lives here, not in aws.ts's shared clients: only functions that read a
+  // parameter bundle it.
+  provider ??= new SSMProvider({ awsSdkV3Client: traced(new SSMClient({})) });
   const read = provider.get(parameter.name, { decrypt: true }).then((value) => {
     if (typeof value !== "string" || value === "") throw new Error(`SSM parameter ${parameter.name} has no value`);
     return value;
