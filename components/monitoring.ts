@@ -2,12 +2,26 @@
  * Monitoring: the stack's CloudWatch alarms and dashboard, over whatever it is given to watch.
  *
  * - An SNS alarm topic encrypted with its own customer managed key, whose key policy lets
- *   `cloudwatch.amazonaws.com` use it for this stack's alarms only (CloudWatch is not an IAM principal
- *   of the account, so without that statement an encrypted topic silently drops every alarm), and an
- *   optional e-mail subscription.
- * - Alarms, each notifying the topic on ALARM and OK:
- *   dead-letter queues with any visible message; source queues whose oldest message is too old;
- *   function errors and throttles; API 5XX errors and p99 latency; state machine failed executions.
+ *   `cloudwatch.amazonaws.com` use it (CloudWatch is not an IAM principal of the account, so without
+ *   that statement an encrypted topic silently drops every alarm). The key statement is the one AWS
+ *   documents for alarms on encrypted topics ("Enable compatibility between event sources from AWS
+ *   services and encrypted topics": `kms:Decrypt` and `kms:GenerateDataKey*`, no conditions); the
+ *   confused-deputy conditions (`aws:SourceAccount`, `aws:SourceArn` = this stack's alarms) are on
+ *   the topic policy, which decides who may publish. An optional e-mail subscription.
+ * - Alarms notify the topic on ALARM. A return to OK is notified only after an ALARM (`okNotifications`,
+ *   default `after-alarm`): an EventBridge rule matches this stack's "CloudWatch Alarm State Change"
+ *   events from ALARM to OK and publishes a one-line message. CloudWatch's own `okActions` fire on
+ *   every transition to OK, including a new alarm's first evaluation (INSUFFICIENT_DATA → OK), which
+ *   would mail an "OK" per alarm on every first deploy; `always` uses them anyway, `never` sends none.
+ * - Alarms:
+ *   dead-letter queues with any visible message, and whose oldest message nears the end of its
+ *   retention; source queues whose oldest message is too old; topics whose deliveries fail
+ *   (`NumberOfNotificationsFailed`) or whose failed deliveries could not even reach the
+ *   subscription's DLQ (`NumberOfNotificationsFailedToRedriveToDlq`: those are lost); business
+ *   failure metrics (the functions' EMF `TransactionsFailed` per type) that persist: a consumer
+ *   reports failed messages through `batchItemFailures`, so Lambda's `Errors` stays at 0 however
+ *   often they fail; function errors and throttles; API 5XX errors and p99 latency; state machine
+ *   failed executions.
  * - One dashboard with a section per system, in the order its messages flow, including the
  *   business metrics the functions write in EMF under the metrics namespace (`functions/lib/metrics.ts`).
  *
@@ -15,6 +29,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DLQ_RETENTION_SECONDS } from "./lib/encrypted-queue";
 import { ServiceKey, accountContext, denyInsecureTransport } from "./lib/keys";
 import { physicalName } from "./lib/naming";
 import type { Transform } from "./lib/transform";
@@ -44,8 +59,15 @@ export interface WatchedSystem {
   stateMachines?: Record<string, pulumi.Input<string>>;
   /** Queues consumed by functions (name): oldest-message age alarm. @default {} */
   sourceQueues?: Record<string, pulumi.Input<string>>;
-  /** Dead-letter queues (name): alarm on any visible message. @default {} */
+  /** Dead-letter queues (name): alarm on any visible message, and on an oldest message near expiry. @default {} */
   deadLetterQueues?: Record<string, pulumi.Input<string>>;
+  /**
+   * EMF metrics (in the namespace) that count failed attempts, with their exact dimensions: alarmed
+   * when failures persist (`failurePeriods` periods of 5 minutes in a row).
+   * @default {}
+   * @example { payment: { metricName: "TransactionsFailed", dimensions: { service: "payment-processing", transaction_type: "payment" } } }
+   */
+  failureMetrics?: Record<string, { metricName: string; dimensions: Record<string, pulumi.Input<string>> }>;
   /** Lambda functions (name): errors and throttles alarms. @default {} */
   functions?: Record<string, pulumi.Input<string>>;
 }
@@ -72,6 +94,25 @@ export interface MonitoringArgs {
   /** API p99 latency (milliseconds) that alarms. @default 3000 */
   apiLatencyP99Ms?: number;
   /**
+   * Age (seconds) of a dead-letter queue's oldest message that alarms: it expires at the DLQ's
+   * retention, so someone must redrive or inspect it before.
+   * @default DLQ_RETENTION_SECONDS minus 3 days (11 days)
+   */
+  deadLetterAgeSeconds?: number;
+  /**
+   * Consecutive 5-minute periods with failures of a `failureMetrics` metric before it alarms: a
+   * retry that succeeds within minutes (a payment before its bank account setup) must not page.
+   * @default 3
+   */
+  failurePeriods?: number;
+  /**
+   * When an alarm's return to OK is notified: `after-alarm` (an EventBridge rule, only for a
+   * transition from ALARM), `always` (CloudWatch's okActions, on every transition to OK, the first
+   * evaluation of a new alarm included) or `never`.
+   * @default "after-alarm"
+   */
+  okNotifications?: "after-alarm" | "always" | "never";
+  /**
    * Escape hatch: adjust each alarm's args before it is created.
    * @example { alarm: (args) => { args.evaluationPeriods = 3; } }
    */
@@ -85,6 +126,10 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly alarmTopic: aws.sns.Topic;
   /** The e-mail subscription, when `alarmEmail` is set. */
   readonly emailSubscription?: aws.sns.TopicSubscription;
+  /** The rule that notifies an alarm's return to OK after an ALARM (`okNotifications: "after-alarm"`). */
+  readonly recoveryRule?: aws.cloudwatch.EventRule;
+  /** The rule's target: the alarm topic, with a one-line message. */
+  readonly recoveryTarget?: aws.cloudwatch.EventTarget;
   /** Every alarm, by logical name. */
   readonly alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
   readonly dashboard: aws.cloudwatch.Dashboard;
@@ -101,19 +146,23 @@ export class Monitoring extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { accountId, partition } = accountContext();
 
+    const afterAlarm = (args.okNotifications ?? "after-alarm") === "after-alarm";
+    // As AWS documents the key statement for CloudWatch alarms and EventBridge rules publishing to an
+    // encrypted topic: no conditions here (EventBridge's KMS requests carry no aws:SourceArn); the
+    // topic policy limits who publishes.
+    const documented = ["kms:Decrypt", "kms:GenerateDataKey*"];
     this.key = new ServiceKey(`${name}-key`, {
       description: `Encrypts the ${args.namePrefix} alarm topic`,
       alias: `${args.namePrefix}-alarms`,
       serviceUsers: [
-        {
-          service: "cloudwatch.amazonaws.com",
-          actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
-          sourceArnLike: pulumi.interpolate`arn:${partition}:cloudwatch:${args.region}:${accountId}:alarm:${args.namePrefix}-*`,
-        },
+        { service: "cloudwatch.amazonaws.com", actions: documented },
+        ...(afterAlarm ? [{ service: "events.amazonaws.com", actions: documented }] : []),
       ],
     }, parent);
 
+    if (afterAlarm) this.recoveryRule = this.createRecoveryRule(name);
     this.alarmTopic = this.createTopic(name, accountId, partition);
+    if (this.recoveryRule) this.recoveryTarget = this.notifyRecoveries(name, this.recoveryRule);
     if (args.alarmEmail) {
       this.emailSubscription = new aws.sns.TopicSubscription(`${name}-alarm-email`, {
         topic: this.alarmTopic.arn,
@@ -153,6 +202,16 @@ export class Monitoring extends pulumi.ComponentResource {
               ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${partition}:cloudwatch:${this.args.region}:${accountId}:alarm:${this.args.namePrefix}-*` },
             },
           },
+          ...(this.recoveryRule
+            ? [{
+              Sid: "AlarmRecoveriesPublish",
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sns:Publish",
+              Resource: topic.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": this.recoveryRule.arn } },
+            }]
+            : []),
           {
             Sid: "AccountManagesAndSubscribes",
             Effect: "Allow",
@@ -165,6 +224,35 @@ export class Monitoring extends pulumi.ComponentResource {
       }),
     }, { parent: this });
     return topic;
+  }
+
+  /** The rule matching this stack's alarms going from ALARM back to OK. */
+  private createRecoveryRule(name: string): aws.cloudwatch.EventRule {
+    return new aws.cloudwatch.EventRule(`${name}-alarm-recovered`, {
+      name: physicalName(this.args.namePrefix, "alarm-recovered", 64),
+      description: `${this.args.namePrefix} alarms back to OK after an ALARM (the alarms notify ALARM themselves)`,
+      eventPattern: JSON.stringify({
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: {
+          alarmName: [{ prefix: `${this.args.namePrefix}-` }],
+          state: { value: ["OK"] },
+          previousState: { value: ["ALARM"] },
+        },
+      }),
+    }, { parent: this });
+  }
+
+  /** Publishes each recovery to the alarm topic as one line. */
+  private notifyRecoveries(name: string, rule: aws.cloudwatch.EventRule): aws.cloudwatch.EventTarget {
+    return new aws.cloudwatch.EventTarget(`${name}-alarm-recovered-target`, {
+      rule: rule.name,
+      arn: this.alarmTopic.arn,
+      inputTransformer: {
+        inputPaths: { alarm: "$.detail.alarmName", time: "$.time", reason: "$.detail.state.reason" },
+        inputTemplate: '"OK: <alarm> is back to OK at <time> (it was in ALARM). <reason>"',
+      },
+    }, { parent: this });
   }
 
   private alarm(
@@ -185,7 +273,8 @@ export class Monitoring extends pulumi.ComponentResource {
       datapointsToAlarm: condition.datapointsToAlarm ?? condition.evaluationPeriods ?? 1,
       treatMissingData: "notBreaching",
       alarmActions: [this.alarmTopic.arn],
-      okActions: [this.alarmTopic.arn],
+      // A return to OK is notified by the recovery rule (after an ALARM only), or here on request.
+      okActions: this.args.okNotifications === "always" ? [this.alarmTopic.arn] : [],
     };
     this.args.transform?.alarm?.(args);
     const alarm = new aws.cloudwatch.MetricAlarm(logicalName, args, { parent: this });
@@ -196,10 +285,28 @@ export class Monitoring extends pulumi.ComponentResource {
   private createAlarms(name: string, system: string, watched: WatchedSystem): void {
     const oldestAge = this.args.oldestMessageAgeSeconds ?? 300;
     const latency = this.args.apiLatencyP99Ms ?? 3000;
+    const deadLetterAge = this.args.deadLetterAgeSeconds ?? DLQ_RETENTION_SECONDS - 3 * 86_400;
+    const failurePeriods = this.args.failurePeriods ?? 3;
+    for (const [label, topic] of Object.entries(watched.topics ?? {})) {
+      this.alarm(`${name}-${system}-${label}-notifications-failed`, `${label}-notifications-failed`, `Topic ${label} failed to deliver messages to a subscription (queue policy, key or deleted queue): they are in the subscription's dead-letter queue`, {
+        namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: topic }, statistic: "Sum",
+      }, { threshold: 0, period: 300 });
+      this.alarm(`${name}-${system}-${label}-notifications-lost`, `${label}-notifications-lost`, `Topic ${label} could not move failed deliveries to the subscription's dead-letter queue: those messages are lost`, {
+        namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: topic }, statistic: "Sum",
+      }, { threshold: 0, period: 300 });
+    }
     for (const [label, queue] of Object.entries(watched.deadLetterQueues ?? {})) {
-      this.alarm(`${name}-${system}-${label}-dlq-messages`, `${label}-dlq-messages`, `Messages in the ${label} dead-letter queue: they failed for good and need a look`, {
+      this.alarm(`${name}-${system}-${label}-dlq-messages`, `${label}-dlq-messages`, `Messages in the ${label} dead-letter queue: they failed for good and need a look (npm run redrive)`, {
         namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, statistic: "Maximum",
       }, { threshold: 0 });
+      this.alarm(`${name}-${system}-${label}-dlq-expiring`, `${label}-dlq-expiring`, `The oldest message in the ${label} dead-letter queue is over ${Math.round(deadLetterAge / 86_400)} days old: it expires at the queue's retention; redrive or inspect it now`, {
+        namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, statistic: "Maximum",
+      }, { threshold: deadLetterAge, period: 3600 });
+    }
+    for (const [label, metric] of Object.entries(watched.failureMetrics ?? {})) {
+      this.alarm(`${name}-${system}-${label}-failures`, `${label}-failures`, `${metric.metricName} of ${label} for ${failurePeriods * 5} minutes in a row: its messages keep failing (reported through batchItemFailures, invisible to Lambda's Errors)`, {
+        namespace: this.namespace, metricName: metric.metricName, dimensions: metric.dimensions, statistic: "Sum",
+      }, { threshold: 0, period: 300, evaluationPeriods: failurePeriods });
     }
     for (const [label, queue] of Object.entries(watched.sourceQueues ?? {})) {
       this.alarm(`${name}-${system}-${label}-oldest-message`, `${label}-oldest-message`, `The oldest message in ${label} is over ${oldestAge}s old: its consumer is failing or falling behind`, {

@@ -19,6 +19,11 @@ export const StackOutputsSchema = z.object({
   transactionQueueUrls: z.record(z.string(), z.string()),
   /** Transaction type → the URL of its queue's dead-letter queue. */
   transactionDlqUrls: z.record(z.string(), z.string()),
+  /**
+   * Transaction type → the URL of its SNS subscription's dead-letter queue: the messages SNS could
+   * not deliver to the type's queue (a queue or key policy that stops it, a deleted queue).
+   */
+  transactionSubscriptionDlqUrls: z.record(z.string(), z.string()),
   /** Name of the DynamoDB table the bank account setups are written to. */
   bankAccountsTable: z.string(),
   /** Name of the DynamoDB table the payments are written to. */

@@ -25,6 +25,7 @@ export function program(settings: StackSettings): StackOutputs {
     region: settings.region,
     namespace: settings.metricsNamespace,
     alarmEmail: settings.alarmEmail,
+    okNotifications: settings.alarmOkNotifications,
     systems: { transactions: bus.watched(), orders: orders.watched() },
   });
   return {
@@ -32,6 +33,7 @@ export function program(settings: StackSettings): StackOutputs {
     transactionTopicArn: bus.topic.arn,
     transactionQueueUrls: bus.queueUrls,
     transactionDlqUrls: bus.deadLetterQueueUrls,
+    transactionSubscriptionDlqUrls: bus.subscriptionDeadLetterQueueUrls,
     bankAccountsTable: bus.bankAccountsTable.name,
     paymentsTable: bus.paymentsTable.name,
     apiUrl: orders.apiUrl,

@@ -17,7 +17,7 @@ import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtim
 import { runProgram } from "../runner/run-program";
 import type { DeclaredResource } from "../runner/run-program";
 import { readStackConfig } from "../runner/stack-config";
-import type { EmulatorEndpoints, Emulators } from "./emulators";
+import type { EmulatorEndpoints, Emulators, TopicDeliveryCounts } from "./emulators";
 import { awsClientConfig, startEmulators } from "./emulators";
 import { startFaults } from "./faults";
 import type { LocalFaults } from "./faults";
@@ -93,6 +93,8 @@ export interface LocalCloud {
   spansFile?: string;
   /** The spans the receiver has got so far (in memory; empty without a receiver). */
   spans(): StoredSpan[];
+  /** SNS's delivery metrics of a topic (failed, dead-lettered, lost), as the local SNS counted them. */
+  deliveryCounts(topicArn: string): TopicDeliveryCounts;
   /** Milliseconds from the call to ready. */
   bootMs: number;
   /** The fault injector (what is in force, and what was injected). */
@@ -114,7 +116,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // Before anything listens: a second cloud for the same outputs is refused at once.
   const files = outputsFile ? ownedFiles(outputsFile, acquireCloudLock(outputsFile, stack)) : undefined;
   const [emulators, receiver] = await Promise.all([
-    startEmulators({ region, timing: options.timing }),
+    startEmulators({
+      region,
+      timing: options.timing,
+      // SNS delivers only where a queue policy admits it, and a refused delivery is dead-lettered, as on AWS.
+      enforceQueuePolicies: true,
+      onDeliveryFailure: (f) =>
+        log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
+    }),
     options.traces === false || options.otlpEndpoint ? undefined : startOtlpReceiver({ stack, dir: options.spansDir }),
   ]).catch((error: unknown) => {
     files?.remove();
@@ -143,6 +152,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       clients,
       functionEnvironment: functionEnvironment(faults.functionEndpoints, region, otlpEndpoint),
       faults: faults.injector,
+      parameters: emulators.ssm,
       log,
     },
     apis,
@@ -177,6 +187,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       unknown: deployment.unknown,
       spansFile: receiver?.file,
       spans: () => receiver?.spans() ?? [],
+      deliveryCounts: (topicArn) => emulators.snsSqs.deliveryCounts(topicArn),
       bootMs: Date.now() - started,
       faults: faults.injector,
       stop,
@@ -245,6 +256,7 @@ function functionEnvironment(endpoints: EmulatorEndpoints, region: string, otlpE
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
+    AWS_ENDPOINT_URL_SSM: endpoints.ssm,
     // The local OTLP receiver stands in for the collector layer's localhost:4318.
     ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" } : { OTEL_SDK_DISABLED: "true" }),
   };

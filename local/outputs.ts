@@ -11,7 +11,7 @@ import { unknownStackMessage } from "../runner/stack-config";
 
 /** The keys only the local cloud's outputs file has. */
 const localCloudKeys = {
-  /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`) → endpoint URL; local cloud only. */
+  /** AWS CLI service name (`sns`, `sqs`, `dynamodb`, `stepfunctions`, `ssm`) → endpoint URL; local cloud only. */
   awsEndpoints: z.record(z.string(), z.url()).optional(),
   /**
    * The local cloud's OTLP/HTTP receiver (the value for `OTEL_EXPORTER_OTLP_ENDPOINT`); local cloud
@@ -174,7 +174,7 @@ export function readStackOutputs(file?: string, stack = "dev"): StackOutputsFile
  * SDK client settings for a stack: the local endpoints and dummy credentials when the outputs come
  * from the local cloud, the default AWS configuration otherwise.
  */
-export function clientConfig(outputs: StackOutputsFile, service: "sns" | "sqs" | "dynamodb" | "stepfunctions") {
+export function clientConfig(outputs: StackOutputsFile, service: "sns" | "sqs" | "dynamodb" | "stepfunctions" | "ssm") {
   const endpoint = outputs.awsEndpoints?.[service];
   return {
     region: outputs.region,

@@ -63,6 +63,9 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   // A replaced or destroyed stack would delete the ledger; opting out needs a reason on the table.
   "dynamodb-table-deletion-protection": "mandatory",
   "dynamodb-ledger-table-protected": "mandatory",
+  // SNS discards what it cannot deliver without one; a slow failure path must not outlive the execution.
+  "sns-subscription-has-dlq": "mandatory",
+  "sfn-execution-timeout-covers-retries": "mandatory",
   // Observability
   "lambda-otel-layer": "mandatory",
   "lambda-active-tracing": "mandatory",
@@ -80,11 +83,15 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   // Supply chain: AWS refuses deprecated runtimes and layers of another region; another account's layer runs foreign code.
   "lambda-runtime-supported": "mandatory",
   "lambda-layer-provenance": "mandatory",
+  // Failures reported through batchItemFailures are invisible to Lambda's Errors metric.
+  "sqs-consumer-queue-alarmed": "mandatory",
   // API
   "apigateway-method-authorization": "mandatory",
   "apigateway-request-validation": "mandatory",
   // AWS would send the template to clients as literal text.
   "apigateway-gateway-response-no-vtl": "mandatory",
+  // API Gateway answers 504 while the function runs on (and acts).
+  "lambda-api-timeout-below-integration-timeout": "mandatory",
   // Deploy-time and run-time failures
   "aws-name-valid": "mandatory",
   "fifo-name-suffix": "mandatory",
@@ -98,6 +105,7 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "sns-sqs-subscription-queue-policy-allows-topic": "mandatory",
   "kms-key-policy-allows-delivering-services": "mandatory",
   "kms-key-usable-by-roles": "mandatory",
+  "sns-fifo-topic-throughput-scope-set": "mandatory",
 };
 
 function withLevel<P extends ResourceValidationPolicy | StackValidationPolicy>(policy: P): P {

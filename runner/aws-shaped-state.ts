@@ -82,6 +82,14 @@ export function awsShapedState(args: MockResourceArgs, { region, accountId }: Pr
       state.executionArn = arn("execute-api", id);
       state.arn = `arn:aws:apigateway:${region}::/restapis/${id}`;
       break;
+    case "aws:ssm/parameter:Parameter":
+      // A parameter's ARN has its name without the leading slash after `parameter/`.
+      state.arn = arn("ssm", `parameter/${name.replace(/^\//, "")}`);
+      state.version = 1;
+      break;
+    case "aws:cloudwatch/eventRule:EventRule":
+      state.arn = arn("events", `rule/${name}`);
+      break;
     case "aws:lambda/eventSourceMapping:EventSourceMapping":
       id = state.uuid = uuidFrom(args.name);
       break;

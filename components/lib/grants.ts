@@ -10,7 +10,7 @@ import type { LinkSpec } from "../../functions/lib/links";
 export interface LinkTarget {
   /** The resource's ARN. */
   arn: pulumi.Input<string>;
-  /** Table name (tables). */
+  /** Table name (tables), parameter name (SSM parameters). */
   name?: pulumi.Input<string>;
   /** Queue URL (queues). */
   url?: pulumi.Input<string>;
@@ -40,6 +40,7 @@ export const LINK_ACTIONS = {
   },
   topic: { publish: ["sns:Publish"] },
   stateMachine: { start: ["states:StartExecution"] },
+  parameter: { read: ["ssm:GetParameter"] },
 } as const;
 
 /** KMS actions needed to read or write data encrypted with a customer managed key. */
@@ -80,6 +81,12 @@ export function linkStatements(linkName: string, spec: LinkSpec, target: LinkTar
       statements.push({ Sid: sid(linkName, "Topic"), Effect: "Allow", Action: [...LINK_ACTIONS.topic.publish], Resource: target.arn });
       kms = KMS_ACTIONS.envelope;
       break;
+    case "parameter":
+      // GetParameter on this one parameter; a SecureString is decrypted with its key on the
+      // caller's behalf, so the role needs kms:Decrypt on that key (and nothing else of it).
+      statements.push({ Sid: sid(linkName, "Parameter"), Effect: "Allow", Action: [...LINK_ACTIONS.parameter.read], Resource: target.arn });
+      kms = ["kms:Decrypt"];
+      break;
     case "stateMachine":
       statements.push({ Sid: sid(linkName, "StateMachine"), Effect: "Allow", Action: [...LINK_ACTIONS.stateMachine.start], Resource: target.arn });
       statements.push({
@@ -106,5 +113,7 @@ export function linkValue(spec: LinkSpec, target: LinkTarget): pulumi.Output<str
     case "topic":
     case "stateMachine":
       return pulumi.jsonStringify({ arn: target.arn });
+    case "parameter":
+      return pulumi.jsonStringify({ name: target.name, arn: target.arn });
   }
 }

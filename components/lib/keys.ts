@@ -17,8 +17,14 @@ export type KeyServiceUser = {
   actions?: string[];
 } & (
   | {
-      /** ARN pattern of the account's resources acting through the service (`aws:SourceArn`, with `aws:SourceAccount`). */
-      sourceArnLike: pulumi.Input<string>;
+      /**
+       * ARN pattern of the account's resources acting through the service: the statement is limited
+       * to them (`aws:SourceArn`) and to this account (`aws:SourceAccount`). Leave it out only where
+       * AWS documents the statement without those conditions (CloudWatch alarms and EventBridge rules
+       * publishing to an encrypted topic); the topic policy then carries them.
+       * @default no conditions
+       */
+      sourceArnLike?: pulumi.Input<string>;
     }
   | {
       /**
@@ -93,12 +99,11 @@ export class ServiceKey extends pulumi.ComponentResource {
             Principal: { Service: user.service },
             Action: user.actions ?? ["kms:GenerateDataKey", "kms:Decrypt"],
             Resource: "*",
-            Condition: "condition" in user
-              ? user.condition
-              : {
-                  StringEquals: { "aws:SourceAccount": account },
-                  ArnLike: { "aws:SourceArn": user.sourceArnLike },
-                },
+            ...("condition" in user
+              ? { Condition: user.condition }
+              : user.sourceArnLike !== undefined
+                ? { Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": user.sourceArnLike } } }
+                : {}),
           })),
         ],
       }),

@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { EXPRESS_MAX_SECONDS, orderWorkflowTimeoutSeconds } from "../orders/workflow-definition";
 import { TRANSACTION_TYPES } from "../transactions/routes";
 
 /** The Pulumi project name: config keys are `<project>:<key>`. */
@@ -28,6 +29,15 @@ export const OTEL_COLLECTOR_LAYERS: Record<string, string> = {
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
+/** API Gateway's integration timeout (REST API, regional, default quota): a slower Lambda answers 504 while it goes on. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** The largest `functionTimeoutSeconds` whose derived order workflow timeout fits an EXPRESS workflow. */
+export function maxExpressFunctionTimeoutSeconds(): number {
+  let best = 0;
+  for (let t = 1; t <= 900 && orderWorkflowTimeoutSeconds(t) <= EXPRESS_MAX_SECONDS; t++) best = t;
+  return best;
+}
 
 /** The schema of every stack setting, with its default. */
 export const StackSettingsSchema = z.object({
@@ -45,8 +55,18 @@ export const StackSettingsSchema = z.object({
   maxConcurrency: z.number().int().min(2).max(1000).default(5),
   /** Memory of every function, in MB (128..10240). */
   functionMemoryMb: z.number().int().min(128).max(10240).default(256),
-  /** Timeout of every function, in seconds (1..900). */
+  /** Timeout of every function but the API's, in seconds (1..900). */
   functionTimeoutSeconds: seconds(900).default(30),
+  /**
+   * Timeout of the API function, in seconds (1..28): below API Gateway's 29 s integration timeout,
+   * so the function never runs on (and starts a workflow) after the client got a 504.
+   */
+  apiTimeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1, `must be below API Gateway's ${API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout (at most ${API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1})`)
+    .default(10),
   /** Log group retention in days; one of CloudWatch's allowed values. */
   logRetentionDays: z
     .number()
@@ -93,6 +113,26 @@ export const StackSettingsSchema = z.object({
     .string()
     .regex(/^[\p{L}\p{N} _.:/=+\-@]{10,256}$/u, "must be the reason, 10..256 letters, digits, spaces or _.:/=+-@ (it becomes a tag value)")
     .optional(),
+  /**
+   * When an alarm's return to OK is notified: `after-alarm` (only when it was in ALARM before:
+   * no "OK" mail for alarms that never fired, e.g. on the first deploy), `always` (CloudWatch's
+   * `okActions`, on every transition to OK) or `never`.
+   */
+  alarmOkNotifications: z.enum(["after-alarm", "always", "never"]).default("after-alarm"),
+}).superRefine((settings, context) => {
+  // An EXPRESS execution stops at 300 s: the workflow's derived timeout (its slowest retry path,
+  // from the Task timeouts, themselves from functionTimeoutSeconds) must fit, or a slow failure
+  // would end the execution before RecordFailure and leave the order PENDING.
+  if (settings.stateMachineType !== "EXPRESS") return;
+  const needed = orderWorkflowTimeoutSeconds(settings.functionTimeoutSeconds);
+  if (needed <= EXPRESS_MAX_SECONDS) return;
+  context.addIssue({
+    code: "custom",
+    path: ["stateMachineType"],
+    message:
+      `an EXPRESS execution runs at most ${EXPRESS_MAX_SECONDS} s, but the order workflow's slowest retry path takes up to ${needed} s ` +
+      `with functionTimeoutSeconds ${settings.functionTimeoutSeconds}: set functionTimeoutSeconds to at most ${maxExpressFunctionTimeoutSeconds()}, or use STANDARD`,
+  });
 });
 
 /** Validated settings, plus the stack and region they belong to. */

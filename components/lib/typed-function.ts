@@ -57,9 +57,19 @@ export interface TypedFunctionArgs<D extends FunctionDefinition> {
   logKmsKeyArn?: pulumi.Input<string>;
   /** SQS trigger settings; required when the definition's trigger is `sqs`. */
   sqs?: SqsTriggerArgs;
+  /**
+   * The function's timeout, in seconds.
+   * @default settings.functionTimeoutSeconds
+   * @example settings.apiTimeoutSeconds // behind API Gateway: below its 29 s integration timeout
+   */
+  timeoutSeconds?: number;
   /** Extra environment variables. @default {} */
   environment?: Record<string, pulumi.Input<string>>;
-  /** Stack settings that must stay secret when passed to the function. @default ["accountFingerprintKey"] */
+  /**
+   * Stack settings that must stay secret when passed to the function (better: an SSM parameter
+   * linked with `link.parameter()`, which keeps the value out of the configuration).
+   * @default ["accountFingerprintKey"]
+   */
   secretSettings?: string[];
   /**
    * Escape hatch: adjust the underlying resources' args before they are created.
@@ -81,6 +91,8 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
   readonly eventSourceMapping?: aws.lambda.EventSourceMapping;
   /** Physical function name. */
   readonly functionName: string;
+  /** The definition's short name: Powertools' `service` (log field, EMF metric dimension). */
+  readonly definitionName: string;
   /** Bundle size in bytes (`index.js`). */
   readonly bundleBytes: number;
 
@@ -89,6 +101,7 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
     const { definition, settings } = args;
     const parent = { parent: this };
     this.functionName = physicalName(args.namePrefix, definition.name, 64);
+    this.definitionName = definition.name;
 
     const bundle = bundleFunction(definition.name, definition.entry);
     this.bundleBytes = bundle.bytes;
@@ -125,7 +138,7 @@ export class TypedFunction<D extends FunctionDefinition = FunctionDefinition> ex
       sourceCodeHash: bundle.sha256,
       role: this.role.arn,
       memorySize: settings.functionMemoryMb,
-      timeout: settings.functionTimeoutSeconds,
+      timeout: args.timeoutSeconds ?? settings.functionTimeoutSeconds,
       layers: [settings.otelLayerArn],
       tracingConfig: { mode: "Active" },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },

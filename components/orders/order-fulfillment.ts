@@ -179,6 +179,8 @@ export class OrderFulfillment extends pulumi.ComponentResource {
     const api = new TypedFunction(`${name}-api`, {
       ...common,
       definition: ordersApi,
+      // API Gateway gives up after 29 s; the function must stop before it does.
+      timeoutSeconds: args.settings.apiTimeoutSeconds,
       links: { orders: table(this.ordersTable), idempotency: table(this.idempotencyTable), workflow: { arn: this.workflow.stateMachine.arn } },
     }, parent);
     this.functions = { api, validate, store, fulfillment, deadLetter };

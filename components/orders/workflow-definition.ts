@@ -22,7 +22,15 @@
  *      store step is retried (3 times) too; the store writes are idempotent, so a retry is safe.
  *   A Task that outlives `TimeoutSeconds` (`States.Timeout`) is not retried.
  * - SendToFulfillment is the `sqs:sendMessage` service integration: no Lambda for that hop. It is
- *   retried on any task failure (throttling, KMS), then caught.
+ *   retried on any task failure (throttling, KMS), then caught; it has its own `TimeoutSeconds`
+ *   (`SEND_TIMEOUT_SECONDS`), so no state of the workflow can run unbounded.
+ * - The execution's own `TimeoutSeconds` is derived, not chosen: `worstCaseSeconds` walks the
+ *   definition and adds up, along its longest path, each Task's attempts (1 + every retrier's
+ *   `MaxAttempts`) × its `TimeoutSeconds` plus every retry's longest backoff. So the slowest
+ *   failure path (a Task retried to the end, then RecordFailure retried to the end) still reaches
+ *   RecordFailure's write before the execution times out, however long `functionTimeoutSeconds`
+ *   is. EXPRESS workflows run at most 300 s (`EXPRESS_MAX_SECONDS`): the settings schema refuses an
+ *   EXPRESS stack whose derived timeout would exceed it.
  * - Every caught failure goes to RecordFailure, which marks the order `FAILED` with its failed row
  *   (creating the order as `FAILED` if it was never stored); the execution then fails, so operators
  *   see it too. RecordFailure is idempotent and retries any error (timeouts included) 5 times over
@@ -75,15 +83,27 @@ export interface OrderWorkflowArgs {
   fulfillmentQueueUrl: string;
   /**
    * Seconds a Lambda Task may run before it fails with `States.Timeout`: a little more than the
-   * function's own timeout, so Lambda reports its timeout first.
+   * function's own timeout, so Lambda reports its timeout first (`taskTimeoutFor`).
    * @default 35
    */
   taskTimeoutSeconds?: number;
   /**
-   * Seconds the whole execution may run (Express workflows allow at most 300).
-   * @default 300
+   * Seconds the whole execution may run.
+   * @default the definition's worst case (`worstCaseSeconds`), so no retry path outlives it
    */
   executionTimeoutSeconds?: number;
+}
+
+/** Seconds a Lambda Task waits beyond its function's own timeout, so that Lambda reports first. */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 5;
+/** `TimeoutSeconds` of SendToFulfillment (an SQS SendMessage answers in milliseconds). */
+export const SEND_TIMEOUT_SECONDS = 10;
+/** The longest an EXPRESS workflow execution may run (AWS's limit). */
+export const EXPRESS_MAX_SECONDS = 300;
+
+/** The Task timeout of a Lambda Task whose function times out after `functionTimeoutSeconds`. */
+export function taskTimeoutFor(functionTimeoutSeconds: number): number {
+  return functionTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS;
 }
 
 type State = Record<string, unknown>;
@@ -147,7 +167,7 @@ function invoke(functionArn: string, payload: unknown, timeoutSeconds: number): 
  * @returns the ASL document as an object (`JSON.stringify` it for the state machine).
  */
 export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: string; StartAt: string; TimeoutSeconds: number; States: Record<string, State> } {
-  const taskTimeout = args.taskTimeoutSeconds ?? 35;
+  const taskTimeout = args.taskTimeoutSeconds ?? taskTimeoutFor(30);
   const S = WORKFLOW_STATES;
   const store = (status: "PENDING" | "REJECTED", next: string): State => ({
     ...invoke(args.storeFunctionArn, { action: "store", status, "reason.$": "$.validation.reason", order: ORDER_FIELDS, ...TRACE_FIELD }, taskTimeout),
@@ -155,10 +175,10 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
     Catch: catchToRecordFailure,
     Next: next,
   });
-  return {
+  const definition = {
     Comment: "DOFS order workflow: validate, store, queue for fulfillment",
     StartAt: S.checkTraceContext,
-    TimeoutSeconds: args.executionTimeoutSeconds ?? 300,
+    TimeoutSeconds: 0,
     States: {
       [S.checkTraceContext]: {
         Type: "Choice",
@@ -189,6 +209,7 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
         },
         ResultSelector: { "message_id.$": "$.MessageId" },
         ResultPath: "$.fulfillment",
+        TimeoutSeconds: SEND_TIMEOUT_SECONDS,
         Retry: [{ ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }],
         Catch: catchToRecordFailure,
         Next: S.accepted,
@@ -206,6 +227,100 @@ export function orderWorkflowDefinition(args: OrderWorkflowArgs): { Comment: str
         Next: S.failed,
       },
       [S.failed]: { Type: "Fail", Error: "OrderProcessingFailed", Cause: "A workflow step failed after its retries; the order was marked FAILED" },
-    },
+    } as Record<string, State>,
   };
+  definition.TimeoutSeconds = args.executionTimeoutSeconds ?? worstCaseSeconds(definition);
+  return definition;
+}
+
+/**
+ * The order workflow's derived execution timeout for a function timeout (what the state machine
+ * gets, and what the settings schema holds against EXPRESS's 300 s).
+ */
+export function orderWorkflowTimeoutSeconds(functionTimeoutSeconds: number): number {
+  const placeholder = "arn:aws:lambda:us-east-1:000000000000:function:placeholder";
+  return orderWorkflowDefinition({
+    validateFunctionArn: placeholder,
+    storeFunctionArn: placeholder,
+    fulfillmentQueueUrl: "https://sqs.us-east-1.amazonaws.com/000000000000/placeholder",
+    taskTimeoutSeconds: taskTimeoutFor(functionTimeoutSeconds),
+  }).TimeoutSeconds;
+}
+
+/** A retrier as ASL defines it (AWS's defaults apply to what it leaves out). */
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+}
+
+/** Longest total pause of one retrier: each retry waits at most `IntervalSeconds × BackoffRate^k` (jitter only shortens it). */
+export function retrierBackoffSeconds(retrier: Retrier): number {
+  const attempts = retrier.MaxAttempts ?? 3;
+  let total = 0;
+  for (let k = 0; k < attempts; k++) {
+    const pause = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** k;
+    total += retrier.MaxDelaySeconds !== undefined ? Math.min(pause, retrier.MaxDelaySeconds) : pause;
+  }
+  return total;
+}
+
+/**
+ * The longest one state can run: a Task's attempts (the first plus every retrier's `MaxAttempts`;
+ * each retrier keeps its own count, so their sum bounds them) × its `TimeoutSeconds`, plus every
+ * retry's longest backoff; a Wait its `Seconds`; Pass, Choice, Succeed and Fail nothing.
+ * @throws for a Task without `TimeoutSeconds` (unbounded) and for states this does not model.
+ */
+export function stateWorstCaseSeconds(name: string, state: State): number {
+  switch (state.Type) {
+    case "Task": {
+      const timeout = state.TimeoutSeconds;
+      if (typeof timeout !== "number") throw new Error(`Task "${name}" has no TimeoutSeconds: its duration, and so the execution's, would be unbounded`);
+      const retriers = (state.Retry as Retrier[] | undefined) ?? [];
+      const attempts = 1 + retriers.reduce((sum, r) => sum + (r.MaxAttempts ?? 3), 0);
+      return attempts * timeout + retriers.reduce((sum, r) => sum + retrierBackoffSeconds(r), 0);
+    }
+    case "Wait":
+      if (typeof state.Seconds !== "number") throw new Error(`Wait "${name}" has no fixed Seconds: its duration is unbounded`);
+      return state.Seconds;
+    case "Pass":
+    case "Choice":
+    case "Succeed":
+    case "Fail":
+      return 0;
+    default:
+      throw new Error(`State "${name}" is a ${String(state.Type)}, whose duration worstCaseSeconds does not model`);
+  }
+}
+
+/**
+ * The longest an execution of a definition can run: the most expensive path from `StartAt` to a
+ * terminal state (through `Next`, `Default`, every Choice and every Catch), each state at its
+ * worst (`stateWorstCaseSeconds`).
+ * @throws for a cycle (a loop's duration depends on data) and for an undefined state.
+ */
+export function worstCaseSeconds(definition: { StartAt: string; States: Record<string, State> }): number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  const longest = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const state = definition.States[name];
+    if (!state) throw new Error(`State "${name}" is referenced but not defined`);
+    if (visiting.has(name)) throw new Error(`State "${name}" is part of a loop: the execution's duration is unbounded`);
+    visiting.add(name);
+    const next = new Set<string>();
+    if (typeof state.Next === "string") next.add(state.Next);
+    if (typeof state.Default === "string") next.add(state.Default);
+    for (const choice of (state.Choices as { Next?: string }[] | undefined) ?? []) if (choice.Next) next.add(choice.Next);
+    for (const handler of (state.Catch as { Next?: string }[] | undefined) ?? []) if (handler.Next) next.add(handler.Next);
+    const after = Math.max(0, ...[...next].map(longest));
+    visiting.delete(name);
+    const total = Math.ceil(stateWorstCaseSeconds(name, state) + after);
+    memo.set(name, total);
+    return total;
+  };
+  return longest(definition.StartAt);
 }

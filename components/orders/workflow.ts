@@ -15,7 +15,7 @@ import type { StackSettings } from "../lib/settings";
 import type { Transform } from "../lib/transform";
 import { transformed } from "../lib/transform";
 import type { TypedFunction } from "../lib/typed-function";
-import { orderWorkflowDefinition } from "./workflow-definition";
+import { orderWorkflowDefinition, taskTimeoutFor } from "./workflow-definition";
 
 /**
  * Actions Step Functions needs to deliver execution logs to CloudWatch Logs. They are the "vended
@@ -114,7 +114,7 @@ export class OrderWorkflow extends pulumi.ComponentResource {
     const definition = pulumi
       .all([args.validate.function.arn, args.store.function.arn, args.fulfillmentQueue.url])
       .apply(([validateFunctionArn, storeFunctionArn, fulfillmentQueueUrl]) =>
-        JSON.stringify(orderWorkflowDefinition({ validateFunctionArn, storeFunctionArn, fulfillmentQueueUrl, taskTimeoutSeconds: settings.functionTimeoutSeconds + 5 })),
+        JSON.stringify(orderWorkflowDefinition({ validateFunctionArn, storeFunctionArn, fulfillmentQueueUrl, taskTimeoutSeconds: taskTimeoutFor(settings.functionTimeoutSeconds) })),
       );
     this.stateMachine = new aws.sfn.StateMachine(name, transformed<aws.sfn.StateMachineArgs>({
       name: machineName,

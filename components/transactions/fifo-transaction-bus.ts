@@ -9,9 +9,14 @@
  *                              └─ filter transaction_type=payment ─────────────▶ queue ─▶ payment-processing ─▶ payments table
  *                                                                  (each queue ─▶ DLQ after maxReceiveCount)
  * ```
+ *
+ * Each subscription has its own FIFO dead-letter queue (`redrivePolicy`): SNS puts there what it
+ * cannot deliver to the route queue (a queue or key policy that stops it, a deleted queue), which
+ * it would otherwise discard after its retries.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { METRIC } from "../../functions/lib/metrics";
 import type { StackSettings } from "../lib/settings";
 import type { WatchedSystem } from "../monitoring";
 import type { LinkTarget } from "../lib/grants";
@@ -55,10 +60,12 @@ export interface FifoTransactionBusArgs {
   };
 }
 
-/** One transaction type's queue, DLQ, subscription and consumer. */
+/** One transaction type's queue, DLQ, subscription (with its own DLQ) and consumer. */
 export interface TransactionRouteResources {
   queue: EncryptedQueue;
   deadLetterQueue: EncryptedQueue;
+  /** Where SNS puts the messages it could not deliver to `queue`. */
+  subscriptionDeadLetterQueue: EncryptedQueue;
   subscription: aws.sns.TopicSubscription;
   consumer: TypedFunction;
 }
@@ -66,6 +73,13 @@ export interface TransactionRouteResources {
 export class FifoTransactionBus extends pulumi.ComponentResource {
   /** Encrypts the topic, the queues, the tables and the consumers' log groups. */
   readonly key: ServiceKey;
+  /** Encrypts the fingerprint key parameter only. */
+  readonly fingerprintKeyKey: ServiceKey;
+  /**
+   * The HMAC key of bank account fingerprints (`accountFingerprintKey`), an SSM SecureString: the
+   * bank account setup function reads it at cold start, so it is not in its configuration.
+   */
+  readonly fingerprintKey: aws.ssm.Parameter;
   readonly topic: aws.sns.Topic;
   readonly bankAccountsTable: aws.dynamodb.Table;
   readonly paymentsTable: aws.dynamodb.Table;
@@ -74,6 +88,8 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
   readonly queueUrls: pulumi.Output<Record<string, string>>;
   /** Transaction type → dead-letter queue URL. */
   readonly deadLetterQueueUrls: pulumi.Output<Record<string, string>>;
+  /** Transaction type → the URL of its subscription's dead-letter queue. */
+  readonly subscriptionDeadLetterQueueUrls: pulumi.Output<Record<string, string>>;
 
   private readonly prefix: string;
   private readonly settings: StackSettings;
@@ -101,9 +117,16 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     this.bankAccountsTable = this.createTable(`${name}-bank-accounts`, "bank-accounts", "record");
     this.paymentsTable = this.createTable(`${name}-payments`, "payments", "entry");
 
+    this.fingerprintKeyKey = new ServiceKey(`${name}-fingerprint-key`, {
+      description: `Encrypts the ${this.prefix} account fingerprint key parameter`,
+      alias: `${this.prefix}-fingerprint-key`,
+    }, { parent: this });
+    this.fingerprintKey = this.createFingerprintKey(name);
+
     const catalogue: Record<string, LinkTarget> = {
       bankAccounts: this.tableTarget(this.bankAccountsTable),
       payments: this.tableTarget(this.paymentsTable),
+      fingerprintKey: { arn: this.fingerprintKey.arn, name: this.fingerprintKey.name, kmsKeyArn: this.fingerprintKeyKey.arn },
     };
     const routes = args.routes ?? Object.fromEntries(args.settings.transactionTypes.map((t) => [t, TRANSACTION_ROUTES[t]]));
     for (const [type, route] of Object.entries(routes) as [TransactionType, TransactionRoute][]) {
@@ -114,10 +137,20 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       pulumi.all(Object.fromEntries(Object.entries(this.routes).map(([type, r]) => [type, pick(r!).url]))) as pulumi.Output<Record<string, string>>;
     this.queueUrls = urls((r) => r.queue);
     this.deadLetterQueueUrls = urls((r) => r.deadLetterQueue);
-    this.registerOutputs({ topicArn: this.topic.arn, queueUrls: this.queueUrls, deadLetterQueueUrls: this.deadLetterQueueUrls });
+    this.subscriptionDeadLetterQueueUrls = urls((r) => r.subscriptionDeadLetterQueue);
+    this.registerOutputs({
+      topicArn: this.topic.arn,
+      queueUrls: this.queueUrls,
+      deadLetterQueueUrls: this.deadLetterQueueUrls,
+      subscriptionDeadLetterQueueUrls: this.subscriptionDeadLetterQueueUrls,
+    });
   }
 
-  /** What the stack's Monitoring watches of the bus: topic, route queues, DLQs and consumers. */
+  /**
+   * What the stack's Monitoring watches of the bus: the topic (failed deliveries), route queues,
+   * DLQs and subscription DLQs, consumers, and each type's failed attempts (`TransactionsFailed`,
+   * the consumers' EMF metric: dimensions `service` = the consumer's name, `transaction_type`).
+   */
   watched(): WatchedSystem {
     const routes = Object.entries(this.routes).flatMap(([type, r]) => (r ? [[type, r] as const] : []));
     return {
@@ -125,8 +158,13 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       businessMetrics: "transactions",
       topics: { bus: this.topic.name },
       sourceQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.queue.queueName])),
-      deadLetterQueues: Object.fromEntries(routes.map(([type, r]) => [type, r.deadLetterQueue.queueName])),
+      deadLetterQueues: Object.fromEntries(
+        routes.flatMap(([type, r]) => [[type, r.deadLetterQueue.queueName], [`${type}-subscription`, r.subscriptionDeadLetterQueue.queueName]]),
+      ),
       functions: Object.fromEntries(routes.map(([type, r]) => [type, r.consumer.functionName])),
+      failureMetrics: Object.fromEntries(
+        routes.map(([type, r]) => [type, { metricName: METRIC.transactionsFailed, dimensions: { service: r.consumer.definitionName, transaction_type: type } }]),
+      ),
     };
   }
 
@@ -138,7 +176,9 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       // identical payments with different ids are two payments.
       contentBasedDeduplication: false,
       kmsMasterKeyId: this.key.arn,
-      ...(this.settings.highThroughput ? { fifoThroughputScope: "MessageGroup" } : {}),
+      // Always sent: a scope left out is left as it is, so turning high throughput off would keep
+      // the topic in MessageGroup scope while its queues went back to per-queue limits.
+      fifoThroughputScope: this.settings.highThroughput ? "MessageGroup" : "Topic",
     }, this.transform.topic), { parent: this });
     new aws.sns.TopicPolicy(`${name}-topic-policy`, {
       arn: topic.arn,
@@ -177,6 +217,21 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
     }, this.transform.table), { parent: this, ...protection.opts });
   }
 
+  /**
+   * The secret `accountFingerprintKey` setting as an SSM SecureString under its own key: Pulumi
+   * writes it from the (encrypted) stack config; only the functions linked to it may read it.
+   */
+  private createFingerprintKey(name: string): aws.ssm.Parameter {
+    return new aws.ssm.Parameter(`${name}-fingerprint-key-parameter`, {
+      name: `/${this.prefix}/account-fingerprint-key`,
+      description: "HMAC-SHA256 key of bank account fingerprints (stack setting accountFingerprintKey)",
+      type: "SecureString",
+      tier: "Standard",
+      keyId: this.fingerprintKeyKey.arn,
+      value: pulumi.secret(this.settings.accountFingerprintKey),
+    }, { parent: this });
+  }
+
   private tableTarget(table: aws.dynamodb.Table): LinkTarget {
     return { arn: table.arn, name: table.name, kmsKeyArn: this.key.arn };
   }
@@ -198,16 +253,20 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       messageRetentionSeconds: settings.queueRetentionSeconds,
       visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * settings.functionTimeoutSeconds,
       deadLetter: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-      policyStatements: (arn) => [{
-        Sid: "TransactionTopicDelivers",
-        Effect: "Allow",
-        Principal: { Service: "sns.amazonaws.com" },
-        Action: "sqs:SendMessage",
-        Resource: arn,
-        Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
-      }],
+      policyStatements: (arn) => [this.topicDelivers(arn)],
     }, parent);
 
+    // SNS's own dead-letter queue for this subscription: a FIFO queue (the topic is FIFO), encrypted
+    // with the bus key (which already admits SNS), whose policy admits the topic.
+    const subscriptionDeadLetterQueue = new EncryptedQueue(`${resourceName}-subscription-dlq`, {
+      fifo: true,
+      highThroughput: settings.highThroughput,
+      kmsKeyArn: this.key.arn,
+      transform: { queue: this.transform.queue },
+      name: physicalName(this.prefix, route.queue, 80, "-subscription-dlq.fifo"),
+      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      policyStatements: (arn) => [this.topicDelivers(arn)],
+    }, parent);
     const subscription = new aws.sns.TopicSubscription(`${resourceName}-subscription`, transformed<aws.sns.TopicSubscriptionArgs>({
       topic: this.topic.arn,
       protocol: "sqs",
@@ -215,7 +274,8 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       rawMessageDelivery: true,
       filterPolicyScope: "MessageAttributes",
       filterPolicy: JSON.stringify({ transaction_type: [type] }),
-    }, this.transform.subscription), { parent: this, dependsOn: [queue.policy] });
+      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: subscriptionDeadLetterQueue.arn }),
+    }, this.transform.subscription), { parent: this, dependsOn: [queue.policy, subscriptionDeadLetterQueue.policy] });
 
     const links: Record<string, LinkTarget> & { source: LinkTarget; deadLetter: LinkTarget } = {
       source: queue.link(),
@@ -235,6 +295,18 @@ export class FifoTransactionBus extends pulumi.ComponentResource {
       logKmsKeyArn: this.key.arn,
       sqs: { maxReceiveCount: settings.maxReceiveCount },
     }, parent);
-    return { queue, deadLetterQueue, subscription, consumer };
+    return { queue, deadLetterQueue, subscriptionDeadLetterQueue, subscription, consumer };
+  }
+
+  /** The queue policy statement that lets the topic (and only it) deliver to a queue. */
+  private topicDelivers(queueArn: pulumi.Output<string>): Record<string, unknown> {
+    return {
+      Sid: "TransactionTopicDelivers",
+      Effect: "Allow",
+      Principal: { Service: "sns.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: queueArn,
+      Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
+    };
   }
 }

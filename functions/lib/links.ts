@@ -28,7 +28,15 @@ export interface StateMachineLink {
   kind: "stateMachine";
   access: "start";
 }
-export type LinkSpec = TableLink | QueueLink | TopicLink | StateMachineLink;
+/**
+ * An SSM Parameter Store parameter, read (a SecureString decrypted with its KMS key). The value is
+ * never in the function's configuration: the function reads it at run time (`functions/lib/parameters.ts`).
+ */
+export interface ParameterLink {
+  kind: "parameter";
+  access: "read";
+}
+export type LinkSpec = TableLink | QueueLink | TopicLink | StateMachineLink | ParameterLink;
 
 /** Declares a link; the access level decides the IAM actions granted. */
 export const link = {
@@ -40,6 +48,8 @@ export const link = {
   topic: (): TopicLink => ({ kind: "topic", access: "publish" }),
   /** Start executions of a state machine and describe them. */
   stateMachine: (): StateMachineLink => ({ kind: "stateMachine", access: "start" }),
+  /** Read an SSM parameter (`ssm:GetParameter` on it, `kms:Decrypt` on its key). */
+  parameter: (): ParameterLink => ({ kind: "parameter", access: "read" }),
 };
 
 /** What a function sees of a linked resource at run time. */
@@ -48,6 +58,8 @@ export interface LinkValues {
   queue: { url: string; arn: string };
   topic: { arn: string };
   stateMachine: { arn: string };
+  /** The parameter's name (`/prefix/name`, what GetParameter takes) and ARN; never its value. */
+  parameter: { name: string; arn: string };
 }
 export type LinkValue<S extends LinkSpec> = LinkValues[S["kind"]];
 export type LinkMap = Record<string, LinkSpec>;
@@ -63,6 +75,7 @@ const REQUIRED_FIELDS: { [K in LinkSpec["kind"]]: (keyof LinkValues[K])[] } = {
   queue: ["url", "arn"],
   topic: ["arn"],
   stateMachine: ["arn"],
+  parameter: ["name", "arn"],
 };
 
 /**

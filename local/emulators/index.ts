@@ -1,11 +1,15 @@
-// The emulator layer of the local cloud: SNS + SQS (fauxqs), DynamoDB (dynalite) and Step
-// Functions (aws-local-stepfunctions behind our own API front, local/services/stepfunctions/), all
+// The emulator layer of the local cloud: SNS + SQS (fauxqs), DynamoDB (dynalite), Step Functions
+// (aws-local-stepfunctions behind our own API front, local/services/stepfunctions/) and SSM
+// Parameter Store (ours, local/services/ssm/), all
 // in this process and bound to 127.0.0.1 only. This folder wraps the third-party emulators; the
 // Step Functions service is ours and lives with the other local services.
 import { startDynamoDb } from "./dynamodb";
 import type { DynamoDbEmulator } from "./dynamodb";
 import { startSnsSqs } from "./sns-sqs";
 import type { SnsSqsEmulator } from "./sns-sqs";
+import type { DeliveryFailure } from "./sns-delivery";
+import { startSsm } from "../services/ssm";
+import type { SsmService } from "../services/ssm";
 import { startStepFunctions } from "../services/stepfunctions";
 import type { StepFunctionsEmulator, TaskResolver, TimingOverrides } from "../services/stepfunctions";
 
@@ -13,6 +17,7 @@ export { startDynamoDb } from "./dynamodb";
 export type { DynamoDbEmulator, DynamoDbOptions } from "./dynamodb";
 export { startSnsSqs } from "./sns-sqs";
 export type { SnsSqsEmulator, SnsSqsOptions } from "./sns-sqs";
+export type { DeliveryFailure, TopicDeliveryCounts } from "./sns-delivery";
 
 /** Options for {@link startEmulators}. */
 export interface EmulatorsOptions {
@@ -31,6 +36,15 @@ export interface EmulatorsOptions {
    * @default {} (AWS timing)
    */
   timing?: TimingOverrides;
+  /**
+   * SNS delivers to a queue only when its policy admits the topic (a refused delivery goes to the
+   * subscription's DLQ), as on AWS. The local cloud turns it on; tests of bare emulators need not
+   * write queue policies.
+   * @default false
+   */
+  enforceQueuePolicies?: boolean;
+  /** Called for each SNS delivery that failed (dead-lettered or discarded). @default nothing */
+  onDeliveryFailure?: (failure: DeliveryFailure) => void;
 }
 
 /** Endpoint URLs, keyed by the AWS CLI's service names (as `outputs.json`'s `awsEndpoints`). */
@@ -39,6 +53,8 @@ export interface EmulatorEndpoints {
   sqs: string;
   dynamodb: string;
   stepfunctions: string;
+  /** The local Parameter Store (GetParameter). */
+  ssm: string;
 }
 
 /** All emulators of the local cloud, running. */
@@ -49,6 +65,10 @@ export interface Emulators {
   readonly endpoints: EmulatorEndpoints;
   /** The Step Functions emulator, to register Task handlers on. */
   readonly stepFunctions: StepFunctionsEmulator;
+  /** The SNS + SQS emulator (its delivery counts per topic). */
+  readonly snsSqs: SnsSqsEmulator;
+  /** The local Parameter Store, to declare the program's parameters on. */
+  readonly ssm: SsmService;
   /** Stops every emulator (also when one of them fails to stop). */
   stop(): Promise<void>;
 }
@@ -64,31 +84,34 @@ export interface Emulators {
 export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
   const started = await Promise.allSettled([
-    startSnsSqs({ region }),
+    startSnsSqs({ region, enforceQueuePolicies: options.enforceQueuePolicies, onDeliveryFailure: options.onDeliveryFailure }),
     startDynamoDb(),
     startStepFunctions({ region, resolveTask: options.resolveTask, timing: options.timing }),
+    startSsm(),
   ] as const);
-  const [snsSqs, dynamo, sfn] = started;
+  const [snsSqs, dynamo, sfn, ssm] = started;
   const stoppers = started.flatMap((result) => (result.status === "fulfilled" ? [() => result.value.stop()] : []));
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(stoppers.map((stop) => stop()));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     if (failures.length > 0) throw new AggregateError(failures, "Some emulators failed to stop");
   };
-  if (snsSqs.status === "rejected" || dynamo.status === "rejected" || sfn.status === "rejected") {
+  if (snsSqs.status === "rejected" || dynamo.status === "rejected" || sfn.status === "rejected" || ssm.status === "rejected") {
     await stopAll().catch(() => undefined);
     const reasons = started.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     throw new AggregateError(reasons, "Could not start the local emulators");
   }
   return {
     region,
-    endpoints: emulatorEndpoints(snsSqs.value, dynamo.value, sfn.value),
+    endpoints: { ...emulatorEndpoints(snsSqs.value, dynamo.value, sfn.value), ssm: ssm.value.endpoint },
     stepFunctions: sfn.value,
+    snsSqs: snsSqs.value,
+    ssm: ssm.value,
     stop: stopAll,
   };
 }
 
-function emulatorEndpoints(snsSqs: SnsSqsEmulator, dynamo: DynamoDbEmulator, sfn: StepFunctionsEmulator): EmulatorEndpoints {
+function emulatorEndpoints(snsSqs: SnsSqsEmulator, dynamo: DynamoDbEmulator, sfn: StepFunctionsEmulator): Omit<EmulatorEndpoints, "ssm"> {
   return { sns: snsSqs.endpoint, sqs: snsSqs.endpoint, dynamodb: dynamo.endpoint, stepfunctions: sfn.endpoint };
 }
 

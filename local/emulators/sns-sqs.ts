@@ -1,4 +1,6 @@
-// SNS + SQS for the local cloud: fauxqs, in this process, on 127.0.0.1 only.
+// SNS + SQS for the local cloud: fauxqs, in this process, on 127.0.0.1 only, with two thin layers
+// for what fauxqs 2.4.1 lacks: SNS delivery decided by queue policies with subscription
+// dead-letter queues (sns-delivery.ts), and SQS's message move tasks (sqs-move-tasks.ts).
 //
 // fauxqs's own `startFauxqs` and CLI bind 0.0.0.0, which would expose the emulator on every
 // interface; `buildApp(...).listen(...)` lets us choose the host. fauxqs is ESM-only and its
@@ -11,6 +13,11 @@ import type { AddressInfo } from "node:net";
 import type { SqsStore } from "fauxqs/dist/sqs/sqsStore";
 import type { SnsStore } from "fauxqs/dist/sns/snsStore";
 import type { S3Store } from "fauxqs/dist/s3/s3Store";
+import type { SqsMessage } from "fauxqs/dist/sqs/sqsTypes";
+import { installSnsDelivery } from "./sns-delivery";
+import type { DeliveryFailure, TopicDeliveryCounts } from "./sns-delivery";
+import { MessageMoveTasks, SqsApiError } from "./sqs-move-tasks";
+import type { MessageFactory } from "./sqs-move-tasks";
 
 /** Options for {@link startSnsSqs}. */
 export interface SnsSqsOptions {
@@ -30,6 +37,15 @@ export interface SnsSqsOptions {
    * @default false
    */
   logger?: boolean;
+  /**
+   * Deliver from a topic to a subscribed queue only when the queue's policy lets SNS send from that
+   * topic, as AWS does (`sns-delivery.ts`); a refused delivery goes to the subscription's DLQ. Off,
+   * any existing queue receives. A missing queue fails the delivery either way.
+   * @default false
+   */
+  enforceQueuePolicies?: boolean;
+  /** Called for each delivery SNS could not make (dead-lettered or discarded). @default nothing */
+  onDeliveryFailure?: (failure: DeliveryFailure) => void;
 }
 
 /** A running SNS + SQS emulator. */
@@ -38,6 +54,8 @@ export interface SnsSqsEmulator {
   readonly endpoint: string;
   /** The default region of the emulator. */
   readonly region: string;
+  /** SNS's delivery metrics per topic (failed, dead-lettered, lost), as the emulator counted them. */
+  deliveryCounts(topicArn: string): TopicDeliveryCounts;
   /** Stops the server and drops every topic, queue and message. */
   stop(): Promise<void>;
 }
@@ -46,7 +64,19 @@ export interface SnsSqsEmulator {
 interface FauxqsApp {
   listen(options: { host: string; port: number }): Promise<string>;
   close(): Promise<void>;
+  addHook(name: "preHandler", hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>): void;
   readonly server: { address(): AddressInfo | string | null };
+}
+
+interface FastifyRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+interface FastifyReplyLike {
+  status(code: number): FastifyReplyLike;
+  header(name: string, value: string): FastifyReplyLike;
+  send(payload: unknown): FastifyReplyLike;
 }
 
 interface FauxqsModule {
@@ -77,7 +107,12 @@ export async function startSnsSqs(options: SnsSqsOptions = {}): Promise<SnsSqsEm
   // header instead, i.e. exactly the endpoint the client called. `buildApp({ host })` ignores an
   // empty string, hence our own store.
   stores.sqsStore.host = "";
-  const app = fauxqs.buildApp({ logger: options.logger ?? false, defaultRegion: region, stores });
+  // SNS delivery as AWS decides it (queue policies, subscription DLQs) and SQS's message move
+  // tasks: neither is in fauxqs 2.4.1.
+  const delivery = installSnsDelivery(stores.snsStore, stores.sqsStore, { enforceQueuePolicies: options.enforceQueuePolicies ?? false, onFailure: options.onDeliveryFailure });
+  const moveTasks = new MessageMoveTasks(stores.sqsStore, stores.createMessage);
+  const app = fauxqs.buildApp({ logger: options.logger ?? false, defaultRegion: region, stores: { sqsStore: stores.sqsStore, snsStore: stores.snsStore, s3Store: stores.s3Store } });
+  app.addHook("preHandler", async (request, reply) => answerMoveTasks(moveTasks, request, reply));
   await app.listen({ host: "127.0.0.1", port: options.port ?? 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") {
@@ -87,10 +122,38 @@ export async function startSnsSqs(options: SnsSqsOptions = {}): Promise<SnsSqsEm
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     region,
+    deliveryCounts: (topicArn) => delivery.counts(topicArn),
     stop: async () => {
+      moveTasks.stopAll();
       await app.close();
     },
   };
+}
+
+/**
+ * Answers `StartMessageMoveTask`, `ListMessageMoveTasks` and `CancelMessageMoveTask` (AWS JSON
+ * protocol, `X-Amz-Target: AmazonSQS.<action>`) before fauxqs's router, which does not know them;
+ * every other request goes on to fauxqs.
+ */
+async function answerMoveTasks(moveTasks: MessageMoveTasks, request: FastifyRequestLike, reply: FastifyReplyLike): Promise<unknown> {
+  const target = request.headers["x-amz-target"];
+  if (typeof target !== "string" || !target.startsWith("AmazonSQS.")) return undefined;
+  const action = target.slice("AmazonSQS.".length);
+  const body = request.body && typeof request.body === "object" ? (request.body as Record<string, unknown>) : {};
+  try {
+    const result = moveTasks.handle(action, body);
+    if (result === undefined) return undefined;
+    return reply.header("content-type", "application/x-amz-json-1.0").send(result);
+  } catch (error) {
+    if (!(error instanceof SqsApiError)) throw error;
+    return reply
+      .status(error.statusCode)
+      .header("content-type", "application/x-amz-json-1.0")
+      // The query-compatible code the SDK names the error by: these are AWS-wide codes, without
+      // the AWS.SimpleQueueService. prefix of SQS's own (NonExistentQueue, ...).
+      .header("x-amzn-query-error", `${error.code};Sender`)
+      .send({ __type: `com.amazonaws.sqs#${error.code}`, message: error.message });
+  }
 }
 
 /**
@@ -98,7 +161,7 @@ export async function startSnsSqs(options: SnsSqsOptions = {}): Promise<SnsSqsEm
  * imported by file path (which `exports` does not restrict); `require.resolve` cannot be used to
  * find the package because it applies the same `exports` map.
  */
-async function createStores(): Promise<{ sqsStore: SqsStore; snsStore: SnsStore; s3Store: S3Store }> {
+async function createStores(): Promise<{ sqsStore: SqsStore; snsStore: SnsStore; s3Store: S3Store; createMessage: MessageFactory }> {
   const dist = join(fauxqsPackageDir(), "dist");
   const load = async <T>(file: string, exportName: string): Promise<new () => T> => {
     const mod = (await import(pathToFileURL(join(dist, file)).href)) as Record<string, unknown>;
@@ -113,7 +176,13 @@ async function createStores(): Promise<{ sqsStore: SqsStore; snsStore: SnsStore;
     load<SnsStore>("sns/snsStore.js", "SnsStore"),
     load<S3Store>("s3/s3Store.js", "S3Store"),
   ]);
-  return { sqsStore: new SqsStoreClass(), snsStore: new SnsStoreClass(), s3Store: new S3StoreClass() };
+  const factory = SqsStoreClass as unknown as { createMessage(body: string, attributes?: object, delaySeconds?: number, groupId?: string, dedupId?: string): SqsMessage };
+  return {
+    sqsStore: new SqsStoreClass(),
+    snsStore: new SnsStoreClass(),
+    s3Store: new S3StoreClass(),
+    createMessage: (body, attributes, groupId, dedupId) => factory.createMessage(body, attributes, undefined, groupId, dedupId),
+  };
 }
 
 /** The directory of the installed fauxqs package, found along Node's own module search path. */

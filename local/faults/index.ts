@@ -34,7 +34,8 @@ export async function startFaults(spec: FaultSpec, emulators: EmulatorEndpoints,
   return {
     injector,
     controlUrl: control.url,
-    functionEndpoints: { sns: messaging.endpoint, sqs: messaging.endpoint, dynamodb: dynamodb.endpoint, stepfunctions: stepfunctions.endpoint },
+    // Parameter Store is read once per environment at cold start: no faults there (yet).
+    functionEndpoints: { sns: messaging.endpoint, sqs: messaging.endpoint, dynamodb: dynamodb.endpoint, stepfunctions: stepfunctions.endpoint, ssm: emulators.ssm },
     stop: async () => {
       await Promise.allSettled([messaging.stop(), dynamodb.stop(), stepfunctions.stop(), control.stop()]);
     },

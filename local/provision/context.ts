@@ -9,6 +9,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { EmulatorEndpoints } from "../emulators";
 import type { FunctionHost, FunctionHostOptions } from "../runtime/function-host";
+import type { SsmService } from "../services/ssm";
 import type { ApiGatewayRegistry } from "../services/api-gateway";
 
 /** A queue as the emulator created it. */
@@ -43,6 +44,8 @@ export interface LocalDeploymentOptions {
   accountId: string;
   endpoints: EmulatorEndpoints;
   clients: { sns: SNSClient; sqs: SQSClient; dynamodb: DynamoDBClient; sfn: SFNClient };
+  /** The local Parameter Store the program's parameters are declared on. */
+  parameters?: Pick<SsmService, "put">;
   /** Environment every function gets on top of its own (endpoints, region, credentials, OTEL). */
   functionEnvironment: Record<string, string>;
   /** Receives each function log line, already prefixed. */

@@ -3,8 +3,10 @@
  * resolved to what was provisioned before), creates its local equivalent and returns the id and
  * state a real deployment would, with local URLs and ARNs.
  *
- * - emulated: SNS topics and SQS subscriptions, SQS queues (redrive, redrive-allow), DynamoDB
- *   tables, Lambda functions and SQS event source mappings, Step Functions state machines, API
+ * - emulated: SNS topics and SQS subscriptions (redrive to a DLQ), SQS queues (redrive, redrive-allow,
+ *   queue policies: SNS delivers by them), DynamoDB
+ *   tables, Lambda functions and SQS event source mappings, Step Functions state machines, SSM
+ *   parameters (GetParameter), API
  *   Gateway REST APIs (see `API_GATEWAY_TYPES`);
  * - accepted, not emulated (no local meaning: IAM, KMS, CloudWatch, resource policies, ...): their
  *   AWS-shaped state is returned and they are listed once at start-up (`ACCEPTED_TYPES`);
@@ -19,17 +21,20 @@ import { provisionTable } from "./dynamodb";
 import { provisionEventSourceMapping, provisionFunction } from "./lambda";
 import { provisionStateMachine } from "./sfn";
 import { provisionSubscription, provisionTopic } from "./sns";
-import { provisionQueue, provisionRedriveAllowPolicy } from "./sqs";
+import { provisionParameter } from "./ssm";
+import { provisionQueue, provisionQueuePolicy, provisionRedriveAllowPolicy } from "./sqs";
 
 export const PROVISIONERS: Record<string, Provisioner> = {
   "aws:sns/topic:Topic": provisionTopic,
   "aws:sns/topicSubscription:TopicSubscription": provisionSubscription,
   "aws:sqs/queue:Queue": provisionQueue,
   "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": provisionRedriveAllowPolicy,
+  "aws:sqs/queuePolicy:QueuePolicy": provisionQueuePolicy,
   "aws:dynamodb/table:Table": provisionTable,
   "aws:lambda/function:Function": provisionFunction,
   "aws:lambda/eventSourceMapping:EventSourceMapping": provisionEventSourceMapping,
   "aws:sfn/stateMachine:StateMachine": provisionStateMachine,
+  "aws:ssm/parameter:Parameter": provisionParameter,
   ...Object.fromEntries(API_GATEWAY_TYPES.map((type) => [type, provisionApiGateway])),
 };
 
@@ -43,7 +48,6 @@ export const ACCEPTED_TYPES: string[] = [
   "aws:cloudwatch/",
   "aws:xray/",
   "aws:sns/topicPolicy:TopicPolicy",
-  "aws:sqs/queuePolicy:QueuePolicy",
   "aws:lambda/permission:Permission",
   "aws:apigateway/account:Account",
   "aws:apigateway/methodSettings:MethodSettings",

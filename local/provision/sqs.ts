@@ -1,4 +1,7 @@
-/** SQS on fauxqs: standard and FIFO queues with their redrive policy, and redrive-allow policies. */
+/**
+ * SQS on fauxqs: standard and FIFO queues with their redrive policy, redrive-allow policies, and
+ * queue policies (the `Policy` attribute: SNS's deliveries are decided on it, `sns-delivery.ts`).
+ */
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import { awsShapedState } from "../../runner/aws-shaped-state";
@@ -49,6 +52,20 @@ export async function provisionRedriveAllowPolicy(args: MockResourceArgs, deploy
   const policy = asString(inputs.redriveAllowPolicy);
   if (queueUrl && policy) {
     await deployment.clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { RedriveAllowPolicy: policy } }));
+  }
+  return { id: queueUrl ?? args.name, state: { ...inputs } };
+}
+
+/**
+ * `aws:sqs/queuePolicy:QueuePolicy`: the queue's `Policy` attribute. IAM is not enforced locally,
+ * but SNS delivers to a queue only when this policy admits the topic, as on AWS.
+ */
+export async function provisionQueuePolicy(args: MockResourceArgs, deployment: LocalDeployment): Promise<MockResourceResult> {
+  const inputs = plainInputs(args);
+  const queueUrl = asString(inputs.queueUrl);
+  const policy = asString(inputs.policy);
+  if (queueUrl && policy) {
+    await deployment.clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: policy } }));
   }
   return { id: queueUrl ?? args.name, state: { ...inputs } };
 }

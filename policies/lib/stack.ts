@@ -169,10 +169,19 @@ export class StackIndex {
     }
   }
 
-  /** Queues that are a dead-letter queue: of another queue's redrive policy, or of an SNS subscription's. */
+  /** Queues that are some other queue's dead-letter queue, or an SNS subscription's. */
   deadLetterArns(): Set<string> {
-    const targets = [...this.of(T.queue), ...this.of(T.subscription)].map((r) => StackIndex.redrive(r)?.deadLetterTargetArn);
-    return new Set(targets.filter((a): a is string => !!a));
+    return new Set(
+      [...this.of(T.queue), ...this.of(T.subscription)].map((r) => StackIndex.redrive(r)?.deadLetterTargetArn).filter((a): a is string => !!a),
+    );
+  }
+
+  /** CloudWatch metric alarms on an SQS metric of the queue named `queueName` (any metric when `metric` is not given). */
+  queueAlarms(queueName: unknown, metric?: string): PolicyResource[] {
+    return this.of(T.metricAlarm).filter((a) => {
+      const dimensions = (a.props.dimensions ?? {}) as Record<string, unknown>;
+      return a.props.namespace === "AWS/SQS" && dimensions.QueueName === queueName && (metric === undefined || a.props.metricName === metric);
+    });
   }
 
   /** SQS event source mappings with their queue and function. */

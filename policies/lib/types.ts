@@ -37,12 +37,14 @@ export const T = {
   stateMachine: "aws:sfn/stateMachine:StateMachine",
   restApi: "aws:apigateway/restApi:RestApi",
   method: "aws:apigateway/method:Method",
+  integration: "aws:apigateway/integration:Integration",
   stage: "aws:apigateway/stage:Stage",
   methodSettings: "aws:apigateway/methodSettings:MethodSettings",
   usagePlan: "aws:apigateway/usagePlan:UsagePlan",
   apiGatewayAccount: "aws:apigateway/account:Account",
   httpApi: "aws:apigatewayv2/api:Api",
   route: "aws:apigatewayv2/route:Route",
+  httpIntegration: "aws:apigatewayv2/integration:Integration",
   httpStage: "aws:apigatewayv2/stage:Stage",
 } as const;
 

@@ -6,9 +6,10 @@
  * CKV2_AWS_70, CKV_AWS_309, CKV2_AWS_53; Security Hub APIGateway.8. Not enforced, and why
  * (docs/policies.md): cfn_nag W59 (it wants an authorizer even where an API key is required).
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DEFAULTS, StackIndex, num } from "../lib/stack";
 import { T } from "../lib/types";
-import { onTypes } from "./common";
+import { onTypes, physical } from "./common";
 
 export const methodAuthorization: ResourceValidationPolicy = {
   name: "apigateway-method-authorization",
@@ -44,4 +45,39 @@ export const requestValidation: ResourceValidationPolicy = {
   }),
 };
 
-export const apiPolicies = [methodAuthorization, requestValidation];
+
+/** How long API Gateway waits for an integration unless told otherwise (REST: 29 s; HTTP APIs: 30 s). */
+export const INTEGRATION_TIMEOUT_MS = { rest: 29_000, http: 30_000 };
+
+/** The function a Lambda integration invokes: `.../functions/<function ARN>/invocations`, or the function ARN itself (HTTP APIs). */
+function invokedFunction(uri: unknown): string | undefined {
+  if (typeof uri !== "string") return undefined;
+  const match = /\/functions\/(arn:[^/]+:lambda:[^/]+:function:[^/]+)\/invocations$/.exec(uri);
+  if (match) return match[1];
+  return /^arn:[^:]+:lambda:[^:]+:\d+:function:/.test(uri) ? uri : undefined;
+}
+
+export const lambdaTimeoutBelowIntegration: StackValidationPolicy = {
+  name: "lambda-api-timeout-below-integration-timeout",
+  description: "A Lambda function behind API Gateway times out before its integration does (29 s for REST APIs unless raised, 30 s for HTTP APIs).",
+  remediationSteps: "Give the function a timeout below the integration's (TypedFunction's timeoutSeconds; the stack setting apiTimeoutSeconds, at most 28, for the orders API). Otherwise a slow request answers 504 while the function runs on and may still act (start a workflow, write an order).",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    const integrations = [
+      ...stack.of(T.integration).map((i) => ({ i, uri: i.props.uri, kind: "rest" as const })),
+      ...stack.of(T.httpIntegration).map((i) => ({ i, uri: i.props.integrationUri, kind: "http" as const })),
+    ];
+    for (const { i, uri, kind } of integrations) {
+      const fn = stack.functionByRef(invokedFunction(uri));
+      if (!fn) continue;
+      const limitMs = num(i.props.timeoutMilliseconds, INTEGRATION_TIMEOUT_MS[kind]);
+      const timeout = num(fn.props.timeout, DEFAULTS.functionTimeout);
+      if (timeout * 1000 >= limitMs) {
+        const most = Math.ceil(limitMs / 1000) - 1;
+        report(`Function "${physical(fn.props, fn.name)}" may run ${timeout} s, but its API Gateway integration "${i.name}" gives up after ${limitMs / 1000} s: the client gets a 504 while the function runs on; set its timeout to at most ${most} s.`, i.urn);
+      }
+    }
+  },
+};
+
+export const apiPolicies = [methodAuthorization, requestValidation, lambdaTimeoutBelowIntegration];

@@ -220,7 +220,8 @@ export const triggerRole: StackValidationPolicy = {
 };
 
 /** Does a queue policy let SNS (or anyone, conditioned) send from this topic? */
-function allowsTopic(statements: Statement[], queueArn: string, topicArn: string): boolean {
+/** Does a queue policy let SNS send from `topicArn`? (Also used for subscription dead-letter queues.) */
+export function allowsTopic(statements: Statement[], queueArn: string, topicArn: string): boolean {
   return statements.some((s) => {
     if (!isAllow(s) || !coversAction(s, "sqs:SendMessage") || !coversResource(s, queueArn)) return false;
     const ps = principals(s);
@@ -278,9 +279,11 @@ export const keyAllowsServices: StackValidationPolicy = {
       }
     };
     for (const sub of stack.of(T.subscription)) {
-      if (sub.props.protocol !== "sqs") continue;
-      const queue = stack.queueByArn(sub.props.endpoint);
+      // SNS encrypts into the subscribed queue, and into the subscription's dead-letter queue.
+      const queue = sub.props.protocol === "sqs" ? stack.queueByArn(sub.props.endpoint) : undefined;
       if (queue) check("sns.amazonaws.com", queue, "Queue", sub.urn);
+      const dlq = stack.queueByArn(StackIndex.redrive(sub)?.deadLetterTargetArn);
+      if (dlq) check("sns.amazonaws.com", dlq, "Dead-letter queue", sub.urn);
     }
     for (const alarm of stack.of(T.metricAlarm)) {
       const actions = ["alarmActions", "okActions", "insufficientDataActions"].flatMap((k) => (alarm.props[k] as string[] | undefined) ?? []);
@@ -362,6 +365,32 @@ export const keyUsableByRoles: StackValidationPolicy = {
   },
 };
 
+export const fifoThroughputScope: StackValidationPolicy = {
+  name: "sns-fifo-topic-throughput-scope-set",
+  description: "Every FIFO topic sets fifoThroughputScope (Topic or MessageGroup), and a MessageGroup topic delivers only to high-throughput FIFO queues.",
+  remediationSteps: "Always set `fifoThroughputScope`: \"MessageGroup\" with high throughput, \"Topic\" without (FifoTransactionBus does). A scope left out is never sent, so turning high throughput off leaves a topic in MessageGroup scope while its queues go back to per-queue limits.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    for (const topic of stack.of(T.topic)) {
+      if (topic.props.fifoTopic !== true) continue;
+      const name = physical(topic.props, topic.name);
+      const scope = topic.props.fifoThroughputScope;
+      if (scope === undefined || scope === null || scope === "") {
+        report(`FIFO topic "${name}" leaves fifoThroughputScope unset: a scope left out is never sent, so a topic once in MessageGroup scope stays there; set it to "Topic" (or "MessageGroup" with high-throughput queues).`, topic.urn);
+        continue;
+      }
+      if (scope !== "MessageGroup") continue;
+      for (const sub of stack.of(T.subscription)) {
+        if (sub.props.topic !== topic.props.arn || sub.props.protocol !== "sqs") continue;
+        const queue = stack.queueByArn(sub.props.endpoint);
+        if (queue?.props.fifoQueue === true && queue.props.fifoThroughputLimit !== "perMessageGroupId") {
+          report(`FIFO topic "${name}" is in MessageGroup (high-throughput) scope but delivers to "${physical(queue.props, queue.name)}", whose throughput is limited per queue: set the queue's fifoThroughputLimit to "perMessageGroupId" and deduplicationScope to "messageGroup", or the topic's scope to "Topic".`, sub.urn);
+        }
+      }
+    }
+  },
+};
+
 export const deployTimePolicies = [
   nameValid,
   fifoSuffix,
@@ -375,4 +404,5 @@ export const deployTimePolicies = [
   subscriptionQueuePolicy,
   keyAllowsServices,
   keyUsableByRoles,
+  fifoThroughputScope,
 ];

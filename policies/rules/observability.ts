@@ -208,4 +208,24 @@ export const stageExecutionLogging: StackValidationPolicy = {
   },
 };
 
-export const observabilityPolicies = [otelLayer, activeTracing, explicitTimeout, logRetention, functionLogGroup, stateMachineObservability, stageAccessLogs, stageXray, stageExecutionLogging, stageThrottling];
+export const consumerQueueAlarmed: StackValidationPolicy = {
+  name: "sqs-consumer-queue-alarmed",
+  description: "Every queue a Lambda function consumes has an alarm on the age of its oldest message, and its dead-letter queue an alarm on its messages (the consumer's failures), each with an alarm action.",
+  remediationSteps: "Watch the queue in Monitoring (WatchedSystem.sourceQueues: ApproximateAgeOfOldestMessage) and its DLQ (deadLetterQueues: ApproximateNumberOfMessagesVisible > 0), with alarmActions to the alarm topic. A consumer reporting failures through batchItemFailures leaves Lambda's Errors at 0, so only the queues show it.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    const acted = (alarms: ReturnType<StackIndex["queueAlarms"]>) => alarms.some((a) => ((a.props.alarmActions as unknown[] | undefined) ?? []).length > 0);
+    for (const { queue, mapping } of stack.sqsMappings()) {
+      const name = physical(queue.props, queue.name);
+      if (!acted(stack.queueAlarms(queue.props.name, "ApproximateAgeOfOldestMessage"))) {
+        report(`Queue "${name}" is consumed by a function but no alarm (with an action) watches the age of its oldest message: a consumer failing every message through batchItemFailures shows no Lambda error; alarm on ApproximateAgeOfOldestMessage.`, mapping.urn);
+      }
+      const dlq = stack.queueByArn(StackIndex.redrive(queue)?.deadLetterTargetArn);
+      if (dlq && !acted(stack.queueAlarms(dlq.props.name))) {
+        report(`Dead-letter queue "${physical(dlq.props, dlq.name)}" of the consumed queue "${name}" has no alarm (with an action): messages that failed for good would sit there unseen; alarm on its ApproximateNumberOfMessagesVisible > 0.`, mapping.urn);
+      }
+    }
+  },
+};
+
+export const observabilityPolicies = [otelLayer, activeTracing, explicitTimeout, logRetention, functionLogGroup, stateMachineObservability, stageAccessLogs, stageXray, stageExecutionLogging, stageThrottling, consumerQueueAlarmed];

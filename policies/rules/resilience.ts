@@ -9,9 +9,11 @@
  * for asynchronous invocations), DynamoDB.4 (a backup plan).
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { Unbounded, worstCaseSeconds } from "../lib/asl";
 import { DEFAULTS, StackIndex, num } from "../lib/stack";
 import { T } from "../lib/types";
 import { config, onTypes, physical } from "./common";
+import { allowsTopic } from "./deploy-time";
 
 export const queueHasDlq: StackValidationPolicy = {
   name: "sqs-queue-has-dlq",
@@ -160,4 +162,76 @@ export const ledgerTableProtected: ResourceValidationPolicy = {
   }),
 };
 
-export const resiliencePolicies = [queueHasDlq, dlqRetention, fifoBehindFifo, visibilityFactor, reportBatchItemFailures, tablePitr, tableDeletionProtection, ledgerTableProtected];
+
+/** Subscription protocols that deliver to an application (SNS's A2A), where a lost message is lost data. */
+export const A2A_PROTOCOLS = ["sqs", "lambda", "firehose", "http", "https"];
+
+export const subscriptionHasDlq: StackValidationPolicy = {
+  name: "sns-subscription-has-dlq",
+  description: "Every SNS subscription to an application (SQS, Lambda, Firehose, HTTP/S) has a dead-letter queue: a FIFO queue for a FIFO topic, whose policy lets the topic send to it.",
+  remediationSteps: "Give the subscription `redrivePolicy: { deadLetterTargetArn: <queue ARN> }` (FifoTransactionBus.createRoute does): SNS discards a message whose delivery fails on the client side (a queue policy or key policy that stops it, a deleted queue) unless the subscription has a DLQ. For a FIFO topic the DLQ is a FIFO queue; its policy allows sqs:SendMessage to Service sns.amazonaws.com with aws:SourceArn = the topic.",
+  validateStack: (args, report) => {
+    const stack = new StackIndex(args.resources);
+    for (const sub of stack.of(T.subscription)) {
+      const protocol = String(sub.props.protocol ?? "");
+      if (!A2A_PROTOCOLS.includes(protocol)) continue;
+      const topicArn = String(sub.props.topic ?? "");
+      const target = StackIndex.redrive(sub)?.deadLetterTargetArn;
+      if (!target) {
+        report(`Subscription "${sub.name}" (${protocol} from ${topicArn}) has no dead-letter queue: SNS discards a message it cannot deliver (a queue policy or key that stops it, a deleted queue); set redrivePolicy to { deadLetterTargetArn: <a queue's ARN> }.`, sub.urn);
+        continue;
+      }
+      const dlq = stack.queueByArn(target);
+      if (!dlq) continue;
+      const name = physical(dlq.props, dlq.name);
+      const topic = stack.topicByArn(topicArn);
+      if (topic?.props.fifoTopic === true && dlq.props.fifoQueue !== true) {
+        report(`Subscription "${sub.name}" of the FIFO topic "${physical(topic.props, topic.name)}" dead-letters to the standard queue "${name}": SNS requires a FIFO queue as the DLQ of a FIFO topic's subscription; make it FIFO (fifoQueue: true, name ending in .fifo).`, sub.urn);
+      }
+      if (!allowsTopic(stack.queuePolicies(dlq), String(dlq.props.arn), topicArn)) {
+        report(`Dead-letter queue "${name}" of subscription "${sub.name}" has no queue policy statement letting sns.amazonaws.com send from ${topicArn}: SNS could not move undeliverable messages there either; allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn = the topic ARN.`, sub.urn);
+      }
+    }
+  },
+};
+
+/** Express workflows run at most five minutes. */
+export const EXPRESS_MAX_SECONDS = 300;
+
+export const executionTimeoutCoversRetries: StackValidationPolicy = {
+  name: "sfn-execution-timeout-covers-retries",
+  description: "A state machine's execution timeout covers its slowest path (every Task retried to the end, with its TimeoutSeconds and backoff), and an EXPRESS one's slowest path fits in 300 s.",
+  remediationSteps: "Derive the definition's TimeoutSeconds from its Tasks (worstCaseSeconds in components/orders/workflow-definition.ts does), give every Task a TimeoutSeconds, and for EXPRESS shorten the Task timeouts or retries (or use STANDARD): an execution that times out mid-retry skips its failure handling (the order stays PENDING).",
+  validateStack: (args, report) => {
+    for (const machine of new StackIndex(args.resources).of(T.stateMachine)) {
+      let definition: { StartAt?: unknown; States?: unknown; TimeoutSeconds?: unknown };
+      try {
+        definition = JSON.parse(String(machine.props.definition ?? "{}")) as typeof definition;
+      } catch {
+        continue; // policy-document checks are elsewhere; an unparsable definition fails at deploy
+      }
+      if (typeof definition.StartAt !== "string") continue;
+      const express = machine.props.type === "EXPRESS";
+      const limit = typeof definition.TimeoutSeconds === "number" ? definition.TimeoutSeconds : undefined;
+      const name = physical(machine.props, machine.name);
+      let worst: number;
+      try {
+        worst = worstCaseSeconds(definition);
+      } catch (error) {
+        if (!(error instanceof Unbounded)) throw error;
+        // Only a problem where the execution itself is bounded.
+        if (limit !== undefined || express) {
+          report(`State machine "${name}" stops after ${limit ?? EXPRESS_MAX_SECONDS} s, but its slowest path has no bound (${error.message}): give every Task a TimeoutSeconds so the execution timeout can cover its retries.`, machine.urn);
+        }
+        continue;
+      }
+      if (express && worst > EXPRESS_MAX_SECONDS) {
+        report(`Express state machine "${name}" runs at most ${EXPRESS_MAX_SECONDS} s, but its slowest path (every Task retried to the end) takes up to ${worst} s: a slow failure ends the execution before its failure handling; shorten the Task timeouts or retries, or use STANDARD.`, machine.urn);
+      } else if (limit !== undefined && limit < worst) {
+        report(`State machine "${name}" times out after ${limit} s, but its slowest path (every Task retried to the end) takes up to ${worst} s: a slow failure ends the execution before its failure handling; set the definition's TimeoutSeconds to at least ${worst}.`, machine.urn);
+      }
+    }
+  },
+};
+
+export const resiliencePolicies = [queueHasDlq, dlqRetention, fifoBehindFifo, visibilityFactor, reportBatchItemFailures, tablePitr, tableDeletionProtection, ledgerTableProtected, subscriptionHasDlq, executionTimeoutCoversRetries];

@@ -27,8 +27,16 @@ it("watches every function, queue and DLQ of the program, the API and the state 
   for (const q of parking) expect(q).toMatch(/dlq/);
   const dlqAlarms = alarms.filter((a) => a.metricName === "ApproximateNumberOfMessagesVisible").map((a) => (a.dimensions as { QueueName: string }).QueueName);
   expect([...dlqAlarms].sort()).toEqual([...parking].sort());
-  const aged = alarms.filter((a) => a.metricName === "ApproximateAgeOfOldestMessage").map((a) => (a.dimensions as { QueueName: string }).QueueName);
+  const aged = alarms.filter((a) => a.metricName === "ApproximateAgeOfOldestMessage" && String(a.name).endsWith("-oldest-message")).map((a) => (a.dimensions as { QueueName: string }).QueueName);
   expect([...aged].sort()).toEqual([...working].sort());
+  // A parked message expires at the DLQ's retention: alarmed before it does.
+  const expiring = alarms.filter((a) => String(a.name).endsWith("-dlq-expiring")).map((a) => (a.dimensions as { QueueName: string }).QueueName);
+  expect([...expiring].sort()).toEqual([...parking].sort());
+  // The subscriptions' DLQs are among them, and the topic's failed and lost deliveries are alarmed.
+  expect(parking.filter((q) => q.endsWith("-subscription-dlq.fifo"))).toHaveLength(2);
+  expect(alarms.filter((a) => a.namespace === "AWS/SNS").map((a) => a.metricName).sort()).toEqual(["NumberOfNotificationsFailed", "NumberOfNotificationsFailedToRedriveToDlq"]);
+  // Per-message failures, invisible to Lambda's Errors, are alarmed per transaction type.
+  expect(alarms.filter((a) => a.metricName === "TransactionsFailed").map((a) => (a.dimensions as Record<string, string>).transaction_type).sort()).toEqual(["bank_account_setup", "payment"]);
   expect(alarms.some((a) => a.metricName === "5XXError")).toBe(true);
   expect(alarms.some((a) => a.metricName === "ExecutionsFailed")).toBe(true);
   expect(inputs("aws:sns/topicSubscription:TopicSubscription").some((s) => s.protocol === "email" && s.endpoint === "ops@example.com")).toBe(true);

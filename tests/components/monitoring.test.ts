@@ -32,6 +32,7 @@ const args = (overrides: Partial<MonitoringArgs> = {}): MonitoringArgs => ({
       sourceQueues: { payment: "payment.fifo" },
       deadLetterQueues: { payment: "payment-dlq.fifo" },
       functions: { payment: "payment-fn" },
+      failureMetrics: { payment: { metricName: "TransactionsFailed", dimensions: { service: "payment-processing", transaction_type: "payment" } } },
     },
     orders: {
       title: "OrderFulfillment",
@@ -61,7 +62,7 @@ function whenRecorded(name: string): Promise<void> {
 async function declare(name: string, monitoringArgs: MonitoringArgs): Promise<Declared[]> {
   const start = resources.length;
   const monitoring = new Monitoring(name, monitoringArgs);
-  const exposed = [monitoring.key, monitoring.key.key, monitoring.key.alias, monitoring.alarmTopic, monitoring.emailSubscription, ...Object.values(monitoring.alarms), monitoring.dashboard];
+  const exposed = [monitoring.key, monitoring.key.key, monitoring.key.alias, monitoring.alarmTopic, monitoring.emailSubscription, monitoring.recoveryRule, monitoring.recoveryTarget, ...Object.values(monitoring.alarms), monitoring.dashboard];
   await Promise.all([
     new Promise<void>((done) => pulumi.all(exposed.flatMap((r) => (r ? [r.urn] : []))).apply(() => done())),
     whenRecorded(`${name}-alarm-topic-policy`),
@@ -92,22 +93,36 @@ beforeAll(async () => {
 });
 
 describe("alarm topic", () => {
-  it("is encrypted with its own key, which lets CloudWatch use it for this stack's alarms only", () => {
+  it("is encrypted with its own key, whose statements for CloudWatch and EventBridge are AWS's documented ones; the topic policy limits publishing to this stack's alarms and recovery rule", () => {
     const [topic] = of("aws:sns/topic:Topic");
     const key = of("aws:kms/key:Key")[0]!;
     expect(topic!.inputs).toMatchObject({ name: `${prefix}-alarms`, kmsMasterKeyId: key.state.arn });
     expect(key.inputs.enableKeyRotation).toBe(true);
-    expect(policy(key).Statement).toContainEqual({
-      Sid: "AllowCloudwatchToUseKey",
+    // As AWS documents it for alarms (and EventBridge rules) on encrypted topics: no conditions on the key.
+    expect(policy(key).Statement.slice(1)).toEqual([
+      { Sid: "AllowCloudwatchToUseKey", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*" },
+      { Sid: "AllowEventsToUseKey", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*" },
+    ]);
+    const topicPolicy = policy(of("aws:sns/topicPolicy:TopicPolicy")[0]!);
+    expect(topicPolicy.Statement.map((s) => s.Sid)).toEqual(["CloudWatchAlarmsPublish", "AlarmRecoveriesPublish", "AccountManagesAndSubscribes", "DenyInsecureTransport"]);
+    // The confused-deputy conditions are here.
+    expect(topicPolicy.Statement[0]).toEqual({
+      Sid: "CloudWatchAlarmsPublish",
       Effect: "Allow",
       Principal: { Service: "cloudwatch.amazonaws.com" },
-      Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
-      Resource: "*",
+      Action: "sns:Publish",
+      Resource: topic!.state.arn,
       Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${region}:${accountId}:alarm:${prefix}-*` } },
     });
-    const topicPolicy = policy(of("aws:sns/topicPolicy:TopicPolicy")[0]!);
-    expect(topicPolicy.Statement.map((s) => s.Sid)).toEqual(["CloudWatchAlarmsPublish", "AccountManagesAndSubscribes", "DenyInsecureTransport"]);
-    expect(topicPolicy.Statement[0]).toMatchObject({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish" });
+    const rule = of("aws:cloudwatch/eventRule:EventRule")[0]!;
+    expect(topicPolicy.Statement[1]).toEqual({
+      Sid: "AlarmRecoveriesPublish",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: topic!.state.arn,
+      Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } },
+    });
   });
 
   it("has the e-mail subscription when alarmEmail is set, and none otherwise", async () => {
@@ -127,15 +142,70 @@ describe("alarms", () => {
     return found!.inputs;
   };
 
-  it("covers every watched resource, notifies the topic on ALARM and OK, and ignores missing data", () => {
+  it("covers every watched resource, notifies the topic on ALARM (not on OK: see the recovery rule), and ignores missing data", () => {
     const alarms = of("aws:cloudwatch/metricAlarm:MetricAlarm");
-    // 2 DLQs + 2 source queues + 3 functions × 2 + 1 API × 2 + 1 state machine
-    expect(alarms).toHaveLength(13);
+    // 2 DLQs × 2 (messages, expiring) + 2 source queues + 3 functions × 2 + 1 API × 2 + 1 state machine
+    // + 1 topic × 2 (failed, lost) + 1 failure metric
+    expect(alarms).toHaveLength(18);
     const topicArn = of("aws:sns/topic:Topic")[0]!.state.arn;
     for (const a of alarms) {
-      expect(a.inputs).toMatchObject({ alarmActions: [topicArn], okActions: [topicArn], treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
+      expect(a.inputs).toMatchObject({ alarmActions: [topicArn], okActions: [], treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
       expect(String(a.inputs.name)).toMatch(new RegExp(`^${prefix}-`));
     }
+  });
+
+  it("notifies a return to OK only after an ALARM: an EventBridge rule on this stack's alarms going from ALARM to OK, publishing one line to the topic", () => {
+    const [rule] = of("aws:cloudwatch/eventRule:EventRule");
+    expect(rule!.inputs.name).toBe(`${prefix}-alarm-recovered`);
+    expect(JSON.parse(rule!.inputs.eventPattern as string)).toEqual({
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: { alarmName: [{ prefix: `${prefix}-` }], state: { value: ["OK"] }, previousState: { value: ["ALARM"] } },
+    });
+    const [target] = of("aws:cloudwatch/eventTarget:EventTarget");
+    expect(target!.inputs).toMatchObject({
+      rule: rule!.state.name,
+      arn: of("aws:sns/topic:Topic")[0]!.state.arn,
+      inputTransformer: { inputPaths: { alarm: "$.detail.alarmName", time: "$.time", reason: "$.detail.state.reason" } },
+    });
+    expect(String((target!.inputs.inputTransformer as { inputTemplate: string }).inputTemplate)).toMatch(/^"OK: <alarm> is back to OK at <time> \(it was in ALARM\)/);
+  });
+
+  it("uses CloudWatch's okActions instead with okNotifications: always, and notifies no recovery with never", async () => {
+    const always = await declare("always", args({ namePrefix: "always-dev", okNotifications: "always" }));
+    const alwaysTopic = always.find((r) => r.type === "aws:sns/topic:Topic")!.state.arn;
+    for (const a of always.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs.okActions).toEqual([alwaysTopic]);
+    expect(always.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule")).toEqual([]);
+    const never = await declare("never", args({ namePrefix: "never-dev", okNotifications: "never" }));
+    for (const a of never.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs.okActions).toEqual([]);
+    expect(never.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule")).toEqual([]);
+    // Without the rule, EventBridge is neither on the key nor on the topic policy.
+    const keyStatements = policy(never.find((r) => r.type === "aws:kms/key:Key")!).Statement.map((s) => s.Sid);
+    expect(keyStatements).not.toContain("AllowEventsToUseKey");
+  });
+
+  it("alarms on a topic's failed deliveries, and on those SNS could not move to the subscription's DLQ (lost)", () => {
+    expect(alarm("bus-notifications-failed")).toMatchObject({ namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: "bus.fifo" }, statistic: "Sum", threshold: 0, period: 300 });
+    expect(alarm("bus-notifications-lost")).toMatchObject({ namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: "bus.fifo" }, threshold: 0 });
+  });
+
+  it("alarms on a failure metric (EMF, in the namespace, its exact dimensions) that persists for three 5-minute periods", () => {
+    expect(alarm("payment-failures")).toMatchObject({
+      namespace: "Test/Namespace",
+      metricName: "TransactionsFailed",
+      dimensions: { service: "payment-processing", transaction_type: "payment" },
+      statistic: "Sum",
+      threshold: 0,
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+    });
+  });
+
+  it("alarms on a dead-letter queue's oldest message 3 days before the 14-day retention expires it", () => {
+    expect(alarm("payment-dlq-expiring")).toMatchObject({
+      namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "payment-dlq.fifo" }, statistic: "Maximum", threshold: 11 * 86_400, period: 3600,
+    });
   });
 
   it("alarms on any message in a dead-letter queue", () => {
@@ -178,7 +248,7 @@ describe("dashboard", () => {
       expect(json).toContain(needle);
     }
     const alarmsWidget = body.widgets.find((w) => w.type === "alarm")!;
-    expect(alarmsWidget.properties.alarms).toHaveLength(13);
+    expect(alarmsWidget.properties.alarms).toHaveLength(18);
     for (const w of body.widgets) {
       expect(w.x + w.width).toBeLessThanOrEqual(24);
       expect(w.y).toBeGreaterThanOrEqual(0);

@@ -4,11 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Message } from "@aws-sdk/client-sqs";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { TransactionPublisher, newTransaction } from "../../functions/transactions/publisher";
+import { TransactionPublisher, newTransaction, toPublishRequest } from "../../functions/transactions/publisher";
+import { inspectDeadLetterQueue, redrive, resolveTarget } from "../../scripts/redrive";
 import type { Target } from "./target";
 import { eventually, openTarget } from "./target";
 
@@ -194,4 +195,76 @@ describe("FifoTransactionBus", () => {
     expect(message.MessageAttributes?.failure_reason?.StringValue).toMatch(/amount/);
     expect(await rowsOf(target.outputs.paymentsTable, customer)).toEqual([]);
   }, 90_000);
+
+  it("redrives payments dead-lettered while their customer had no bank account: after the setup each is applied once, in order, and the balance is right", async () => {
+    printLogsOnFailure();
+    const paymentQueue = target.outputs.transactionQueueUrls.payment!;
+    const dlqUrl = target.outputs.transactionDlqUrls.payment!;
+    const customers = { A: `CUST-REDRIVE-A-${target.runId}`, B: `CUST-REDRIVE-B-${target.runId}` };
+    const payments = [payment(customers.A, 10), payment(customers.B, 7.25), payment(customers.A, 20.5), payment(customers.B, 1.75)];
+    await publisher.publishAll(payments);
+
+    // No bank account: each payment is retried (1, 2, 4, 8 s) and dead-lettered on its 5th receive, a
+    // customer's payments one after the other (FIFO).
+    await eventually(
+      "the four payments dead-lettered",
+      async () => ((await messagesIn(paymentQueue)) === 0 && (await messagesIn(dlqUrl)) >= payments.length ? true : undefined),
+      120_000,
+      1000,
+    );
+    for (const p of payments) expect(await ledgerEntry(p.customer_id as string, p.transaction_id as string)).toBeUndefined();
+
+    const payments_ = resolveTarget(target.outputs, "payment");
+    const report = await inspectDeadLetterQueue(target.sqs, payments_);
+    expect(report.count).toBeGreaterThanOrEqual(payments.length);
+    // A FIFO DLQ shows each customer's first message: here each customer's first payment.
+    expect(report.byKey).toEqual(expect.arrayContaining([{ value: `customer ${customers.A}`, count: 1 }, { value: `customer ${customers.B}`, count: 1 }]));
+    expect(report.byFailure.map((f) => f.value)).toContain(`exhausted — customer ${customers.A} has no active bank account yet`);
+
+    // The same payment dead-lettered twice (as a crash between the dead-letter send and the delete
+    // would leave it): the redrive hands both copies to the consumer, and the ledger applies it once.
+    const first = toPublishRequest(payments[0]!);
+    await target.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: first.Message!,
+        MessageAttributes: Object.fromEntries(Object.entries(first.MessageAttributes ?? {}).map(([k, v]) => [k, { DataType: v.DataType!, StringValue: v.StringValue }])),
+        MessageGroupId: customers.A,
+        MessageDeduplicationId: `copy-${String(payments[0]!.transaction_id)}`,
+      }),
+    );
+
+    await publisher.publishAll([bankSetup(customers.A), bankSetup(customers.B)]);
+    for (const customer of Object.values(customers)) {
+      await eventually(`${customer}'s active bank account`, async () => {
+        const { Item } = await target.dynamo.send(new GetCommand({ TableName: target.outputs.bankAccountsTable, Key: { customer_id: customer, record: "ACTIVE" }, ConsistentRead: true }));
+        return Item;
+      });
+    }
+
+    const result = await redrive(target.sqs, payments_, { pollMs: 250 });
+    expect(result).toMatchObject({ via: "move-task", status: "COMPLETED" });
+    expect(result.moved).toBeGreaterThanOrEqual(payments.length + 1);
+
+    const rows = await eventually(
+      "the four ledger rows",
+      async () => {
+        const all = (await Promise.all(Object.values(customers).map((c) => rowsOf(target.outputs.paymentsTable, c)))).flat();
+        const completed = all.filter((r) => String(r.entry).startsWith("TX#") && r.status === "COMPLETED");
+        return completed.length === payments.length ? all : undefined;
+      },
+      90_000,
+      500,
+    );
+    const balance = (customer: string) => rows.find((r) => r.customer_id === customer && r.entry === "BALANCE")?.balance_cents;
+    expect(balance(customers.A)).toBe(3050);
+    expect(balance(customers.B)).toBe(900);
+    // Each customer's payments in the order they were published (FIFO through the DLQ and back).
+    const after = (p: (typeof payments)[number]) => rows.find((r) => r.entry === `TX#${String(p.transaction_id)}`)?.balance_after;
+    expect(payments.map(after)).toEqual([10, 7.25, 30.5, 9]);
+    // The copy of the first payment came last and changed nothing (still 30.50 above), and the DLQ holds none of ours.
+    await eventually("no payment of ours left in the DLQ", async () => ((await messagesIn(paymentQueue)) === 0 ? true : undefined), 30_000);
+    const left = await inspectDeadLetterQueue(target.sqs, payments_);
+    expect(left.byKey.filter((k) => Object.values(customers).some((c) => k.value.includes(c)))).toEqual([]);
+  }, 240_000);
 });

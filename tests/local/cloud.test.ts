@@ -1,8 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../../local/cloud";
 import { startLocalCloud } from "../../local/cloud";
@@ -33,7 +35,7 @@ describe("local cloud CLI", () => {
 describe("local provisioner", () => {
   const deployment = () =>
     new LocalDeployment(
-      { region: "us-east-2", accountId: "000000000000", endpoints: { sns: "", sqs: "", dynamodb: "", stepfunctions: "" }, clients: {} as never, functionEnvironment: {}, log: () => undefined },
+      { region: "us-east-2", accountId: "000000000000", endpoints: { sns: "", sqs: "", dynamodb: "", stepfunctions: "", ssm: "" }, clients: {} as never, functionEnvironment: {}, log: () => undefined },
       {} as ApiGatewayRegistry,
     );
 
@@ -68,11 +70,13 @@ describe("startLocalCloud", () => {
   let cloud: LocalCloud;
   let dir: string;
 
+  const fingerprintKey = randomBytes(32).toString("hex");
+
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
     cloud = await startLocalCloud({
       stack: "dev",
-      config: { accountFingerprintKey: randomBytes(32).toString("hex") },
+      config: { accountFingerprintKey: fingerprintKey },
       outputsFile: path.join(dir, "outputs.json"),
       traces: false,
       log: () => undefined,
@@ -87,7 +91,7 @@ describe("startLocalCloud", () => {
     const written = StackOutputsFile.parse(JSON.parse(fs.readFileSync(path.join(dir, "outputs.json"), "utf8")));
     expect(written).toEqual(cloud.outputs);
     expect(written.region).toBe("us-east-2");
-    expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "stepfunctions"]);
+    expect(Object.keys(written.awsEndpoints ?? {}).sort()).toEqual(["dynamodb", "sns", "sqs", "ssm", "stepfunctions"]);
     // Started with traces: false: no receiver, so none named.
     expect(written.otlpEndpoint).toBeUndefined();
     for (const url of [...Object.values(written.awsEndpoints ?? {}), ...Object.values(written.transactionQueueUrls), ...Object.values(written.transactionDlqUrls)]) {
@@ -99,10 +103,74 @@ describe("startLocalCloud", () => {
   });
 
   it("lists what it accepts without emulating, and knows every type the program declares", () => {
-    expect([...cloud.notEmulated.keys()]).toEqual(expect.arrayContaining(["aws:iam/role:Role", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:sqs/queuePolicy:QueuePolicy"]));
+    expect([...cloud.notEmulated.keys()]).toEqual(expect.arrayContaining(["aws:iam/role:Role", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"]));
     expect([...cloud.unknown.keys()]).toEqual([]);
     const emulated = new Set(cloud.resources.map((r) => r.type).filter((t) => t.startsWith("aws:") && !cloud.notEmulated.has(t)));
-    expect([...emulated]).toEqual(expect.arrayContaining(["aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"]));
+    expect([...emulated]).toEqual(
+      expect.arrayContaining(["aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"]),
+    );
+  });
+
+  it("dead-letters a delivery the route queue's policy refuses into the subscription's DLQ, with the published attributes and customer group", async () => {
+    const sqs = new SQSClient(clientConfig(cloud.outputs, "sqs"));
+    const sns = new SNSClient(clientConfig(cloud.outputs, "sns"));
+    const queueUrl = cloud.outputs.transactionQueueUrls.payment!;
+    const topicArn = cloud.outputs.transactionTopicArn;
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["Policy"] }));
+    const deployed = Attributes!.Policy!;
+    // The deployed policy admits the topic (QueuePolicy is provisioned onto the queue).
+    expect(deployed).toContain(topicArn);
+    // A policy that no longer admits it, as a hand edit or a renamed topic would leave it.
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: deployed.replaceAll(topicArn, `${topicArn}-renamed`) } }));
+    try {
+      const transactionId = randomUUID();
+      const customer = `CUST-SUBDLQ-${transactionId.slice(0, 8)}`;
+      await sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Message: JSON.stringify({ transaction_id: transactionId, customer_id: customer, transaction_type: "payment", timestamp: new Date().toISOString(), amount: 12.5, currency: "USD" }),
+          MessageGroupId: customer,
+          MessageDeduplicationId: transactionId,
+          MessageAttributes: {
+            transaction_type: { DataType: "String", StringValue: "payment" },
+            customer_id: { DataType: "String", StringValue: customer },
+            message_group_id: { DataType: "String", StringValue: customer },
+          },
+        }),
+      );
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: cloud.outputs.transactionSubscriptionDlqUrls.payment, WaitTimeSeconds: 2, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"] }),
+      );
+      expect(Messages).toHaveLength(1);
+      const [dead] = Messages!;
+      expect(JSON.parse(dead!.Body!)).toMatchObject({ transaction_id: transactionId, customer_id: customer, amount: 12.5 });
+      expect(dead!.MessageAttributes).toMatchObject({
+        transaction_type: { DataType: "String", StringValue: "payment" },
+        customer_id: { DataType: "String", StringValue: customer },
+      });
+      expect(dead!.Attributes).toMatchObject({ MessageGroupId: customer, MessageDeduplicationId: transactionId });
+      expect(cloud.deliveryCounts(topicArn)).toMatchObject({ NumberOfNotificationsFailed: 1, NumberOfNotificationsRedrivenToDlq: 1 });
+    } finally {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: deployed } }));
+      sqs.destroy();
+      sns.destroy();
+    }
+  });
+
+  it("serves the program's fingerprint key parameter (GetParameter, decrypted only on request), and keeps it out of the function's configuration", async () => {
+    const ssm = new SSMClient(clientConfig(cloud.outputs, "ssm"));
+    try {
+      const name = "/utility-customer-system-dev/account-fingerprint-key";
+      const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      expect(Parameter).toMatchObject({ Name: name, Type: "SecureString", Value: fingerprintKey, Version: 1, ARN: `arn:aws:ssm:us-east-2:000000000000:parameter${name}` });
+      const encrypted = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+      expect(encrypted).not.toContain(fingerprintKey);
+      await expect(ssm.send(new GetParameterCommand({ Name: "/not/declared" }))).rejects.toMatchObject({ name: "ParameterNotFound" });
+    } finally {
+      ssm.destroy();
+    }
+    const fn = cloud.resources.find((r) => r.type === "aws:lambda/function:Function" && String(r.inputs.name).endsWith("bank-account-setup"));
+    expect(JSON.stringify(fn?.inputs)).not.toContain(fingerprintKey);
   });
 
   it("gives functions the real local addresses of what they link", () => {
@@ -130,7 +198,7 @@ describe("startLocalCloud", () => {
     await cloud.stop();
     expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl];
-    expect(urls).toHaveLength(5);
+    expect(urls).toHaveLength(6);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(fs.readdirSync(dir)).toEqual([]);
   });

@@ -19,10 +19,13 @@ export const QUEUE_ARN = arn("sqs", "bus-payment.fifo");
 export const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bus-payment.fifo`;
 export const DLQ_ARN = arn("sqs", "bus-payment-dlq.fifo");
 export const DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bus-payment-dlq.fifo`;
+export const SUB_DLQ_ARN = arn("sqs", "bus-payment-subscription-dlq.fifo");
+export const SUB_DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bus-payment-subscription-dlq.fifo`;
+/** Where the fixture alarms notify (not a topic of the world: its key is not under test). */
+export const ALARM_TOPIC_ARN = arn("sns", "alarms");
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/bus-payment`;
 export const FN_ARN = arn("lambda", "function:bus-payment");
 export const OTEL = "arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-collector-amd64-ver-0-98-0:5";
-export const ALARM_TOPIC_ARN = arn("sns", "alarms");
 export const STATE_MACHINE_ARN = arn("states", "stateMachine:orders");
 export const EXECUTION_LOGS = "API-Gateway-Execution-Logs_api123/dev";
 /** The key statement that lets CloudWatch Logs use the key for this account's log groups (AWS's documented form). */
@@ -65,7 +68,7 @@ export function world(): World {
     ),
   }, { arn: KEY_ARN, keyId: "1111-2222" }));
   add(r(T.alias, "key-alias", { name: "alias/bus", targetKeyId: "1111-2222" }, { arn: arn("kms", "alias/bus") }));
-  add(r(T.topic, "topic", { name: "bus-topic.fifo", fifoTopic: true, contentBasedDeduplication: false, kmsMasterKeyId: KEY_ARN }, { arn: TOPIC_ARN }));
+  add(r(T.topic, "topic", { name: "bus-topic.fifo", fifoTopic: true, contentBasedDeduplication: false, fifoThroughputScope: "Topic", kmsMasterKeyId: KEY_ARN }, { arn: TOPIC_ARN }));
   add(r(T.topicPolicy, "topic-policy", { arn: TOPIC_ARN, policy: doc({ Sid: "AccountPublishes", Effect: "Allow", Principal: { AWS: ROOT }, Action: ["sns:Publish"], Resource: TOPIC_ARN }, tlsDeny("sns", TOPIC_ARN)) }));
   add(r(T.queue, "dlq", { name: "bus-payment-dlq.fifo", fifoQueue: true, kmsMasterKeyId: KEY_ARN, messageRetentionSeconds: 1_209_600 }, { arn: DLQ_ARN, url: DLQ_URL }));
   add(r(T.queue, "queue", {
@@ -84,7 +87,28 @@ export function world(): World {
       tlsDeny("sqs", QUEUE_ARN),
     ),
   }));
-  add(r(T.subscription, "subscription", { topic: TOPIC_ARN, protocol: "sqs", endpoint: QUEUE_ARN, rawMessageDelivery: true, filterPolicyScope: "MessageAttributes", filterPolicy: JSON.stringify({ transaction_type: ["payment"] }) }, { arn: `${TOPIC_ARN}:sub` }));
+  add(r(T.queue, "sub-dlq", { name: "bus-payment-subscription-dlq.fifo", fifoQueue: true, kmsMasterKeyId: KEY_ARN, messageRetentionSeconds: 1_209_600 }, { arn: SUB_DLQ_ARN, url: SUB_DLQ_URL }));
+  add(r(T.queuePolicy, "sub-dlq-policy", {
+    queueUrl: SUB_DLQ_URL,
+    policy: doc(
+      { Sid: "TopicDelivers", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: SUB_DLQ_ARN, Condition: { ArnEquals: { "aws:SourceArn": TOPIC_ARN } } },
+      tlsDeny("sqs", SUB_DLQ_ARN),
+    ),
+  }));
+  add(r(T.subscription, "subscription", {
+    topic: TOPIC_ARN,
+    protocol: "sqs",
+    endpoint: QUEUE_ARN,
+    rawMessageDelivery: true,
+    filterPolicyScope: "MessageAttributes",
+    filterPolicy: JSON.stringify({ transaction_type: ["payment"] }),
+    redrivePolicy: JSON.stringify({ deadLetterTargetArn: SUB_DLQ_ARN }),
+  }, { arn: `${TOPIC_ARN}:sub` }));
+  const queueAlarm = (name: string, queue: string, metricName: string, threshold: number) =>
+    add(r(T.metricAlarm, name, { name, namespace: "AWS/SQS", metricName, dimensions: { QueueName: queue }, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold, period: 60, evaluationPeriods: 1, alarmActions: [ALARM_TOPIC_ARN] }, { arn: arn("cloudwatch", `alarm:${name}`) }));
+  queueAlarm("queue-oldest-message", "bus-payment.fifo", "ApproximateAgeOfOldestMessage", 300);
+  queueAlarm("dlq-messages", "bus-payment-dlq.fifo", "ApproximateNumberOfMessagesVisible", 0);
+  queueAlarm("sub-dlq-messages", "bus-payment-subscription-dlq.fifo", "ApproximateNumberOfMessagesVisible", 0);
   add(r(T.table, "table", { name: "bus-payments", hashKey: "customer_id", serverSideEncryption: { enabled: true, kmsKeyArn: KEY_ARN }, pointInTimeRecovery: { enabled: true }, deletionProtectionEnabled: true }, { arn: arn("dynamodb", "table/bus-payments") }));
   w.table!.protect = true;
   add(r(T.role, "role", { name: "bus-payment", assumeRolePolicy: doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }) }, { arn: ROLE_ARN }));

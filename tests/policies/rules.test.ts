@@ -9,7 +9,7 @@ import { T } from "../../policies/lib/types";
 import { GATEWAY_RESPONSE_TYPE } from "../../policies/rules/gateway-responses";
 import { SUPPORTED_RUNTIMES } from "../../policies/rules/supply-chain";
 import type { World } from "./fixtures";
-import { ALARM_TOPIC_ARN, DLQ_ARN, EXECUTION_LOGS, FN_ARN, KEY_ARN, LOGS_KEY_STATEMENT, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, STATE_MACHINE_ARN, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
+import { ALARM_TOPIC_ARN, DLQ_ARN, EXECUTION_LOGS, FN_ARN, KEY_ARN, LOGS_KEY_STATEMENT, OTEL, QUEUE_ARN, QUEUE_URL, ROLE_ARN, ROOT, STATE_MACHINE_ARN, SUB_DLQ_ARN, TOPIC_ARN, add, arn, messages, policyDoc, remove, set, tlsDeny, world } from "./fixtures";
 
 interface Case {
   /** What the mistake is. */
@@ -423,7 +423,15 @@ const CASES: Record<string, Case[]> = {
     {
       what: "key policy without SNS",
       break: (w) => set(w, "key", { policy: policyDoc({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }, LOGS_KEY_STATEMENT) }),
-      expected: ['Queue "bus-payment.fifo" is encrypted with KMS key "key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key\'s serviceUsers.'],
+      expected: [
+        'Queue "bus-payment.fifo" is encrypted with KMS key "key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key\'s serviceUsers.',
+        'Dead-letter queue "bus-payment-subscription-dlq.fifo" is encrypted with KMS key "key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key\'s serviceUsers.',
+      ],
+    },
+    {
+      what: "a subscription's dead-letter queue on alias/aws/sqs",
+      break: (w) => set(w, "sub-dlq", { kmsMasterKeyId: "alias/aws/sqs" }),
+      expected: ['Dead-letter queue "bus-payment-subscription-dlq.fifo" is encrypted with the AWS managed key alias/aws/sqs, which sns.amazonaws.com may not use: nothing would be delivered; encrypt it with a customer managed key whose policy allows sns.amazonaws.com.'],
     },
     {
       what: "subscribed queue on alias/aws/sqs",
@@ -461,6 +469,75 @@ const CASES: Record<string, Case[]> = {
         'Role "bus-payment" may sqs:SendMessage on "bus-payment-dlq.fifo" and is granted kms:GenerateDataKey, kms:Decrypt on its KMS key "key", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.',
         'Role "bus-payment" may sqs:ReceiveMessage on "bus-payment.fifo" and is granted kms:Decrypt on its KMS key "key", but the key policy neither delegates to IAM (account root statement) nor names the role: add the account-root statement or the role to the key policy.',
       ],
+    },
+  ],
+  // Issue 11: no silent loss, run-time limits
+  "sns-subscription-has-dlq": [
+    {
+      what: "a subscription without a DLQ",
+      break: (w) => set(w, "subscription", { redrivePolicy: undefined }),
+      expected: [`Subscription "subscription" (sqs from ${TOPIC_ARN}) has no dead-letter queue: SNS discards a message it cannot deliver (a queue policy or key that stops it, a deleted queue); set redrivePolicy to { deadLetterTargetArn: <a queue's ARN> }.`],
+    },
+    {
+      what: "a standard DLQ for a FIFO topic's subscription, whose policy does not admit the topic",
+      break: (w) => set(set(w, "sub-dlq", { fifoQueue: undefined, name: "bus-payment-subscription-dlq" }), "sub-dlq-policy", { policy: policyDoc(tlsDeny("sqs", SUB_DLQ_ARN)) }),
+      expected: [
+        'Subscription "subscription" of the FIFO topic "bus-topic.fifo" dead-letters to the standard queue "bus-payment-subscription-dlq": SNS requires a FIFO queue as the DLQ of a FIFO topic\'s subscription; make it FIFO (fifoQueue: true, name ending in .fifo).',
+        `Dead-letter queue "bus-payment-subscription-dlq" of subscription "subscription" has no queue policy statement letting sns.amazonaws.com send from ${TOPIC_ARN}: SNS could not move undeliverable messages there either; allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn = the topic ARN.`,
+      ],
+    },
+  ],
+  "sfn-execution-timeout-covers-retries": [
+    {
+      what: "an execution timeout below its retries (the old fixed 300 s)",
+      break: (w) => set(w, "workflow", { definition: JSON.stringify({ StartAt: "Store", TimeoutSeconds: 300, States: { Store: { Type: "Task", Resource: FN_ARN, TimeoutSeconds: 35, Retry: [{ ErrorEquals: ["States.TaskFailed"], MaxAttempts: 3 }], Catch: [{ ErrorEquals: ["States.ALL"], Next: "Record" }], End: true }, Record: { Type: "Task", Resource: FN_ARN, TimeoutSeconds: 35, Retry: [{ ErrorEquals: ["States.ALL"], MaxAttempts: 5 }], End: true } } }) }),
+      expected: ['State machine "orders" times out after 300 s, but its slowest path (every Task retried to the end) takes up to 388 s: a slow failure ends the execution before its failure handling; set the definition\'s TimeoutSeconds to at least 388.'],
+    },
+    {
+      what: "an EXPRESS workflow whose slowest path exceeds 300 s",
+      break: (w) => set(w, "workflow", { type: "EXPRESS", definition: JSON.stringify({ StartAt: "Store", States: { Store: { Type: "Task", Resource: FN_ARN, TimeoutSeconds: 100, End: true, Retry: [{ ErrorEquals: ["States.ALL"], MaxAttempts: 2 }] } } }) }),
+      expected: ['Express state machine "orders" runs at most 300 s, but its slowest path (every Task retried to the end) takes up to 303 s: a slow failure ends the execution before its failure handling; shorten the Task timeouts or retries, or use STANDARD.'],
+    },
+    {
+      what: "a bounded execution with an unbounded Task",
+      break: (w) => set(w, "workflow", { definition: JSON.stringify({ StartAt: "Store", TimeoutSeconds: 60, States: { Store: { Type: "Task", Resource: FN_ARN, End: true } } }) }),
+      expected: ['State machine "orders" stops after 60 s, but its slowest path has no bound (Task "Store" has no TimeoutSeconds): give every Task a TimeoutSeconds so the execution timeout can cover its retries.'],
+    },
+  ],
+  "sns-fifo-topic-throughput-scope-set": [
+    {
+      what: "a FIFO topic without fifoThroughputScope",
+      break: (w) => set(w, "topic", { fifoThroughputScope: undefined }),
+      expected: ['FIFO topic "bus-topic.fifo" leaves fifoThroughputScope unset: a scope left out is never sent, so a topic once in MessageGroup scope stays there; set it to "Topic" (or "MessageGroup" with high-throughput queues).'],
+    },
+    {
+      what: "a MessageGroup topic delivering to a per-queue FIFO queue",
+      break: (w) => set(w, "topic", { fifoThroughputScope: "MessageGroup" }),
+      expected: ['FIFO topic "bus-topic.fifo" is in MessageGroup (high-throughput) scope but delivers to "bus-payment.fifo", whose throughput is limited per queue: set the queue\'s fifoThroughputLimit to "perMessageGroupId" and deduplicationScope to "messageGroup", or the topic\'s scope to "Topic".'],
+    },
+  ],
+  "sqs-consumer-queue-alarmed": [
+    {
+      what: "a consumed queue whose oldest message nobody watches",
+      break: (w) => remove(w, "queue-oldest-message"),
+      expected: ['Queue "bus-payment.fifo" is consumed by a function but no alarm (with an action) watches the age of its oldest message: a consumer failing every message through batchItemFailures shows no Lambda error; alarm on ApproximateAgeOfOldestMessage.'],
+    },
+    {
+      what: "its DLQ alarm without an action",
+      break: (w) => set(w, "dlq-messages", { alarmActions: [] }),
+      expected: ['Dead-letter queue "bus-payment-dlq.fifo" of the consumed queue "bus-payment.fifo" has no alarm (with an action): messages that failed for good would sit there unseen; alarm on its ApproximateNumberOfMessagesVisible > 0.'],
+    },
+  ],
+  "lambda-api-timeout-below-integration-timeout": [
+    {
+      what: "a 30 s function behind a REST integration (29 s)",
+      break: (w) => add(w, T.integration, "post-order-integration", { restApi: "api123", resourceId: "res1", httpMethod: "POST", type: "AWS_PROXY", integrationHttpMethod: "POST", uri: `arn:aws:apigateway:${"us-east-1"}:lambda:path/2015-03-31/functions/${FN_ARN}/invocations` }),
+      expected: ['Function "bus-payment" may run 30 s, but its API Gateway integration "post-order-integration" gives up after 29 s: the client gets a 504 while the function runs on; set its timeout to at most 28 s.'],
+    },
+    {
+      what: "an HTTP API integration with a 10 s timeout",
+      break: (w) => add(w, T.httpIntegration, "http-integration", { apiId: "http1", integrationType: "AWS_PROXY", integrationUri: FN_ARN, timeoutMilliseconds: 10_000 }),
+      expected: ['Function "bus-payment" may run 30 s, but its API Gateway integration "http-integration" gives up after 10 s: the client gets a 504 while the function runs on; set its timeout to at most 9 s.'],
     },
   ],
 };
@@ -556,5 +633,20 @@ describe("documented exceptions and edge cases (positive)", () => {
   it("uses the fixture function and queue consistently", () => {
     expect(world().trigger!.inputs.functionName).toBe(FN_ARN);
     expect(world().queue!.state.url).toBe(QUEUE_URL);
+  });
+});
+
+describe("sfn-execution-timeout-covers-retries, computed like the program", () => {
+  it("finds the same slowest path in the order workflow as the program does, and passes the derived timeout", async () => {
+    const { orderWorkflowDefinition, taskTimeoutFor, worstCaseSeconds: programWorstCase } = await import("../../components/orders/workflow-definition");
+    const { worstCaseSeconds: packWorstCase } = await import("../../policies/lib/asl");
+    for (const seconds of [3, 30, 120]) {
+      const definition = orderWorkflowDefinition({ validateFunctionArn: FN_ARN, storeFunctionArn: FN_ARN, fulfillmentQueueUrl: QUEUE_URL, taskTimeoutSeconds: taskTimeoutFor(seconds) });
+      expect(packWorstCase(definition)).toBe(programWorstCase(definition));
+      expect(await messages("sfn-execution-timeout-covers-retries", set(world(), "workflow", { definition: JSON.stringify(definition) }))).toEqual([]);
+    }
+  });
+  it("leaves an unbounded STANDARD execution alone (its own timeout is a year)", async () => {
+    expect(await messages("sfn-execution-timeout-covers-retries", set(world(), "workflow", { definition: JSON.stringify({ StartAt: "T", States: { T: { Type: "Task", Resource: FN_ARN, End: true } } }) }))).toEqual([]);
   });
 });

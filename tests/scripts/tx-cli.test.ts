@@ -66,6 +66,7 @@ describe("npm run tx (process)", () => {
         transactionTopicArn: "arn:aws:sns:us-east-1:000000000000:t.fifo",
         transactionQueueUrls: {},
         transactionDlqUrls: {},
+        transactionSubscriptionDlqUrls: {},
         bankAccountsTable: "b",
         paymentsTable: "p",
         apiUrl: `${url}/staging`,

@@ -10,9 +10,13 @@ export const bankAccountSetup = defineFunction({
   description: "Validates bank account setups and stores the customer's active account and its history",
   entry: path.join(__dirname, "handler.ts"),
   trigger: { kind: "sqs", fifo: true, message: BankAccountSetupTransaction },
-  links: { bankAccounts: link.table("readWrite") },
-  settings: z.object({
-    /** HMAC-SHA256 key of the account fingerprint. */
-    accountFingerprintKey: z.string().min(32),
-  }),
+  links: {
+    bankAccounts: link.table("readWrite"),
+    /**
+     * The HMAC-SHA256 key of the account fingerprint: an SSM SecureString with its own KMS key,
+     * read at cold start (never in the function's configuration).
+     */
+    fingerprintKey: link.parameter(),
+  },
+  settings: z.object({}),
 });

@@ -5,7 +5,9 @@
  * - `ACTIVE`: the customer's active account;
  * - `SETUP#<transaction_id>`: one row per setup ever processed (the history).
  * Only the last four digits and an HMAC-SHA256 fingerprint (keyed by the stack secret) of the
- * account number are stored; the number itself is never written, logged or traced.
+ * account number are stored; the number itself is never written, logged or traced. The key is the
+ * SSM SecureString the function is linked to (`fingerprintKey`), read once per execution environment
+ * on its first invocation (`functions/lib/parameters.ts`); it is not in the function's configuration.
  *
  * Exactly once per transaction without a transaction API: the history row is a conditional put,
  * and the active row is replaced only by a setup that is not already active and not older than the
@@ -14,6 +16,7 @@
 import { createHmac } from "node:crypto";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { clients, writeIfConditionHolds } from "../../lib/aws";
+import { parameterValue } from "../../lib/parameters";
 import { sqsHandler } from "../../lib/sqs-handler";
 import { bankAccountSetup } from "./definition";
 
@@ -22,8 +25,9 @@ export function accountFingerprint(key: string, routingNumber: string, accountNu
   return createHmac("sha256", key).update(`${routingNumber}:${accountNumber}`).digest("hex");
 }
 
-export const handler = sqsHandler(bankAccountSetup, async (tx, { links, settings, logger }) => {
+export const handler = sqsHandler(bankAccountSetup, async (tx, { links, logger }) => {
   logger.appendKeys({ transaction_id: tx.transaction_id, customer_id: tx.customer_id });
+  const fingerprintKey = await parameterValue(links.fingerprintKey);
   const { account_number, ...account } = tx.bank_account;
   const stored = {
     customer_id: tx.customer_id,
@@ -32,7 +36,7 @@ export const handler = sqsHandler(bankAccountSetup, async (tx, { links, settings
     account_type: account.account_type,
     routing_number: account.routing_number,
     account_last4: account_number.slice(-4),
-    account_fingerprint: accountFingerprint(settings.accountFingerprintKey, account.routing_number, account_number),
+    account_fingerprint: accountFingerprint(fingerprintKey, account.routing_number, account_number),
     setup_timestamp: tx.timestamp,
   };
   const now = new Date().toISOString();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { StackConfigError, parseStackSettings } from "../../../components/lib/settings";
+import { StackConfigError, maxExpressFunctionTimeoutSeconds, parseStackSettings } from "../../../components/lib/settings";
+import { orderWorkflowTimeoutSeconds } from "../../../components/orders/workflow-definition";
 
 const key = { accountFingerprintKey: "k".repeat(40) };
 
@@ -79,5 +80,32 @@ describe("stack settings", () => {
     expect(() => parseStackSettings(key, "dev", "eu-west-1")).toThrow(/otelLayerArn is missing: no default OTEL collector layer is known for eu-west-1/);
     const s = parseStackSettings({ ...key, otelLayerArn: "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-collector-amd64-ver-0-98-0:1" }, "dev", "eu-west-1");
     expect(s.otelLayerArn).toContain("eu-west-1");
+  });
+
+  it("gives the API function its own timeout, below API Gateway's 29 s integration timeout", () => {
+    expect(parseStackSettings(key, "dev", "us-east-2")).toMatchObject({ apiTimeoutSeconds: 10, functionTimeoutSeconds: 30 });
+    expect(parseStackSettings({ ...key, apiTimeoutSeconds: "28" }, "dev", "us-east-2").apiTimeoutSeconds).toBe(28);
+    expect(() => parseStackSettings({ ...key, apiTimeoutSeconds: "29" }, "dev", "us-east-2")).toThrow(
+      "utility-serverless:apiTimeoutSeconds is 29: must be below API Gateway's 29 s integration timeout (at most 28)",
+    );
+  });
+
+  it("refuses an EXPRESS workflow whose derived execution timeout exceeds 300 s, naming the largest function timeout that fits", () => {
+    const fits = maxExpressFunctionTimeoutSeconds();
+    expect(orderWorkflowTimeoutSeconds(fits)).toBeLessThanOrEqual(300);
+    expect(orderWorkflowTimeoutSeconds(fits + 1)).toBeGreaterThan(300);
+    expect(parseStackSettings({ ...key, stateMachineType: "EXPRESS", functionTimeoutSeconds: String(fits) }, "dev", "us-east-2").stateMachineType).toBe("EXPRESS");
+    expect(() => parseStackSettings({ ...key, stateMachineType: "EXPRESS" }, "dev", "us-east-2")).toThrow(
+      `utility-serverless:stateMachineType is "EXPRESS": an EXPRESS execution runs at most 300 s, but the order workflow's slowest retry path takes up to ${orderWorkflowTimeoutSeconds(30)} s ` +
+        `with functionTimeoutSeconds 30: set functionTimeoutSeconds to at most ${fits}, or use STANDARD`,
+    );
+    // STANDARD has no such cap: the derived timeout just grows with the function timeout.
+    expect(parseStackSettings({ ...key, functionTimeoutSeconds: "900" }, "dev", "us-east-2").stateMachineType).toBe("STANDARD");
+  });
+
+  it("notifies alarm recoveries only after an ALARM unless set otherwise", () => {
+    expect(parseStackSettings(key, "dev", "us-east-2").alarmOkNotifications).toBe("after-alarm");
+    expect(parseStackSettings({ ...key, alarmOkNotifications: "always" }, "dev", "us-east-2").alarmOkNotifications).toBe("always");
+    expect(() => parseStackSettings({ ...key, alarmOkNotifications: "sometimes" }, "dev", "us-east-2")).toThrow(/alarmOkNotifications is "sometimes"/);
   });
 });

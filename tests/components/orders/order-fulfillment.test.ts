@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { OrderItem, OrderItemShape, OrderRequest, OrderShape } from "../../../functions/orders/schemas";
 import { ACCESS_LOG_FORMAT } from "../../../components/orders/api";
 import { OrderFulfillment } from "../../../components/orders/order-fulfillment";
-import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY } from "../../../components/orders/workflow-definition";
+import { LAMBDA_TASK_RETRY, RECORD_FAILURE_RETRY, orderWorkflowTimeoutSeconds } from "../../../components/orders/workflow-definition";
 import type { DeclaredResource, ProgramRun } from "../../../runner/run-program";
 import { awsCallResult, awsShapedState } from "../../../runner/aws-shaped-state";
 import { runProgram } from "../../../runner/run-program";
@@ -297,8 +297,13 @@ describe("state machine", () => {
       loggingConfiguration: { level: "ALL", includeExecutionData: false, logDestination: `${arn.logGroup("/aws/vendedlogs/states/dofs-dev-order-workflow")}:*` },
       roleArn: `arn:aws:iam::${ACCOUNT}:role/dofs-dev-order-workflow`,
     });
-    const express = await runProgram({ stack: "dev", config: { ...CONFIG, stateMachineType: "EXPRESS" } });
-    expect(express.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.name === "orders-workflow")!.inputs.type).toBe("EXPRESS");
+    // EXPRESS needs a function timeout short enough for its slowest path to fit in 300 s (the settings schema holds it).
+    const express = await runProgram({ stack: "dev", config: { ...CONFIG, stateMachineType: "EXPRESS", functionTimeoutSeconds: "4" } });
+    const expressMachine = express.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.name === "orders-workflow")!.inputs;
+    expect(expressMachine.type).toBe("EXPRESS");
+    expect(JSON.parse(expressMachine.definition as string).TimeoutSeconds).toBe(orderWorkflowTimeoutSeconds(4));
+    expect(orderWorkflowTimeoutSeconds(4)).toBeLessThanOrEqual(300);
+    await expect(runProgram({ stack: "dev", config: { ...CONFIG, stateMachineType: "EXPRESS" } })).rejects.toThrow(/an EXPRESS execution runs at most 300 s/);
     run = await runProgram({ stack: "dev", config: CONFIG });
   });
   it("is built with the deployed function ARNs and queue URL, and sends to the queue with the SQS integration", () => {
@@ -319,6 +324,18 @@ describe("state machine", () => {
     for (const state of ["Validate", "StorePending", "StoreRejected"]) expect(definition.States[state].Retry, state).toEqual(LAMBDA_TASK_RETRY);
     expect(definition.States.RecordFailure.Retry).toEqual(RECORD_FAILURE_RETRY);
     expect(definition.States.Validate.TimeoutSeconds).toBe(35);
+    // The execution's timeout is derived from the Tasks' timeouts and retries (806 s with 30 s functions), not a fixed 300 s.
+    expect(definition.TimeoutSeconds).toBe(orderWorkflowTimeoutSeconds(30));
+    expect(definition.States.SendToFulfillment.TimeoutSeconds).toBe(10);
+  });
+  it("gives the API function its own timeout (apiTimeoutSeconds), below API Gateway's 29 s, while the others keep functionTimeoutSeconds", async () => {
+    expect(byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-api").inputs.timeout).toBe(10);
+    expect(byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-store").inputs.timeout).toBe(30);
+    const custom = await runProgram({ stack: "dev", config: { ...CONFIG, apiTimeoutSeconds: "20", functionTimeoutSeconds: "60" } });
+    const timeoutOf = (name: string) => custom.resources.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.name === name)!.inputs.timeout;
+    expect(timeoutOf("dofs-dev-orders-api")).toBe(20);
+    expect(timeoutOf("dofs-dev-orders-validate")).toBe(60);
+    await expect(runProgram({ stack: "dev", config: { ...CONFIG, apiTimeoutSeconds: "30" } })).rejects.toThrow(/apiTimeoutSeconds is 30: must be below API Gateway's 29 s integration timeout/);
   });
   it("its role: only Step Functions of this account and machine may assume it", () => {
     const role = named("aws:iam/role:Role", "orders-workflow-role").inputs;

@@ -26,7 +26,8 @@ describe("topic", () => {
       contentBasedDeduplication: false,
       kmsMasterKeyId: keyArn(),
     });
-    expect(topic.inputs.fifoThroughputScope).toBeUndefined();
+    // Always set: "Topic" when high throughput is off, so turning it off resets a topic that had it on.
+    expect(topic.inputs.fifoThroughputScope).toBe("Topic");
     const policy = policyOf(run.find("aws:sns/topicPolicy:TopicPolicy", "transactions-topic-policy"));
     expect(policy.Version).toBe("2012-10-17");
     expect(policy.Statement).toContainEqual({
@@ -44,6 +45,19 @@ describe("topic", () => {
     expect(ht.find("aws:sns/topic:Topic", "transactions-topic").inputs.fifoThroughputScope).toBe("MessageGroup");
     const queue = ht.find("aws:sqs/queue:Queue", "transactions-payment-processing-queue");
     expect(queue.inputs).toMatchObject({ deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" });
+  });
+});
+
+describe("topic alarms", () => {
+  it("alarm on failed deliveries (they are in a subscription DLQ) and on those SNS could not even dead-letter (lost)", () => {
+    const alarms = run.all("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+    const topic = `${prefix}-transaction-processing.fifo`;
+    expect(alarms.find((a) => a.name === "utility-serverless-dev-bus-notifications-failed")).toMatchObject({
+      namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailed", dimensions: { TopicName: topic }, statistic: "Sum", threshold: 0,
+    });
+    expect(alarms.find((a) => a.name === "utility-serverless-dev-bus-notifications-lost")).toMatchObject({
+      namespace: "AWS/SNS", metricName: "NumberOfNotificationsFailedToRedriveToDlq", dimensions: { TopicName: topic }, threshold: 0,
+    });
   });
 });
 
@@ -134,6 +148,52 @@ describe.each([
     expect(JSON.parse(sub.inputs.filterPolicy as string)).toEqual({ transaction_type: [type] });
   });
 
+  it("gives the subscription its own FIFO dead-letter queue, encrypted with the bus key, whose policy admits the topic only", () => {
+    const sub = run.find("aws:sns/topicSubscription:TopicSubscription", `transactions-${slug}-subscription`);
+    const subDlq = run.find("aws:sqs/queue:Queue", `transactions-${slug}-subscription-dlq`);
+    expect(subDlq.inputs).toMatchObject({
+      name: `${prefix}-${slug}-subscription-dlq.fifo`,
+      fifoQueue: true,
+      contentBasedDeduplication: false,
+      kmsMasterKeyId: keyArn(),
+      messageRetentionSeconds: 1_209_600,
+    });
+    expect(subDlq.inputs.redrivePolicy).toBeUndefined();
+    expect(JSON.parse(sub.inputs.redrivePolicy as string)).toEqual({ deadLetterTargetArn: subDlq.state.arn });
+    const topicArn = run.find("aws:sns/topic:Topic", "transactions-topic").state.arn;
+    expect(policyOf(run.find("aws:sqs/queuePolicy:QueuePolicy", `transactions-${slug}-subscription-dlq-policy`)).Statement).toEqual([
+      {
+        Sid: "TransactionTopicDelivers",
+        Effect: "Allow",
+        Principal: { Service: "sns.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: subDlq.state.arn,
+        Condition: { ArnEquals: { "aws:SourceArn": topicArn } },
+      },
+      { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: subDlq.state.arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    ]);
+    // The bus key already admits SNS for the stack's topics, so SNS can encrypt into it.
+    expect(String(subDlq.inputs.name).startsWith(prefix)).toBe(true);
+  });
+
+  it("is watched: the subscription DLQ on any message and near expiry, the type's TransactionsFailed (the consumer's EMF metric) when it persists", () => {
+    const alarms = run.all("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+    const named = (suffix: string) => alarms.find((a) => a.name === `utility-serverless-dev-${suffix}`);
+    expect(named(`${type}-subscription-dlq-messages`)).toMatchObject({
+      namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: `${prefix}-${slug}-subscription-dlq.fifo` }, threshold: 0,
+    });
+    expect(named(`${type}-subscription-dlq-expiring`)).toMatchObject({ metricName: "ApproximateAgeOfOldestMessage", threshold: 11 * 86_400 });
+    expect(named(`${type}-failures`)).toMatchObject({
+      namespace: "OTEL/UtilityCustomer/Enhanced",
+      metricName: "TransactionsFailed",
+      dimensions: { service: slug, transaction_type: type },
+      statistic: "Sum",
+      threshold: 0,
+      period: 300,
+      evaluationPeriods: 3,
+    });
+  });
+
   it("consumes with a Lambda on nodejs22.x with the OTEL layer, tracing, and partial batch responses", () => {
     const fn = run.find("aws:lambda/function:Function", `transactions-${slug}-consumer-function`);
     expect(fn.inputs).toMatchObject({
@@ -162,6 +222,31 @@ describe.each([
     });
     const logs = run.find("aws:cloudwatch/logGroup:LogGroup", `transactions-${slug}-consumer-logs`);
     expect(logs.inputs).toMatchObject({ name: `/aws/lambda/${prefix}-${slug}`, retentionInDays: 7, kmsKeyId: keyArn() });
+  });
+});
+
+describe("account fingerprint key", () => {
+  it("is an SSM SecureString under its own KMS key, written from the secret accountFingerprintKey setting", () => {
+    const parameter = run.find("aws:ssm/parameter:Parameter", "transactions-fingerprint-key-parameter");
+    const own = run.find("aws:kms/key:Key", "transactions-fingerprint-key-key");
+    expect(parameter.inputs).toMatchObject({
+      name: `/${prefix}/account-fingerprint-key`,
+      type: "SecureString",
+      tier: "Standard",
+      keyId: own.state.arn,
+      value: "test-fingerprint-key-0123456789abcdef0123",
+    });
+    expect(own.state.arn).not.toBe(keyArn());
+    expect(own.inputs.enableKeyRotation).toBe(true);
+    expect(run.find("aws:kms/alias:Alias", "transactions-fingerprint-key-alias").inputs.name).toBe(`alias/${prefix}-fingerprint-key`);
+  });
+
+  it("is not in the bank account setup function's configuration: it gets the parameter's name and ARN, and no settings", () => {
+    const fn = run.find("aws:lambda/function:Function", "transactions-bank-account-setup-consumer-function");
+    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(JSON.parse(env.FUNCTION_SETTINGS!)).toEqual({});
+    expect(JSON.parse(env.LINK_FINGERPRINT_KEY!)).toEqual({ name: `/${prefix}/account-fingerprint-key`, arn: arn("ssm", `parameter/${prefix}/account-fingerprint-key`) });
+    expect(JSON.stringify(fn.inputs)).not.toContain("test-fingerprint-key-0123456789abcdef0123");
   });
 });
 
@@ -224,11 +309,14 @@ describe("roles", () => {
   ];
   const keyReadWrite = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
 
-  it("bank-account-setup may read and write the bank accounts table, and nothing of payments", () => {
+  it("bank-account-setup may read and write the bank accounts table, read the fingerprint key parameter (and decrypt it with its own key), and nothing of payments", () => {
     const table = arn("dynamodb", `table/${prefix}-bank-accounts`);
+    const parameterKeyArn = run.find("aws:kms/key:Key", "transactions-fingerprint-key-key").state.arn;
     expect(statementsOf("bank-account-setup")).toEqual([
       { Sid: "BankAccountsTable", Effect: "Allow", Action: readWrite, Resource: [table, `${table}/index/*`] },
       { Sid: "BankAccountsKey", Effect: "Allow", Action: keyReadWrite, Resource: keyArn() },
+      { Sid: "FingerprintKeyParameter", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: arn("ssm", `parameter/${prefix}/account-fingerprint-key`) },
+      { Sid: "FingerprintKeyKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: parameterKeyArn },
       ...queueStatements("bank-account-setup"),
       logStatement("bank-account-setup"),
       tracing,
@@ -277,6 +365,10 @@ describe("outputs", () => {
       transactionDlqUrls: {
         bank_account_setup: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-bank-account-setup-dlq.fifo`,
         payment: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-payment-processing-dlq.fifo`,
+      },
+      transactionSubscriptionDlqUrls: {
+        bank_account_setup: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-bank-account-setup-subscription-dlq.fifo`,
+        payment: `https://sqs.${region}.amazonaws.com/${account}/${prefix}-payment-processing-subscription-dlq.fifo`,
       },
       bankAccountsTable: `${prefix}-bank-accounts`,
       paymentsTable: `${prefix}-payments`,

@@ -35,6 +35,16 @@ describe("links at run time", () => {
   });
 });
 
+describe("parameter links", () => {
+  it("carry the parameter's name and ARN, never its value, and need both", () => {
+    const links = { fingerprintKey: link.parameter() };
+    expect(links.fingerprintKey).toEqual({ kind: "parameter", access: "read" });
+    const value = { name: "/app-dev/key", arn: "arn:aws:ssm:us-east-2:1:parameter/app-dev/key" };
+    expect(resolveLinks("fn", links, { LINK_FINGERPRINT_KEY: JSON.stringify(value) }).fingerprintKey).toEqual(value);
+    expect(() => resolveLinks("fn", links, { LINK_FINGERPRINT_KEY: JSON.stringify({ arn: value.arn }) }).fingerprintKey).toThrow('link "fingerprintKey" (parameter) has no "name"');
+  });
+});
+
 describe("definitions", () => {
   it("adds the SQS trigger's own links and reserves their names", () => {
     const def = defineFunction({ name: "x-consumer", description: "", entry: "/x.ts", trigger: { kind: "sqs", fifo: true, message: z.object({}) }, links: {}, settings: z.object({}) });
