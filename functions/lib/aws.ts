@@ -2,7 +2,10 @@
  * AWS SDK clients shared by every handler, created on first use and reused across invocations.
  *
  * No endpoint is configured here: the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how
- * the local cloud points the unchanged handlers at its emulators.
+ * the local cloud points the unchanged handlers at its emulators. The SQS client sends to that
+ * endpoint rather than to the host of the queue URL (`useQueueUrlAsEndpoint: false`), so a set
+ * endpoint wins (the local cloud's fault proxy sits there); on AWS, with no endpoint set, both are
+ * the regional SQS endpoint.
  *
  * Every client carries `tracingMiddleware` (telemetry/middleware.ts): each command is a child span
  * of the active one, and SNS publishes / SQS sends carry the trace context in a `traceparent`
@@ -28,7 +31,7 @@ export function traced<C extends { middlewareStack: { add: (...args: never[]) =>
 }
 
 export const clients = {
-  sqs: (): SQSClient => (sqs ??= traced(new SQSClient({}))),
+  sqs: (): SQSClient => (sqs ??= traced(new SQSClient({ useQueueUrlAsEndpoint: false }))),
   sns: (): SNSClient => (sns ??= traced(new SNSClient({}))),
   sfn: (): SFNClient => (sfn ??= traced(new SFNClient({}))),
   /** DynamoDB with plain JS values; `undefined` attributes are dropped rather than rejected. */

@@ -171,11 +171,13 @@ async function createStores(): Promise<{ sqsStore: SqsStore; snsStore: SnsStore;
     }
     return ctor as new () => T;
   };
-  const [SqsStoreClass, SnsStoreClass, S3StoreClass] = await Promise.all([
+  const [SqsStoreClass, SnsStoreClass, S3StoreClass, SqsQueueClass] = await Promise.all([
     load<SqsStore>("sqs/sqsStore.js", "SqsStore"),
     load<SnsStore>("sns/snsStore.js", "SnsStore"),
     load<S3Store>("s3/s3Store.js", "S3Store"),
+    load<unknown>("sqs/sqsStore.js", "SqsQueue"),
   ]);
+  resetReceiveCountOnRedrive(SqsQueueClass as unknown as { prototype: { enqueue(message: RedrivenMessage): unknown } });
   const factory = SqsStoreClass as unknown as { createMessage(body: string, attributes?: object, delaySeconds?: number, groupId?: string, dedupId?: string): SqsMessage };
   return {
     sqsStore: new SqsStoreClass(),
@@ -183,6 +185,36 @@ async function createStores(): Promise<{ sqsStore: SqsStore; snsStore: SnsStore;
     s3Store: new S3StoreClass(),
     createMessage: (body, attributes, groupId, dedupId) => factory.createMessage(body, attributes, undefined, groupId, dedupId),
   };
+}
+
+interface RedrivenMessage {
+  approximateReceiveCount: number;
+  approximateFirstReceiveTimestamp?: number;
+}
+
+const RESET_INSTALLED = Symbol.for("utility-serverless.fauxqs.resetReceiveCountOnRedrive");
+
+/**
+ * A message a redrive policy moves to a dead-letter queue starts there with a receive count of 0,
+ * as on AWS; fauxqs 2.4.1 moves the message object as it is, so its count (already past the source
+ * queue's maxReceiveCount) carries over, and a DLQ with a redrive policy of its own (the
+ * fulfillment DLQ → dlq-failures) passes it on at its first receive, before its consumer ever sees
+ * it (LocalStack fixed the same bug, localstack/localstack#5225). `enqueue` is only ever given an
+ * already-received message by that move, so that is where the count is reset. Patched once per
+ * process: the class is shared by every emulator started in it.
+ */
+function resetReceiveCountOnRedrive(queueClass: { prototype: { enqueue(message: RedrivenMessage): unknown } }): void {
+  const proto = queueClass.prototype as { enqueue(message: RedrivenMessage): unknown; [RESET_INSTALLED]?: true };
+  if (proto[RESET_INSTALLED]) return;
+  const enqueue = proto.enqueue;
+  proto.enqueue = function (this: unknown, message: RedrivenMessage) {
+    if (message.approximateReceiveCount > 0) {
+      message.approximateReceiveCount = 0;
+      message.approximateFirstReceiveTimestamp = undefined;
+    }
+    return enqueue.call(this, message);
+  };
+  proto[RESET_INSTALLED] = true;
 }
 
 /** The directory of the installed fauxqs package, found along Node's own module search path. */

@@ -114,4 +114,24 @@ describe("fauxqs emulator", () => {
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, WaitTimeSeconds: 1 }));
     expect(Messages?.[0]?.Body).toBe("poison");
   });
+
+  it("starts a redriven message's receive count again in its DLQ, so a DLQ's own consumer gets it (chained DLQs)", async () => {
+    const create = async (name: string, attributes: Record<string, string> = {}) => {
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: "0", ...attributes } }));
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
+      return { url: QueueUrl!, arn: Attributes!.QueueArn! };
+    };
+    const last = await create("chain-last");
+    const dlq = await create("chain-dlq", { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: last.arn, maxReceiveCount: 2 }) });
+    const source = await create("chain-source", { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }) });
+    await sqs.send(new SendMessageCommand({ QueueUrl: source.url, MessageBody: "chained" }));
+    const receive = (url: string) => sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
+    expect((await receive(source.url)).Messages?.[0]?.Body).toBe("chained");
+    expect((await receive(source.url)).Messages ?? []).toEqual([]); // the second receive moved it to the DLQ
+    // In the DLQ it is received as a fresh message (count 1), not passed on at once to the last queue.
+    const inDlq = (await receive(dlq.url)).Messages?.[0];
+    expect(inDlq?.Body).toBe("chained");
+    expect(inDlq?.Attributes?.ApproximateReceiveCount).toBe("1");
+    expect((await receive(last.url)).Messages ?? []).toEqual([]);
+  });
 });
