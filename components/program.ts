@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./lib/settings";
 import { FifoTransactionBus } from "./transactions/fifo-transaction-bus";
-import { Monitoring } from "./monitoring";
+import { Monitoring } from "./monitoring/monitoring";
 import { OrderFulfillment } from "./orders/order-fulfillment";
 import type { StackOutputValues } from "./outputs";
 

@@ -31,7 +31,7 @@ import type { StackSettings } from "../lib/settings";
 import type { Transform } from "../lib/transform";
 import { transformed } from "../lib/transform";
 import { TypedFunction } from "../lib/typed-function";
-import type { WatchedSystem } from "../monitoring";
+import type { WatchedSystem } from "../monitoring/watched";
 import { OrderApi, executionLogGroupPattern } from "./api";
 import type { OrderApiArgs } from "./api";
 import { OrderWorkflow } from "./workflow";

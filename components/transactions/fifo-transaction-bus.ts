@@ -18,7 +18,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METRIC } from "../../functions/lib/metrics";
 import type { StackSettings } from "../lib/settings";
-import type { WatchedSystem } from "../monitoring";
+import type { WatchedSystem } from "../monitoring/watched";
 import type { LinkTarget } from "../lib/grants";
 import { DLQ_RETENTION_SECONDS, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from "../lib/encrypted-queue";
 import { ServiceKey, accountContext, cloudWatchLogsKeyUser, denyInsecureTransport } from "../lib/keys";

@@ -40,7 +40,7 @@ function watchedMetrics(alarm: PolicyResource): WatchedMetric[] {
 export const alarmCoverage: StackValidationPolicy = {
   name: "cloudwatch-alarm-coverage",
   description: "The stack alarms on every Lambda function's errors, every dead-letter queue's visible messages (the age of its oldest message, when a function consumes it) and every state machine's failed executions.",
-  remediationSteps: "Give Monitoring (components/monitoring.ts) the unit's functions, dead-letter queues and state machines through the unit's watched(): it creates AWS/Lambda Errors (FunctionName), AWS/SQS ApproximateNumberOfMessagesVisible (QueueName) or ApproximateAgeOfOldestMessage for a consumed DLQ, and AWS/States ExecutionsFailed (StateMachineArn) alarms on the alarm topic.",
+  remediationSteps: "Give Monitoring (components/monitoring/monitoring.ts) the unit's functions, dead-letter queues and state machines through the unit's watched(): it creates AWS/Lambda Errors (FunctionName), AWS/SQS ApproximateNumberOfMessagesVisible (QueueName) or ApproximateAgeOfOldestMessage for a consumed DLQ, and AWS/States ExecutionsFailed (StateMachineArn) alarms on the alarm topic.",
   validateStack: (args, report) => {
     const stack = new StackIndex(args.resources);
     const watched = stack.of(T.metricAlarm).flatMap(watchedMetrics);

@@ -5,8 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Monitoring } from "../../components/monitoring";
-import type { MonitoringArgs } from "../../components/monitoring";
+import { Monitoring } from "../../components/monitoring/monitoring";
+import type { MonitoringArgs } from "../../components/monitoring/monitoring";
 import { awsCallResult, awsShapedState } from "../../runner/aws-shaped-state";
 
 interface Declared {

@@ -9,7 +9,9 @@ import type { Message } from "@aws-sdk/client-sqs";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { TransactionPublisher, newTransaction, toPublishRequest } from "../../functions/transactions/publisher";
-import { inspectDeadLetterQueue, redrive, resolveTarget } from "../../scripts/redrive";
+import { inspectDeadLetterQueue } from "../../scripts/redrive/inspect";
+import { redrive } from "../../scripts/redrive/move";
+import { resolveTarget } from "../../scripts/redrive/targets";
 import type { Target } from "./target";
 import { eventually, openTarget } from "./target";
 

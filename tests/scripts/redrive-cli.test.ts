@@ -12,8 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackOutputsFile } from "../../local/outputs";
-import { HelpRequested, UsageError, failureOf, formatReport, parseRedriveArgs, resolveTarget } from "../../scripts/redrive";
-import type { DeadLetterReport } from "../../scripts/redrive";
+import { parseRedriveArgs } from "../../scripts/redrive";
+import { failureOf, formatReport } from "../../scripts/redrive/inspect";
+import type { DeadLetterReport } from "../../scripts/redrive/inspect";
+import { HelpRequested, UsageError, resolveTarget } from "../../scripts/redrive/targets";
 import { notRunningMessage } from "../../scripts/tx";
 
 const ROOT = path.resolve(__dirname, "../..");

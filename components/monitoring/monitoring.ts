@@ -29,48 +29,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DLQ_RETENTION_SECONDS } from "./lib/encrypted-queue";
-import { ServiceKey, accountContext, denyInsecureTransport } from "./lib/keys";
-import { physicalName } from "./lib/naming";
-import type { Transform } from "./lib/transform";
-
-/** The seed's namespace. */
-export const DEFAULT_NAMESPACE = "OTEL/UtilityCustomer/Enhanced";
-
-/** An API Gateway REST API stage. */
-export interface WatchedApi {
-  /** The REST API's name (CloudWatch dimension `ApiName`). */
-  name: pulumi.Input<string>;
-  /** The stage name (dimension `Stage`). */
-  stage: pulumi.Input<string>;
-}
-
-/** The resources of one system, by a short label used in alarm and resource names. */
-export interface WatchedSystem {
-  /** Section title on the dashboard. @example "FifoTransactionBus" */
-  title: string;
-  /** Which business metrics to chart for it. @default none */
-  businessMetrics?: "transactions" | "orders";
-  /** SNS topics (name), charted as the start of the flow. @default {} */
-  topics?: Record<string, pulumi.Input<string>>;
-  /** API Gateway REST APIs. @default {} */
-  apis?: Record<string, WatchedApi>;
-  /** State machines (ARN). @default {} */
-  stateMachines?: Record<string, pulumi.Input<string>>;
-  /** Queues consumed by functions (name): oldest-message age alarm. @default {} */
-  sourceQueues?: Record<string, pulumi.Input<string>>;
-  /** Dead-letter queues (name): alarm on any visible message, and on an oldest message near expiry. @default {} */
-  deadLetterQueues?: Record<string, pulumi.Input<string>>;
-  /**
-   * EMF metrics (in the namespace) that count failed attempts, with their exact dimensions: alarmed
-   * when failures persist (`failurePeriods` periods of 5 minutes in a row).
-   * @default {}
-   * @example { payment: { metricName: "TransactionsFailed", dimensions: { service: "payment-processing", transaction_type: "payment" } } }
-   */
-  failureMetrics?: Record<string, { metricName: string; dimensions: Record<string, pulumi.Input<string>> }>;
-  /** Lambda functions (name): errors and throttles alarms. @default {} */
-  functions?: Record<string, pulumi.Input<string>>;
-}
+import { DLQ_RETENTION_SECONDS } from "../lib/encrypted-queue";
+import { ServiceKey, accountContext, denyInsecureTransport } from "../lib/keys";
+import { physicalName } from "../lib/naming";
+import type { Transform } from "../lib/transform";
+import { dashboardBody } from "./dashboard";
+import { DEFAULT_NAMESPACE } from "./watched";
+import type { WatchedSystem } from "./watched";
 
 export interface MonitoringArgs {
   /**
@@ -174,7 +139,7 @@ export class Monitoring extends pulumi.ComponentResource {
     for (const [systemLabel, system] of Object.entries(args.systems)) this.createAlarms(name, systemLabel, system);
 
     const dashboardName = physicalName(args.namePrefix, "flows", 255);
-    const dashboardArgs: aws.cloudwatch.DashboardArgs = { dashboardName, dashboardBody: this.dashboardBody() };
+    const dashboardArgs: aws.cloudwatch.DashboardArgs = { dashboardName, dashboardBody: dashboardBody({ region: args.region, namespace: this.namespace, systems: args.systems, alarmArns: Object.values(this.alarms).map((a) => a.arn) }) };
     args.transform?.dashboard?.(dashboardArgs);
     this.dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, dashboardArgs, parent);
     this.dashboardUrl = pulumi.interpolate`https://${args.region}.console.aws.amazon.com/cloudwatch/home?region=${args.region}#dashboards:name=${this.dashboard.dashboardName}`;
@@ -335,101 +300,5 @@ export class Monitoring extends pulumi.ComponentResource {
         namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: arn }, statistic: "Sum",
       }, { threshold: 0, period: 300 });
     }
-  }
-
-  /** The dashboard: per system a title row, then its flow left to right, top to bottom. */
-  private dashboardBody(): pulumi.Output<string> {
-    const { region } = this.args;
-    const ns = this.namespace;
-    const widgets: pulumi.Input<Record<string, unknown>>[] = [];
-    let y = 0;
-    const row = (items: pulumi.Input<Record<string, unknown>>[], height = 6) => {
-      const width = Math.max(6, Math.floor(24 / Math.max(1, items.length)));
-      // The row's top is read now: the applies run later, after every row has moved `y` on.
-      const top = y;
-      items.forEach((item, i) => widgets.push(pulumi.output(item).apply((w) => ({ ...w, x: (i * width) % 24, y: top + Math.floor((i * width) / 24) * height, width, height }))));
-      y += Math.ceil((items.length * width) / 24) * height;
-    };
-    const graph = (title: string, metrics: pulumi.Input<unknown[]>[], extra: Record<string, unknown> = {}) =>
-      pulumi.all(metrics).apply((m) => ({ type: "metric", properties: { title, region, view: "timeSeries", stacked: false, period: 60, metrics: m, ...extra } }));
-    const search = (expression: string, label: string, id: string) => [{ expression, label, id }];
-    // A SEARCH schema's names are double-quoted: AWS requires it for names with non-alphanumeric
-    // characters (the namespace's slashes, `transaction_type`), and allows it for every name.
-    const schema = (...dimensions: string[]) => `{${[ns, ...dimensions].map((n) => `"${n}"`).join(",")}}`;
-
-    for (const [systemLabel, system] of Object.entries(this.args.systems)) {
-      widgets.push({ type: "text", x: 0, y, width: 24, height: 1, properties: { markdown: `## ${system.title}` } });
-      y += 1;
-      const first: pulumi.Input<Record<string, unknown>>[] = [];
-      for (const [label, topic] of Object.entries(system.topics ?? {})) {
-        first.push(graph(`${label}: published / delivered / failed`, [
-          pulumi.output(topic).apply((t) => ["AWS/SNS", "NumberOfMessagesPublished", "TopicName", t, { stat: "Sum" }]),
-          pulumi.output(topic).apply((t) => ["AWS/SNS", "NumberOfNotificationsDelivered", "TopicName", t, { stat: "Sum" }]),
-          pulumi.output(topic).apply((t) => ["AWS/SNS", "NumberOfNotificationsFailed", "TopicName", t, { stat: "Sum" }]),
-        ]));
-      }
-      for (const [label, api] of Object.entries(system.apis ?? {})) {
-        const dims = pulumi.all([api.name, api.stage]);
-        first.push(graph(`${label}: requests and errors`, [
-          dims.apply(([n, s]) => ["AWS/ApiGateway", "Count", "ApiName", n, "Stage", s, { stat: "Sum" }]),
-          dims.apply(([n, s]) => ["AWS/ApiGateway", "4XXError", "ApiName", n, "Stage", s, { stat: "Sum" }]),
-          dims.apply(([n, s]) => ["AWS/ApiGateway", "5XXError", "ApiName", n, "Stage", s, { stat: "Sum" }]),
-        ]));
-        first.push(graph(`${label}: latency p50 / p99 (ms)`, [
-          dims.apply(([n, s]) => ["AWS/ApiGateway", "Latency", "ApiName", n, "Stage", s, { stat: "p50" }]),
-          dims.apply(([n, s]) => ["AWS/ApiGateway", "Latency", "ApiName", n, "Stage", s, { stat: "p99" }]),
-        ]));
-      }
-      for (const [label, arn] of Object.entries(system.stateMachines ?? {})) {
-        first.push(graph(`${label}: executions`, ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"].map((metric) =>
-          pulumi.output(arn).apply((a) => ["AWS/States", metric, "StateMachineArn", a, { stat: "Sum" }]),
-        )));
-      }
-      if (first.length) row(first);
-
-      const queues = Object.entries(system.sourceQueues ?? {});
-      if (queues.length) {
-        row([
-          graph("Queues: messages visible", queues.map(([label, q]) => pulumi.output(q).apply((n) => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", n, { stat: "Maximum", label }]))),
-          graph("Queues: oldest message age (s)", queues.map(([label, q]) => pulumi.output(q).apply((n) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", n, { stat: "Maximum", label }]))),
-        ]);
-      }
-      const functions = Object.entries(system.functions ?? {});
-      if (functions.length) {
-        row([
-          graph("Functions: invocations", functions.map(([label, f]) => pulumi.output(f).apply((n) => ["AWS/Lambda", "Invocations", "FunctionName", n, { stat: "Sum", label }]))),
-          graph("Functions: errors and throttles", functions.flatMap(([label, f]) => [
-            pulumi.output(f).apply((n) => ["AWS/Lambda", "Errors", "FunctionName", n, { stat: "Sum", label: `${label} errors` }]),
-            pulumi.output(f).apply((n) => ["AWS/Lambda", "Throttles", "FunctionName", n, { stat: "Sum", label: `${label} throttles` }]),
-          ])),
-          graph("Functions: duration p99 (ms)", functions.map(([label, f]) => pulumi.output(f).apply((n) => ["AWS/Lambda", "Duration", "FunctionName", n, { stat: "p99", label }]))),
-        ]);
-      }
-      if (system.businessMetrics === "transactions") {
-        row([
-          graph("Transactions processed by type", [search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsProcessed"', 'Sum', 60)`, "processed", `${systemLabel}p`)]),
-          graph("Transactions failed / dead-lettered by type", [
-            search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsFailed"', 'Sum', 60)`, "failed", `${systemLabel}f`),
-            search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionsDeadLettered"', 'Sum', 60)`, "dead-lettered", `${systemLabel}d`),
-          ]),
-          graph("Transaction latency p99 (ms), publish → processed", [search(`SEARCH('${schema("service", "transaction_type")} MetricName="TransactionProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
-        ]);
-      } else if (system.businessMetrics === "orders") {
-        row([
-          graph("Orders placed", [search(`SEARCH('${schema("service")} MetricName="OrdersPlaced"', 'Sum', 60)`, "placed", `${systemLabel}p`)]),
-          graph("Orders by final status", [search(`SEARCH('${schema("service", "status")} MetricName="OrdersCompleted"', 'Sum', 60)`, "completed", `${systemLabel}c`)]),
-          graph("Order latency p99 (ms), placed → final status", [search(`SEARCH('${schema("service", "status")} MetricName="OrderProcessingLatency"', 'p99', 60)`, "p99", `${systemLabel}l`)]),
-        ]);
-      }
-      const dlqs = Object.entries(system.deadLetterQueues ?? {});
-      if (dlqs.length) {
-        row([graph("Dead-letter queues: messages visible", dlqs.map(([label, q]) => pulumi.output(q).apply((n) => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", n, { stat: "Maximum", label }])))]);
-      }
-    }
-    const alarmArns = Object.values(this.alarms).map((a) => a.arn);
-    if (alarmArns.length) {
-      widgets.push(pulumi.all(alarmArns).apply((arns) => ({ type: "alarm", x: 0, y, width: 24, height: Math.min(12, 2 + Math.ceil(arns.length / 4)), properties: { title: "Alarms", alarms: arns } })));
-    }
-    return pulumi.all(widgets).apply((w) => JSON.stringify({ start: "-PT3H", periodOverride: "inherit", widgets: w }));
   }
 }
