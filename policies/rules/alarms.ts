@@ -14,7 +14,7 @@ import { onTypes, physical } from "./common";
 export const alarmActions: ResourceValidationPolicy = {
   name: "cloudwatch-alarm-actions-enabled",
   description: "Every CloudWatch alarm can notify: it has at least one alarm action and its actions are enabled.",
-  remediationSteps: "Set `alarmActions` (and `okActions`) to the stack's alarm topic (Monitoring does) and leave `actionsEnabled` unset or true. An alarm without actions changes state on a dashboard nobody watches.",
+  remediationSteps: "Set `alarmActions` to the stack's alarm topic (Monitoring does) and leave `actionsEnabled` unset or true. `okActions` are not required: Monitoring notifies a return to OK after an ALARM through an EventBridge rule (stack setting alarmOkNotifications). An alarm without actions changes state on a dashboard nobody watches.",
   validateResource: onTypes([T.metricAlarm, T.compositeAlarm], (props, args, report) => {
     const name = String(props.name ?? props.alarmName ?? args.name);
     const actions = (props.alarmActions as string[] | undefined) ?? [];

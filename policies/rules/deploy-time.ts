@@ -368,7 +368,7 @@ export const keyUsableByRoles: StackValidationPolicy = {
 export const fifoThroughputScope: StackValidationPolicy = {
   name: "sns-fifo-topic-throughput-scope-set",
   description: "Every FIFO topic sets fifoThroughputScope (Topic or MessageGroup), and a MessageGroup topic delivers only to high-throughput FIFO queues.",
-  remediationSteps: "Always set `fifoThroughputScope`: \"MessageGroup\" with high throughput, \"Topic\" without (FifoTransactionBus does). A scope left out is never sent, so turning high throughput off leaves a topic in MessageGroup scope while its queues go back to per-queue limits.",
+  remediationSteps: "Always set `fifoThroughputScope`: \"MessageGroup\" with high throughput, \"Topic\" without (FifoTransactionBus does), and keep the subscribed queues' fifoThroughputLimit/deduplicationScope in the same mode. A scope left out is never sent, so turning high throughput off leaves a topic in MessageGroup scope while its queues go back to per-queue limits.",
   validateStack: (args, report) => {
     const stack = new StackIndex(args.resources);
     for (const topic of stack.of(T.topic)) {

@@ -169,7 +169,7 @@ export const A2A_PROTOCOLS = ["sqs", "lambda", "firehose", "http", "https"];
 export const subscriptionHasDlq: StackValidationPolicy = {
   name: "sns-subscription-has-dlq",
   description: "Every SNS subscription to an application (SQS, Lambda, Firehose, HTTP/S) has a dead-letter queue: a FIFO queue for a FIFO topic, whose policy lets the topic send to it.",
-  remediationSteps: "Give the subscription `redrivePolicy: { deadLetterTargetArn: <queue ARN> }` (FifoTransactionBus.createRoute does): SNS discards a message whose delivery fails on the client side (a queue policy or key policy that stops it, a deleted queue) unless the subscription has a DLQ. For a FIFO topic the DLQ is a FIFO queue; its policy allows sqs:SendMessage to Service sns.amazonaws.com with aws:SourceArn = the topic.",
+  remediationSteps: "Give the subscription `redrivePolicy: { deadLetterTargetArn: <queue ARN> }` (FifoTransactionBus.createRoute does): SNS discards a message whose delivery fails on the client side (a queue policy or key policy that stops it, a deleted queue) unless the subscription has a DLQ. For a FIFO topic the DLQ is a FIFO queue; encrypt it with a key that admits SNS, and let its policy allow sqs:SendMessage to Service sns.amazonaws.com with aws:SourceArn = the topic.",
   validateStack: (args, report) => {
     const stack = new StackIndex(args.resources);
     for (const sub of stack.of(T.subscription)) {
@@ -201,7 +201,7 @@ export const EXPRESS_MAX_SECONDS = 300;
 export const executionTimeoutCoversRetries: StackValidationPolicy = {
   name: "sfn-execution-timeout-covers-retries",
   description: "A state machine's execution timeout covers its slowest path (every Task retried to the end, with its TimeoutSeconds and backoff), and an EXPRESS one's slowest path fits in 300 s.",
-  remediationSteps: "Derive the definition's TimeoutSeconds from its Tasks (worstCaseSeconds in components/orders/workflow-definition.ts does), give every Task a TimeoutSeconds, and for EXPRESS shorten the Task timeouts or retries (or use STANDARD): an execution that times out mid-retry skips its failure handling (the order stays PENDING).",
+  remediationSteps: "Derive the definition's TimeoutSeconds from its Tasks (worstCaseSeconds in components/orders/workflow-definition.ts does), give every Task a TimeoutSeconds, and for EXPRESS shorten the Task timeouts or retries (the settings schema refuses an EXPRESS stack whose functionTimeoutSeconds is too long) or use STANDARD: an execution that times out mid-retry skips its failure handling (the order stays PENDING).",
   validateStack: (args, report) => {
     for (const machine of new StackIndex(args.resources).of(T.stateMachine)) {
       let definition: { StartAt?: unknown; States?: unknown; TimeoutSeconds?: unknown };

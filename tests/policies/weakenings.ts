@@ -539,13 +539,14 @@ export const WEAKENINGS: Weakening[] = [
     ],
   },
   {
-    what: "the transaction key no longer letting SNS deliver into the queues",
+    what: "the transaction key no longer letting SNS deliver into the queues and their subscriptions' DLQs",
     policy: "kms-key-policy-allows-delivering-services",
     transform: weaken(T.key, "transactions-key-key", (p) => editDoc(p, "policy", withoutSid("AllowSnsToUseKey"))),
-    messages: [
-      `Queue "${TX}-bank-account-setup.fifo" is encrypted with KMS key "transactions-key-key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key's serviceUsers.`,
-      `Queue "${TX}-payment-processing.fifo" is encrypted with KMS key "transactions-key-key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key's serviceUsers.`,
-    ],
+    // Each route queue and its subscription's dead-letter queue (issue 11), which SNS writes into too.
+    messages: ["bank-account-setup", "payment-processing"].flatMap((route) => [
+      `Queue "${TX}-${route}.fifo" is encrypted with KMS key "transactions-key-key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key's serviceUsers.`,
+      `Dead-letter queue "${TX}-${route}-subscription-dlq.fifo" is encrypted with KMS key "transactions-key-key", whose policy does not allow sns.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add sns.amazonaws.com to the key's serviceUsers.`,
+    ]),
   },
   {
     what: "the orders key no longer admitting CloudWatch Logs for the unit's log groups",
@@ -559,6 +560,97 @@ export const WEAKENINGS: Weakening[] = [
     transform: weaken(T.rolePolicy, "orders-workflow-policy", (p) => editDoc(p, "policy", withoutSid("FulfillmentQueueKey"))),
     messages: [
       `Role "${DOFS}-order-workflow" may sqs:SendMessage on "${DOFS}-fulfillment" but not kms:GenerateDataKey, kms:Decrypt on its KMS key ${ORDERS_KEY}: every call would fail with KMS.AccessDeniedException; grant kms:GenerateDataKey, kms:Decrypt on the key.`,
+    ],
+  },
+  // ── Issue 11: what is lost without a word (subscription DLQs, alarms that see failed messages,
+  //    run-time timeouts, the FIFO topic's throughput scope) ─────────────────────────────────────
+  // Ported from the noloss branch's program.test.ts cases. Two of them cannot fire one policy alone
+  // here, so their weakening is the part only the issue-11 policy sees:
+  // - a subscription's redrivePolicy dropped outright leaves its DLQ an ordinary queue without a DLQ
+  //   (sqs-queue-has-dlq fires as well; the "no dead-letter queue" message is in rules.test.ts):
+  //   here the subscription's DLQ is of the wrong kind, or its policy does not admit the topic;
+  // - a consumed queue's DLQ alarm without actions is cloudwatch-alarm-actions-enabled's (and one on
+  //   another queue cloudwatch-alarm-coverage's): here the consumed queue's own age alarm is gone.
+  {
+    what: "a FIFO topic's subscription dead-lettering to a standard queue",
+    policy: "sns-subscription-has-dlq",
+    transform: weaken(T.queue, "transactions-payment-processing-subscription-dlq", (p) => ({
+      ...p,
+      name: `${TX}-payment-processing-subscription-dlq`,
+      fifoQueue: undefined,
+      contentBasedDeduplication: undefined,
+      deduplicationScope: undefined,
+      fifoThroughputLimit: undefined,
+    })),
+    messages: [
+      `Subscription "transactions-payment-processing-subscription" of the FIFO topic "${TX}-transaction-processing.fifo" dead-letters to the standard queue "${TX}-payment-processing-subscription-dlq": SNS requires a FIFO queue as the DLQ of a FIFO topic's subscription; make it FIFO (fifoQueue: true, name ending in .fifo).`,
+    ],
+  },
+  {
+    what: "a subscription's dead-letter queue whose policy admits another topic",
+    policy: "sns-subscription-has-dlq",
+    transform: weaken(T.queuePolicy, "transactions-bank-account-setup-subscription-dlq-policy", (p) =>
+      editDoc(p, "policy", (d) => d.Statement.filter((s) => s.Sid === "TransactionTopicDelivers").forEach((s) => void (s.Condition = { ArnEquals: { "aws:SourceArn": arn("sns", "another-topic.fifo") } })))),
+    messages: [
+      `Dead-letter queue "${TX}-bank-account-setup-subscription-dlq.fifo" of subscription "transactions-bank-account-setup-subscription" has no queue policy statement letting sns.amazonaws.com send from ${arn("sns", `${TX}-transaction-processing.fifo`)}: SNS could not move undeliverable messages there either; allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn = the topic ARN.`,
+    ],
+  },
+  {
+    what: "the workflow's execution timeout back at a fixed 300 s (below its slowest path)",
+    policy: "sfn-execution-timeout-covers-retries",
+    transform: weaken(T.stateMachine, "orders-workflow", (p) => ({ ...p, definition: JSON.stringify({ ...(JSON.parse(String(p.definition)) as Props), TimeoutSeconds: 300 }) })),
+    messages: [
+      `State machine "${DOFS}-order-workflow" times out after 300 s, but its slowest path (every Task retried to the end) takes up to 806 s: a slow failure ends the execution before its failure handling; set the definition's TimeoutSeconds to at least 806.`,
+    ],
+  },
+  {
+    what: "a consumed queue whose oldest message no alarm watches (failures through batchItemFailures leave Errors at 0)",
+    policy: "sqs-consumer-queue-alarmed",
+    transform: weaken(T.metricAlarm, "monitoring-transactions-payment-oldest-message", (p) => ({ ...p, metricName: "NumberOfMessagesReceived" })),
+    messages: [
+      `Queue "${TX}-payment-processing.fifo" is consumed by a function but no alarm (with an action) watches the age of its oldest message: a consumer failing every message through batchItemFailures shows no Lambda error; alarm on ApproximateAgeOfOldestMessage.`,
+    ],
+  },
+  {
+    what: "the API function timing out after API Gateway (30 s)",
+    policy: "lambda-api-timeout-below-integration-timeout",
+    transform: weaken(T.function, "orders-api-function", (p) => ({ ...p, timeout: 30 })),
+    messages: [
+      `Function "${DOFS}-orders-api" may run 30 s, but its API Gateway integration "orders-post-order-integration" gives up after 29 s: the client gets a 504 while the function runs on; set its timeout to at most 28 s.`,
+      `Function "${DOFS}-orders-api" may run 30 s, but its API Gateway integration "orders-get-order-integration" gives up after 29 s: the client gets a 504 while the function runs on; set its timeout to at most 28 s.`,
+    ],
+  },
+  {
+    what: "the transaction topic without its throughput scope",
+    policy: "sns-fifo-topic-throughput-scope-set",
+    transform: weaken(T.topic, "transactions-topic", (p) => ({ ...p, fifoThroughputScope: undefined })),
+    messages: [
+      `FIFO topic "${TX}-transaction-processing.fifo" leaves fifoThroughputScope unset: a scope left out is never sent, so a topic once in MessageGroup scope stays there; set it to "Topic" (or "MessageGroup" with high-throughput queues).`,
+    ],
+  },
+  {
+    what: "the transaction topic in MessageGroup scope while its queues are limited per queue",
+    policy: "sns-fifo-topic-throughput-scope-set",
+    transform: weaken(T.topic, "transactions-topic", (p) => ({ ...p, fifoThroughputScope: "MessageGroup" })),
+    messages: [
+      ...["bank-account-setup", "payment-processing"].map((route) => `FIFO topic "${TX}-transaction-processing.fifo" is in MessageGroup (high-throughput) scope but delivers to "${TX}-${route}.fifo", whose throughput is limited per queue: set the queue's fifoThroughputLimit to "perMessageGroupId" and deduplicationScope to "messageGroup", or the topic's scope to "Topic".`),
+    ],
+  },
+  // Issue 15's policies over what issue 11 added: the subscriptions' DLQs, the EventBridge rule.
+  {
+    what: "a subscription's dead-letter queue whose messages no alarm watches",
+    policy: "cloudwatch-alarm-coverage",
+    transform: weaken(T.metricAlarm, "monitoring-transactions-payment-subscription-dlq-messages", (p) => ({ ...p, metricName: "NumberOfMessagesSent" })),
+    messages: [
+      `Dead-letter queue "${TX}-payment-processing-subscription-dlq.fifo" has no alarm on its visible messages: a message that lands there is never noticed; add an alarm on AWS/SQS ApproximateNumberOfMessagesVisible with dimension QueueName "${TX}-payment-processing-subscription-dlq.fifo" (threshold 0).`,
+    ],
+  },
+  {
+    what: "the alarm key no longer letting EventBridge publish the returns to OK to the alarm topic",
+    policy: "kms-key-policy-allows-delivering-services",
+    transform: weaken(T.key, "monitoring-key-key", (p) => editDoc(p, "policy", withoutSid("AllowEventsToUseKey"))),
+    messages: [
+      "Topic \"utility-serverless-staging-alarms\" is encrypted with KMS key \"monitoring-key-key\", whose policy does not allow events.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add events.amazonaws.com to the key's serviceUsers.",
     ],
   },
 ];

@@ -12,6 +12,7 @@ const TABLE = "arn:aws:dynamodb:us-east-2:123456789012:table/acme-orders";
 const QUEUE = "arn:aws:sqs:us-east-2:123456789012:acme-fulfillment";
 const TOPIC = "arn:aws:sns:us-east-2:123456789012:acme-transactions.fifo";
 const MACHINE = "arn:aws:states:us-east-2:123456789012:stateMachine:acme-order-workflow";
+const PARAMETER = "arn:aws:ssm:us-east-2:123456789012:parameter/acme/account-fingerprint-key";
 const KEY = "arn:aws:kms:us-east-2:123456789012:key/0b6d4e38-58c2-4e8e-9a53-3c1f4b3a9d10";
 
 beforeAll(async () => {
@@ -120,6 +121,16 @@ const cases: Case[] = [
     kms: KMS_ENVELOPE,
   },
   {
+    kind: "parameter",
+    access: "read",
+    spec: link.parameter(),
+    linkName: "fingerprintKey",
+    target: PARAMETER,
+    expected: [{ Sid: "FingerprintKeyParameter", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: PARAMETER }],
+    // SSM decrypts a SecureString with its key on the caller's behalf: kms:Decrypt only.
+    kms: ["kms:Decrypt"],
+  },
+  {
     kind: "stateMachine",
     access: "start",
     spec: link.stateMachine(),
@@ -138,7 +149,7 @@ describe("linkStatements", () => {
   it("the cases below cover every kind and access of LINK_ACTIONS", () => {
     const declared = Object.entries(LINK_ACTIONS).flatMap(([kind, accesses]) => Object.keys(accesses).map((access) => `${kind}.${access}`));
     const table = ["table.read", "table.write"]; // readWrite is the union of both
-    expect(declared.sort()).toEqual([...table, "queue.send", "queue.consume", "topic.publish", "stateMachine.start"].sort());
+    expect(declared.sort()).toEqual([...table, "queue.send", "queue.consume", "topic.publish", "stateMachine.start", "parameter.read"].sort());
     expect(new Set(cases.map((c) => `${c.kind}.${c.access}`)).size).toBe(cases.length);
   });
 
@@ -170,6 +181,7 @@ describe("linkValue", () => {
     [link.queue("send"), { url: "https://sqs/acme", arn: "arn:x" }],
     [link.topic(), { arn: "arn:x" }],
     [link.stateMachine(), { arn: "arn:x" }],
+    [link.parameter(), { name: "acme-orders", arn: "arn:x" }],
   ] as const)("%o → exactly the fields the runtime reads (never the key)", async (spec, expected) => {
     expect(await value(linkValue(spec, target))).toEqual(expected);
   });
