@@ -50,3 +50,22 @@ export function routingNumber(): fc.Arbitrary<string> {
     return [...d, (10 - (partial % 10)) % 10].join("");
   });
 }
+
+/**
+ * Counts of what the cases were and what they got, printed at the end of a file when `FUZZ_STATS`
+ * is set (to see that the generators reach every kind of input).
+ */
+export class Tally {
+  private readonly counts = new Map<string, number>();
+
+  add(kind: string, outcome: string | number): void {
+    const key = `${kind} → ${outcome}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  print(title: string): void {
+    if (!process.env.FUZZ_STATS) return;
+    const lines = [...this.counts].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${String(n).padStart(6)}  ${key}`);
+    process.stdout.write(`${title}\n${lines.join("\n")}\n`);
+  }
+}
