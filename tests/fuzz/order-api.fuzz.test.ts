@@ -20,6 +20,7 @@
  * or not, up to 2,000 characters, other methods.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
@@ -43,6 +44,8 @@ let dynamo: DynamoDBDocumentClient;
 const logs: string[] = [];
 /** Order ids answered 200, by customer id. */
 const accepted = new Map<string, string>();
+/** Idempotency keys of accepted orders, with the body each was first sent with. */
+const keyed: { key: string; body: string; orderId: string }[] = [];
 let counter = 0;
 const tally = new Tally();
 
@@ -78,7 +81,8 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 
 /** 200 with a new order; or a 4xx (a given status, when known) naming one of `fields` in `errors`. */
-type Expected = { ok: true } | { ok: false; status?: number; fields?: string[] };
+/** 200 with a new order (or, replayed by its `Idempotency-Key`, the order `replayOf`); or a 4xx (a given status, when known) naming one of `fields` in `errors`. */
+type Expected = { ok: true; replayOf?: string } | { ok: false; status?: number; fields?: string[] };
 
 interface Probe {
   method: string;
@@ -97,6 +101,7 @@ const refused = (fields?: string[], status?: number): Expected => ({ ok: false, 
 interface Answer {
   status: number;
   contentType: string;
+  replayed: string | null;
   text: string;
   json: unknown;
   ms: number;
@@ -118,7 +123,7 @@ async function send(probe: Probe): Promise<Answer> {
   } catch {
     json = undefined;
   }
-  return { status: response.status, contentType: response.headers.get("content-type") ?? "", text, json, ms: Date.now() - started };
+  return { status: response.status, contentType: response.headers.get("content-type") ?? "", replayed: response.headers.get("idempotent-replayed"), text, json, ms: Date.now() - started };
 }
 
 function describeProbe(probe: Probe, answer?: Answer): string {
@@ -140,9 +145,19 @@ async function check(probe: Probe): Promise<void> {
   const body = answer.json as Record<string, unknown>;
   if (probe.expected.ok) {
     expect(answer.status, where).toBe(200);
+    const text = typeof probe.body === "string" ? probe.body : Buffer.from(probe.body!).toString();
+    if (probe.expected.replayOf) {
+      // The first answer again: the same order, marked as a replay, with its status by now (the
+      // workflow's business rules may have rejected it: docs/orders.md).
+      expect(body, where).toEqual({ order_id: probe.expected.replayOf, status: expect.stringMatching(/^(PENDING|FULFILLED|REJECTED)$/) });
+      expect(answer.replayed, where).toBe("true");
+      return;
+    }
     expect(body, where).toEqual({ order_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: "PENDING" });
-    const customer = (JSON.parse(typeof probe.body === "string" ? probe.body : Buffer.from(probe.body!).toString()) as { customer_id: string }).customer_id;
-    accepted.set(body.order_id as string, customer);
+    expect(answer.replayed, where).toBeNull();
+    accepted.set(body.order_id as string, (JSON.parse(text) as { customer_id: string }).customer_id);
+    const key = probe.headers["idempotency-key"];
+    if (key !== undefined) keyed.push({ key, body: text, orderId: body.order_id as string });
     return;
   }
   expect(answer.status, where).toBeGreaterThanOrEqual(400);
@@ -407,6 +422,8 @@ const oddIdempotencyKey = fc
 
 interface Headers {
   headers: Record<string, string>;
+  /** Send the `Idempotency-Key` of an order accepted earlier (the n-th, modulo): with its own body (`replay`) or this one. */
+  reuse?: { n: number; replay: boolean };
   /** What the headers alone deserve (before the body counts). */
   expected?: Expected;
   /** The body must be sent as bytes, so that no content type is added. */
@@ -430,6 +447,7 @@ const postHeaders: fc.Arbitrary<Headers> = fc.oneof(
   },
   { weight: 2, arbitrary: oddIdempotencyKey.map((key) => ({ headers: { "content-type": "application/json", "idempotency-key": key }, expected: refused(["Idempotency-Key"], 400), note: "odd Idempotency-Key" })) },
   { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,100}$/).map((key) => ({ headers: { "content-type": "application/json", "idempotency-key": `${key}~` }, note: "unique Idempotency-Key" })) },
+  { weight: 2, arbitrary: fc.record({ n: fc.nat(), replay: fc.boolean() }).map((reuse) => ({ headers: { "content-type": "application/json" }, reuse, note: reuse.replay ? "Idempotency-Key replayed" : "Idempotency-Key reused" })) },
 );
 
 /** Puts headers and body together; the API key is added unless the headers are about it. */
@@ -441,7 +459,16 @@ function postProbe(h: Headers, b: PostBody): Probe {
   let expected: Expected = b.expected;
   if (h.expected?.ok === false && h.expected.status === 403) expected = h.expected;
   else if (h.expected && b.expected.ok) expected = h.expected;
-  const body = h.bytes && typeof b.body === "string" ? new TextEncoder().encode(b.body) : b.body;
+  let text = b.body;
+  const earlier = h.reuse && keyed.length ? keyed[h.reuse.n % keyed.length] : undefined;
+  if (earlier && h.reuse) {
+    headers["idempotency-key"] = earlier.key;
+    if (h.reuse.replay) text = earlier.body;
+    const sameOrder = b.expected.ok && isDeepStrictEqual(JSON.parse(text as string), JSON.parse(earlier.body));
+    if (h.reuse.replay || sameOrder) expected = { ok: true, replayOf: earlier.orderId };
+    else if (b.expected.ok) expected = refused(["Idempotency-Key"], 422);
+  }
+  const body = h.bytes && typeof text === "string" ? new TextEncoder().encode(text) : text;
   return { method: "POST", path: "/order", headers, body, expected, note: `${b.note}; ${h.note}` };
 }
 
