@@ -79,8 +79,9 @@ function parse(argv: string[]) {
     return parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const option = /'(-[^']*)'/.exec((error as Error).message)?.[1];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${option ?? ""}`.trim());
+    // The option as typed, quotes and trailing spaces included (`--customer ` is not `--customer`).
+    const option = /^Unknown option '(.*?)'(?:\. To specify|$)/s.exec((error as Error).message)?.[1];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(option === undefined ? "unknown option" : `unknown option ${option}`);
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const name = /--([a-z-]+)/.exec((error as Error).message)?.[1];
       throw new UsageError(name && name in OPTIONS && OPTIONS[name as keyof typeof OPTIONS].type === "boolean" ? `--${name} takes no value` : `--${name ?? "option"} needs a value`);
@@ -96,7 +97,8 @@ export function transactionFromArgs(argv: string[]): { transaction: Record<strin
   const types = Object.keys(TRANSACTION_TYPES).join(", ");
   const kind = positionals[0];
   if (!kind) throw new UsageError(`a transaction type is required: ${types}`);
-  if (!(kind in TRANSACTION_TYPES)) throw new UsageError(`unknown transaction type "${kind}" (types: ${types})`);
+  // Own keys only: `in` also finds `__proto__`, `toString`, ... on every object.
+  if (!Object.hasOwn(TRANSACTION_TYPES, kind)) throw new UsageError(`unknown transaction type "${kind}" (types: ${types})`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const require = (name: keyof typeof values) => {
     const value = values[name];
@@ -165,9 +167,13 @@ export function exportToOutputsReceiver(outputs: StackOutputsFile, env: NodeJS.P
   return outputs.otlpEndpoint;
 }
 
-async function main(): Promise<number> {
+/**
+ * The command: parses `argv`, validates, publishes and prints; returns the exit code. Exported so
+ * that tests can drive it in process (tests/fuzz/tx-cli.fuzz.test.ts).
+ */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   try {
-    const { transaction, stack, outputs: file } = transactionFromArgs(process.argv.slice(2));
+    const { transaction, stack, outputs: file } = transactionFromArgs(argv);
     toPublishRequest(transaction); // invalid input is refused before any outputs are read
     const noStack = file ? undefined : unknownStackMessage(stack);
     if (noStack) {

@@ -12,9 +12,15 @@ export function isValidAbaRoutingNumber(routing: string): boolean {
   return sum % 10 === 0;
 }
 
-/** True when `amount` has at most two decimal places (checked in integer cents, not floats). */
+/**
+ * True when `amount` has at most two decimal places, checked in cents: `amount × 100` must be a whole
+ * number of cents up to binary floating point's rounding error (a few units in its last place, so
+ * 0.1 + 0.2 is 0.30), and no more. (An absolute tolerance of 1e-6 cents let 0.000000001 through, a
+ * payment applied as 0 cents, and 5.000000001.)
+ */
 export function hasAtMostTwoDecimals(amount: number): boolean {
-  return Math.abs(amount * 100 - Math.round(amount * 100)) < 1e-6;
+  const cents = amount * 100;
+  return Math.abs(cents - Math.round(cents)) <= 4 * Number.EPSILON * Math.max(1, Math.abs(cents));
 }
 
 /** Customer ids are FIFO message group ids too, so they follow SQS's group id rules (≤128 chars). */

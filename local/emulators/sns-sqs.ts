@@ -6,7 +6,7 @@
 // interface; `buildApp(...).listen(...)` lets us choose the host. fauxqs is ESM-only and its
 // package `exports` only has an `import` condition, so a CommonJS `require("fauxqs")` fails with
 // ERR_PACKAGE_PATH_NOT_EXPORTED even on Node 22: it is loaded with a dynamic `import()`.
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AddressInfo } from "node:net";
@@ -111,6 +111,7 @@ export async function startSnsSqs(options: SnsSqsOptions = {}): Promise<SnsSqsEm
   // tasks: neither is in fauxqs 2.4.1.
   const delivery = installSnsDelivery(stores.snsStore, stores.sqsStore, { enforceQueuePolicies: options.enforceQueuePolicies ?? false, onFailure: options.onDeliveryFailure });
   const moveTasks = new MessageMoveTasks(stores.sqsStore, stores.createMessage);
+  await allowSupplementaryCharacters();
   const app = fauxqs.buildApp({ logger: options.logger ?? false, defaultRegion: region, stores: { sqsStore: stores.sqsStore, snsStore: stores.snsStore, s3Store: stores.s3Store } });
   app.addHook("preHandler", async (request, reply) => answerMoveTasks(moveTasks, request, reply));
   await app.listen({ host: "127.0.0.1", port: options.port ?? 0 });
@@ -215,6 +216,26 @@ function resetReceiveCountOnRedrive(queueClass: { prototype: { enqueue(message: 
     return enqueue.call(this, message);
   };
   proto[RESET_INSTALLED] = true;
+}
+
+/** The characters SQS refuses in a message: all but #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF. */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/**
+ * fauxqs refuses every character above U+FFFF (emoji, CJK extension B, ...) in SendMessage: its
+ * check (`INVALID_MESSAGE_BODY_CHAR`, no `u` flag) tests UTF-16 code units and omits the
+ * #x10000-#x10FFFF range SQS allows. Its SNS fan-out does not check, so such a message reached a
+ * queue, and a consumer could then not send it on to its DLQ (found by tests/fuzz/bus.fuzz.test.ts:
+ * invalid messages with an emoji were redriven without their failure reason, after 5 receives).
+ * The check's `test` is replaced by AWS's rule, on the one module instance fauxqs itself loaded.
+ */
+async function allowSupplementaryCharacters(): Promise<void> {
+  // fauxqs's own imports resolve to the real path (node_modules may be a symlink): same instance.
+  const file = realpathSync(join(fauxqsPackageDir(), "dist", "sqs", "sqsTypes.js"));
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const check = mod.INVALID_MESSAGE_BODY_CHAR;
+  if (!(check instanceof RegExp)) throw new Error("fauxqs sqs/sqsTypes.js has no INVALID_MESSAGE_BODY_CHAR: the fauxqs version changed");
+  Object.defineProperty(check, "test", { value: (text: string) => NOT_SQS_TEXT.test(text), configurable: true });
 }
 
 /** The directory of the installed fauxqs package, found along Node's own module search path. */

@@ -2,7 +2,8 @@
  * Routing: which stage, resource and method a request URL is for. The first path segment is the
  * stage; the rest is matched against the API's resource tree the way API Gateway matches it, and
  * the method is the request's HTTP method or the resource's `ANY`. Anything that does not match is
- * 403 `{"message":"Missing Authentication Token"}`, as on AWS.
+ * 403 `{"message":"Missing Authentication Token"}`, as on AWS; a path whose percent-encoding cannot
+ * be decoded is 400.
  */
 import { HttpError } from "./gateway-responses";
 import { methodKey } from "./rest-api";
@@ -29,10 +30,11 @@ export interface MatchedRequest {
 
 /**
  * Routes a request to its stage, resource and method.
- * @throws {HttpError} 403 `MISSING_AUTHENTICATION_TOKEN` for an unknown stage, path or method.
+ * @throws {HttpError} 403 `MISSING_AUTHENTICATION_TOKEN` for an unknown stage, path or method; 400
+ *   `DEFAULT_4XX` for a malformed percent-encoding.
  */
 export function matchRequest(api: RestApi, requestMethod: string | undefined, url: URL): MatchedRequest {
-  const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const segments = url.pathname.split("/").filter(Boolean).map(decodeSegment);
   const stageName = segments.shift();
   const stage = stageName ? api.stages.get(stageName) : undefined;
   if (!stageName || !stage) throw missingAuthenticationToken();
@@ -81,6 +83,20 @@ function routeOf(api: RestApi, segments: string[]): Route | undefined {
   };
   const found = walk(api.rootResourceId, segments, {});
   return found && { resource: found.resource, resourcePath: resourcePath(api, found.resource.id), pathParameters: found.params };
+}
+
+/**
+ * A path segment, percent-decoded. A malformed escape (`%`, `%ZZ`, `%C0%AF`, bytes that are not
+ * UTF-8) is the client's error: 400, as API Gateway refuses a request it cannot decode, never the
+ * 500 of an exception in the gateway itself.
+ * @throws {HttpError} 400 `DEFAULT_4XX`.
+ */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "DEFAULT_4XX", "Bad Request: the path has a malformed percent-encoding", "BadRequestException");
+  }
 }
 
 function missingAuthenticationToken(): HttpError {

@@ -41,6 +41,18 @@ describe("transaction contract", () => {
     expect(hasAtMostTwoDecimals(0.1 + 0.2)).toBe(true); // 0.30000000000000004 is 0.30 in cents
     expect(hasAtMostTwoDecimals(0.301)).toBe(false);
     expect(hasAtMostTwoDecimals(19.999)).toBe(false);
+    // Found by tests/fuzz/tx-cli.fuzz.test.ts: an absolute tolerance of 1e-6 cents accepted these,
+    // and the payment consumer applied 0.000000001 as a 0-cent payment with a ledger row.
+    expect(hasAtMostTwoDecimals(0.000000001)).toBe(false);
+    expect(hasAtMostTwoDecimals(5.000000001)).toBe(false);
+    expect(hasAtMostTwoDecimals(1e-12)).toBe(false);
+    expect(hasAtMostTwoDecimals(999999999.99)).toBe(true);
+    expect(hasAtMostTwoDecimals(1e9 + 0.1 + 0.2)).toBe(true); // rounding error of a large sum
+    // The absolute tolerance also refused about 1 in 10 two-decimal amounts above 1e10 (found by
+    // tests/fuzz/bus.fuzz.test.ts: "validation" where an over-the-limit payment is "permanent").
+    expect(hasAtMostTwoDecimals(341969216623.4)).toBe(true);
+    expect(hasAtMostTwoDecimals(551824018110.8)).toBe(true);
+    for (let cents = 0; cents <= 100_000; cents += 7) expect(hasAtMostTwoDecimals(cents / 100)).toBe(true);
   });
 
   it("names every offending field", () => {
@@ -55,6 +67,7 @@ describe("transaction contract", () => {
     }
     expect(() => toPublishRequest({ ...payment, amount: -1 })).toThrow("amount: must be positive");
     expect(() => toPublishRequest({ ...payment, amount: 1.005 })).toThrow("amount: must have at most 2 decimal places");
+    expect(() => toPublishRequest({ ...payment, amount: 0.000000001 })).toThrow("amount: must have at most 2 decimal places");
     expect(() => toPublishRequest({ ...payment, transaction_id: "nope" })).toThrow("transaction_id: must be a UUID");
   });
 

@@ -95,6 +95,25 @@ describe("fauxqs emulator", () => {
     expect(after.Messages ?? []).toHaveLength(0);
   });
 
+  it("accepts every character SQS accepts, emoji included, and refuses the others (found by tests/fuzz/bus.fuzz.test.ts)", async () => {
+    const queue = await createFifoQueue("characters.fifo");
+    const accepted = ["emoji 😀", "CJK ext B 𠀀", "max 􏿿", "tab\tnewline\ncr\r", "bmp \ud7ff \ue000 \ufffd"];
+    for (const [i, body] of accepted.entries()) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body, MessageGroupId: `g${i}`, MessageDeduplicationId: `ok${i}` }));
+    }
+    const bodies: string[] = [];
+    for (let i = 0; i < 5 && bodies.length < accepted.length; i++) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      bodies.push(...Messages.map((m) => m.Body!));
+    }
+    expect(bodies.sort()).toEqual([...accepted].sort());
+    for (const [i, body] of ["nul \u0000", "bell \u0007", "fffe \ufffe", "lone \ud83d surrogate"].entries()) {
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body, MessageGroupId: "g", MessageDeduplicationId: `bad${i}` })), JSON.stringify(body)).rejects.toThrow(
+        /Invalid characters found/,
+      );
+    }
+  });
+
   it("moves a message to the DLQ after maxReceiveCount receives", async () => {
     const dlq = await createFifoQueue("orders-dlq.fifo");
     const queue = await createFifoQueue("orders.fifo", {

@@ -114,6 +114,21 @@ describe("local API Gateway", () => {
     expect((await send(`${base}/order`, { method: "DELETE", headers: withKey() })).status).toBe(403);
   });
 
+  it("answers 400 for a path with a malformed percent-encoding, not 500 (found by tests/fuzz/order-api.fuzz.test.ts)", async () => {
+    const base = await api();
+    for (const path of ["/order/%", "/order/%ZZ", "/order/%E0%A4%A", "/order/%C0%AF", "/public/a/%FF", "/%"]) {
+      const response = await send(`${base}${path}`, { headers: withKey() });
+      expect(response.status, path).toBe(400);
+      expect(JSON.parse(response.body), path).toEqual({ message: "Bad Request: the path has a malformed percent-encoding" });
+      expect(response.headers.get("x-amzn-errortype")).toBe("BadRequestException");
+    }
+    expect(invocations).toHaveLength(0);
+    expect(logs.filter((line) => line.includes("URIError"))).toEqual([]);
+    // Well-formed escapes still decode into the path parameter.
+    expect((await send(`${base}/order/a%2Fb%20%C3%A9`, { headers: withKey() })).status).toBe(201);
+    expect(invocations[0]).toMatchObject({ pathParameters: { id: "a/b é" } });
+  });
+
   it("enforces the API key: missing or unknown is 403 Forbidden and the function is not called", async () => {
     const base = await api();
     for (const headers of [{ "content-type": "application/json" }, withKey("wrong")]) {
