@@ -28,8 +28,9 @@ export function identify(headers: http.IncomingHttpHeaders, body: string, fallba
   if (target.startsWith("DynamoDB_")) return { service: "dynamodb", operation: operation ?? target };
   if (prefix === "AmazonSQS") return { service: "sqs", operation: operation ?? target };
   if (prefix === "AWSStepFunctions") return { service: "stepfunctions", operation: operation ?? target };
-  const action = new URLSearchParams(body).get("Action");
-  return { service: action && new URLSearchParams(body).has("QueueUrl") ? "sqs" : fallback, operation: action ?? "unknown" };
+  const form = new URLSearchParams(body);
+  const action = form.get("Action");
+  return { service: action && form.has("QueueUrl") ? "sqs" : fallback, operation: action ?? "unknown" };
 }
 
 /** The error answer of `service` for an injected `fault`, as the real service words it. */

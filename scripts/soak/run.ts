@@ -75,7 +75,10 @@ export async function runSoak(outputs: StackOutputsFile, options: SoakOptions): 
     if (control) {
       const report = (await (await fetch(control)).json()) as { injected: Record<string, number> };
       const byKind = new Map<string, number>();
-      for (const [key, n] of Object.entries(report.injected)) byKind.set(key.replace(/^function:\S+ /, "function "), (byKind.get(key.replace(/^function:\S+ /, "function ")) ?? 0) + n);
+      for (const [key, n] of Object.entries(report.injected)) {
+        const kind = key.replace(/^function:\S+ /, "function ");
+        byKind.set(kind, (byKind.get(kind) ?? 0) + n);
+      }
       figures["faults injected"] = [...byKind].map(([k, n]) => `${k} ${n}`).join(", ") || "none";
       await fetch(control, { method: "DELETE" });
     }

@@ -4,13 +4,14 @@
  * invariants the project promises. Each check is a row of the report: what was expected, what was
  * found, and whether it holds.
  */
-import { GetQueueAttributesCommand, ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BatchGetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { BatchGetCommandOutput, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { StackOutputsFile } from "../../local/outputs";
+import { messagesIn } from "../redrive/inspect";
 import type { PlacedOrder } from "./drive";
-import type { Workload } from "./workload";
+import type { PlannedPayment, Workload } from "./workload";
 
 export interface Check {
   name: string;
@@ -32,6 +33,7 @@ interface DeadLetter {
 }
 
 const FINAL = new Set(["FULFILLED", "FAILED", "REJECTED"]);
+const byOrderId = (ids: string[]) => ids.map((order_id) => ({ order_id }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `work` over `items`, `concurrency` at a time. */
@@ -47,23 +49,17 @@ async function mapLimit<T, R>(items: T[], concurrency: number, work: (item: T) =
   return results;
 }
 
-/** Messages waiting or in flight in a queue. */
-async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/** Items of `table` by key attribute `key`, 100 per call. */
-async function batchGet(dynamo: DynamoDBDocumentClient, table: string, key: string, values: string[]): Promise<Map<string, Record<string, unknown>>> {
+/** Items of `table` by their keys, 100 per call; the found items are indexed by the attribute `by`. */
+async function batchGet(dynamo: DynamoDBDocumentClient, table: string, by: string, keys: Record<string, string>[]): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
-  const chunks = Array.from({ length: Math.ceil(values.length / 100) }, (_, i) => values.slice(i * 100, i * 100 + 100));
+  const chunks = Array.from({ length: Math.ceil(keys.length / 100) }, (_, i) => keys.slice(i * 100, i * 100 + 100));
   await mapLimit(chunks, 4, async (chunk) => {
-    let keys: Record<string, unknown>[] | undefined = chunk.map((v) => ({ [key]: v }));
-    while (keys?.length) {
-      const result: BatchGetCommandOutput = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of result.Responses?.[table] ?? []) found.set(String(item[key]), item);
-      keys = result.UnprocessedKeys?.[table]?.Keys;
-      if (keys?.length) await sleep(100);
+    let pending: Record<string, unknown>[] | undefined = chunk;
+    while (pending?.length) {
+      const result: BatchGetCommandOutput = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+      for (const item of result.Responses?.[table] ?? []) found.set(String(item[by]), item);
+      pending = result.UnprocessedKeys?.[table]?.Keys;
+      if (pending?.length) await sleep(100);
     }
   });
   return found;
@@ -79,10 +75,13 @@ export async function settle(outputs: StackOutputsFile, clients: Clients, orderI
   const queues = [...Object.values(outputs.transactionQueueUrls), outputs.fulfillmentQueueUrl, outputs.fulfillmentDlqUrl];
   let calm = 0;
   let lastLine = 0;
+  // A final status never changes: only the orders still open are read again.
+  let openIds = orderIds;
   while (Date.now() - started < timeoutMs) {
-    const depths = await Promise.all(queues.map((q) => depth(clients.sqs, q)));
-    const orders = await batchGet(clients.dynamo, outputs.ordersTable, "order_id", orderIds);
-    const open = orderIds.filter((id) => !FINAL.has(String(orders.get(id)?.status))).length;
+    const depths = await Promise.all(queues.map((q) => messagesIn(clients.sqs, q)));
+    const orders = await batchGet(clients.dynamo, outputs.ordersTable, "order_id", byOrderId(openIds));
+    openIds = openIds.filter((id) => !FINAL.has(String(orders.get(id)?.status)));
+    const open = openIds.length;
     const waiting = depths.reduce((a, b) => a + b, 0);
     calm = waiting === 0 && open === 0 ? calm + 1 : 0;
     if (calm >= 2) return (Date.now() - started) / 1000;
@@ -156,12 +155,11 @@ export async function checkBus(outputs: StackOutputsFile, clients: Clients, work
     } while (start);
     ledgers.set(customer, items);
   });
-  const accounts = await mapLimit(workload.customers, 16, async (customer) => {
-    const { Responses } = await clients.dynamo.send(new BatchGetCommand({ RequestItems: { [outputs.bankAccountsTable]: { Keys: [{ customer_id: customer, record: "ACTIVE" }], ConsistentRead: true } } }));
-    return (Responses?.[outputs.bankAccountsTable]?.length ?? 0) > 0;
-  });
+  const accounts = await batchGet(clients.dynamo, outputs.bankAccountsTable, "customer_id", workload.customers.map((customer_id) => ({ customer_id, record: "ACTIVE" })));
 
   const planned = new Set(workload.payments.map((p) => p.transactionId));
+  const paymentsOf = new Map<string, PlannedPayment[]>(workload.customers.map((c) => [c, []]));
+  for (const payment of workload.payments) paymentsOf.get(payment.customer)!.push(payment);
   let applied = 0;
   let deadLettered = 0;
   const lost: string[] = [];
@@ -192,7 +190,7 @@ export async function checkBus(outputs: StackOutputsFile, clients: Clients, work
     if (balance !== ledgerCents) balanceMismatch.push(`${customer}: balance ${balance} ¢, ledger ${ledgerCents} ¢`);
     // In publish order, each applied payment's balance_after is the running sum of those applied.
     let running = 0;
-    for (const payment of workload.payments.filter((p) => p.customer === customer).sort((a, b) => a.position - b.position)) {
+    for (const payment of paymentsOf.get(customer)!.sort((a, b) => a.position - b.position)) {
       const r = completed.find((c) => c.entry === `TX#${payment.transactionId}`);
       if (!r) continue;
       running += payment.cents;
@@ -202,9 +200,9 @@ export async function checkBus(outputs: StackOutputsFile, clients: Clients, work
       }
     }
   }
-  const setupsLost = workload.customers.filter((c, i) => !accounts[i] && !deadById.has(workload.setups.get(c)!));
+  const setupsLost = workload.customers.filter((c) => !accounts.has(c) && !deadById.has(workload.setups.get(c)!));
   const malformedMissing = workload.malformed.filter((m) => malformedFound.get(m)?.kind !== "validation");
-  const queuesLeft = (await Promise.all(Object.values(outputs.transactionQueueUrls).map((q) => depth(clients.sqs, q)))).reduce((a, b) => a + b, 0);
+  const queuesLeft = (await Promise.all(Object.values(outputs.transactionQueueUrls).map((q) => messagesIn(clients.sqs, q)))).reduce((a, b) => a + b, 0);
 
   return [
     row("valid payments published (republished: applied once)", workload.payments.length, `${workload.payments.length} (+${workload.republished} republished, ${workload.paymentFirst} before their setup)`, true),
@@ -230,8 +228,8 @@ export async function checkOrders(outputs: StackOutputsFile, clients: Clients, p
   const refused = placed.filter((p) => p.status !== 200);
   const conflicting = accepted.filter((p) => new Set(p.orderIds).size !== 1);
   const orderIds = accepted.map((p) => p.orderIds[0]!);
-  const orders = await batchGet(clients.dynamo, outputs.ordersTable, "order_id", orderIds);
-  const failedRows = await batchGet(clients.dynamo, outputs.failedOrdersTable, "order_id", orderIds);
+  const orders = await batchGet(clients.dynamo, outputs.ordersTable, "order_id", byOrderId(orderIds));
+  const failedRows = await batchGet(clients.dynamo, outputs.failedOrdersTable, "order_id", byOrderId(orderIds));
   const byStatus = (status: string) => orderIds.filter((id) => orders.get(id)?.status === status);
   const fulfilled = byStatus("FULFILLED").length;
   const failed = byStatus("FAILED");
@@ -271,6 +269,6 @@ export async function checkOrders(outputs: StackOutputsFile, clients: Clients, p
     zero("FAILED orders without their failed row", failedWithoutRow.length, failedWithoutRow),
     zero("failed rows of orders not FAILED", rowsForOthers.length, rowsForOthers),
     row(`fulfilled share within 4.5σ of fulfillmentSuccessRate ${successRate}`, `${low}..${high} of ${decided}`, fulfilled, fulfilled >= low && fulfilled <= high),
-    zero("messages left in the fulfillment queue and its DLQ", (await depth(clients.sqs, outputs.fulfillmentQueueUrl)) + (await depth(clients.sqs, outputs.fulfillmentDlqUrl))),
+    zero("messages left in the fulfillment queue and its DLQ", (await messagesIn(clients.sqs, outputs.fulfillmentQueueUrl)) + (await messagesIn(clients.sqs, outputs.fulfillmentDlqUrl))),
   ];
 }
