@@ -29,6 +29,23 @@ export const OTEL_COLLECTOR_LAYERS: Record<string, string> = {
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
+/**
+ * One origin a browser page may call the order API from: `http` or `https`, a host (lower-case
+ * letters, digits, dots and dashes, or a bracketed IPv6 address) and an optional port, nothing
+ * else; exactly as a browser sends it in `Origin` (no path, no trailing slash, no default port),
+ * since CORS compares origins as text. Or `*`: any origin.
+ */
+export const CorsOrigin = z.string().superRefine((value, context) => {
+  if (value === "*") return;
+  const shape = /^(https?):\/\/([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+  if (!shape.test(value)) {
+    context.addIssue({ code: "custom", message: `"${value}" is not an origin: write scheme://host[:port] with http or https, a lower-case host and nothing after it (no path, no trailing slash), or "*"` });
+    return;
+  }
+  const origin = new URL(value).origin;
+  if (origin !== value) context.addIssue({ code: "custom", message: `"${value}" is not how a browser sends this origin: write ${origin}` });
+});
+
 /** API Gateway's integration timeout (REST API, regional, default quota): a slower Lambda answers 504 while it goes on. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 
@@ -119,6 +136,16 @@ export const StackSettingsSchema = z.object({
    * `okActions`, on every transition to OK) or `never`.
    */
   alarmOkNotifications: z.enum(["after-alarm", "always", "never"]).default("after-alarm"),
+  /**
+   * Origins whose web pages may call the order API (CORS): each `scheme://host[:port]`, or `["*"]`
+   * for any origin. Empty: no CORS at all (no preflight methods, no CORS headers), so browsers
+   * refuse every cross-origin call.
+   */
+  corsAllowOrigins: z
+    .array(CorsOrigin)
+    .refine((origins) => new Set(origins).size === origins.length, "must not repeat an origin")
+    .refine((origins) => !origins.includes("*") || origins.length === 1, 'must be ["*"] alone: "*" already allows every origin')
+    .default([]),
 }).superRefine((settings, context) => {
   // An EXPRESS execution stops at 300 s: the workflow's derived timeout (its slowest retry path,
   // from the Task timeouts, themselves from functionTimeoutSeconds) must fit, or a slow failure

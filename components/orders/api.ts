@@ -8,6 +8,8 @@
  *
  * The gateway checks the key and the body's shape and answers its own errors as JSON
  * (`api-model.ts`); the function checks the values. Every request is access-logged and traced.
+ * With `corsAllowOrigins`, both resources answer preflights and every gateway response carries
+ * the CORS headers (`cors.ts`).
  */
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
@@ -19,6 +21,8 @@ import type { Transform } from "../lib/transform";
 import { transformed } from "../lib/transform";
 import type { TypedFunction } from "../lib/typed-function";
 import { GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "./api-model";
+import { createPreflight, gatewayResponseCorsParameters } from "./cors";
+import type { Preflight } from "./cors";
 
 /**
  * The access log line of the API stage: one JSON object per request.
@@ -67,7 +71,7 @@ export const executionLogGroupPattern = (stageName: string) => `API-Gateway-Exec
 export const EXECUTION_LOGGING = { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false } as const;
 
 export interface OrderApiArgs {
-  /** The stack's settings: throttling (`apiRateLimit`, `apiBurstLimit`) and log retention. */
+  /** The stack's settings: throttling (`apiRateLimit`, `apiBurstLimit`), log retention and CORS (`corsAllowOrigins`). */
   settings: StackSettings;
   /**
    * Prefix of every physical name.
@@ -138,10 +142,11 @@ export class OrderApi extends pulumi.ComponentResource {
       endpointConfiguration: { types: "REGIONAL" },
     }, args.transform?.restApi), this.child);
 
-    const { routes, validators, model } = this.createRoutes();
+    const { routes, validators, model, resources } = this.createRoutes();
     this.permitGateway();
+    const preflights = this.createPreflights(resources);
     const gatewayResponses = this.createGatewayResponses();
-    const deployment = this.createDeployment(routes, validators, model, gatewayResponses);
+    const deployment = this.createDeployment(routes, validators, model, gatewayResponses, preflights);
     this.stage = this.createStage(deployment);
     this.methodSettings = this.createExecutionLogging();
     ({ apiKey: this.apiKey, usagePlan: this.usagePlan } = this.createKeyAndUsagePlan());
@@ -150,7 +155,12 @@ export class OrderApi extends pulumi.ComponentResource {
   }
 
   /** `/order` (POST, body model) and `/order/{id}` (GET, path parameter), both behind the API key. */
-  private createRoutes(): { routes: Route[]; validators: aws.apigateway.RequestValidator[]; model: aws.apigateway.Model } {
+  private createRoutes(): {
+    routes: Route[];
+    validators: aws.apigateway.RequestValidator[];
+    model: aws.apigateway.Model;
+    resources: { order: aws.apigateway.Resource; orderId: aws.apigateway.Resource };
+  } {
     const { unit, restApi, child } = this;
     const orderResource = new aws.apigateway.Resource(`${unit}-order-resource`, { restApi: restApi.id, parentId: restApi.rootResourceId, pathPart: "order" }, child);
     const orderIdResource = new aws.apigateway.Resource(`${unit}-order-id-resource`, { restApi: restApi.id, parentId: orderResource.id, pathPart: "{id}" }, child);
@@ -188,7 +198,17 @@ export class OrderApi extends pulumi.ComponentResource {
         requestValidatorId: paramsValidator.id,
       }),
     ];
-    return { routes, validators: [bodyValidator, paramsValidator], model };
+    return { routes, validators: [bodyValidator, paramsValidator], model, resources: { order: orderResource, orderId: orderIdResource } };
+  }
+
+  /** With allowed origins, each resource answers preflights for its own methods (none without). */
+  private createPreflights(resources: { order: aws.apigateway.Resource; orderId: aws.apigateway.Resource }): Preflight[] {
+    const origins = this.args.settings.corsAllowOrigins;
+    if (origins.length === 0) return [];
+    return [
+      createPreflight(`${this.unit}-order`, { restApi: this.restApi.id, resourceId: resources.order.id, methods: ["POST"], origins }, this.child),
+      createPreflight(`${this.unit}-order-id`, { restApi: this.restApi.id, resourceId: resources.orderId.id, methods: ["GET"], origins }, this.child),
+    ];
   }
 
   private createRoute(label: string, methodArgs: aws.apigateway.MethodArgs): Route {
@@ -216,13 +236,20 @@ export class OrderApi extends pulumi.ComponentResource {
     }
   }
 
-  /** Gateway-made errors answer JSON like the function does. Simple substitution only (AWS evaluates no VTL in gateway responses): see api-model.ts. */
+  /**
+   * Gateway-made errors answer JSON like the function does. Simple substitution only (AWS evaluates
+   * no VTL in gateway responses): see api-model.ts. With allowed origins each carries the CORS
+   * headers, so a page can read why it was refused (a response type declared here does not inherit
+   * DEFAULT_4XX's headers, so every one of them carries them).
+   */
   private createGatewayResponses(): aws.apigateway.Response[] {
+    const cors = gatewayResponseCorsParameters(this.args.settings.corsAllowOrigins);
     return Object.entries(GATEWAY_RESPONSE_TEMPLATES).map(([responseType, template]) =>
       new aws.apigateway.Response(`${this.unit}-${responseType.toLowerCase().replaceAll("_", "-")}`, {
         restApiId: this.restApi.id,
         responseType,
         responseTemplates: { "application/json": template },
+        ...(Object.keys(cors).length ? { responseParameters: cors } : {}),
       }, this.child),
     );
   }
@@ -237,21 +264,28 @@ export class OrderApi extends pulumi.ComponentResource {
     validators: aws.apigateway.RequestValidator[],
     model: aws.apigateway.Model,
     gatewayResponses: aws.apigateway.Response[],
+    preflights: Preflight[],
   ): aws.apigateway.Deployment {
     const methods = routes.map((r) => r.method);
     const integrations = routes.map((r) => r.integration);
-    const definition = pulumi.all([
+    const preflightParts = preflights.flatMap((p) => [p.method, p.integration, p.methodResponse, p.integrationResponse]);
+    const parts: pulumi.Input<unknown>[] = [
       methods.map((m) => pulumi.all([m.id, m.httpMethod, m.authorization, m.apiKeyRequired, m.requestValidatorId, m.requestParameters, m.requestModels])),
       integrations.map((i) => pulumi.all([i.id, i.httpMethod, i.type, i.integrationHttpMethod, i.uri])),
       validators.map((v) => pulumi.all([v.id, v.validateRequestBody, v.validateRequestParameters])),
       pulumi.all([model.name, model.contentType, model.schema]),
       gatewayResponses.map((r) => pulumi.all([r.responseType, r.statusCode, r.responseTemplates, r.responseParameters])),
-    ]);
+    ];
+    // Only with CORS: a stack without it keeps the hash (and the deployment) it had.
+    if (preflights.length) {
+      parts.push(preflights.map((p) => pulumi.all([p.method.id, p.integration.type, p.integration.requestTemplates, p.methodResponse.responseParameters, p.integrationResponse.responseParameters, p.integrationResponse.responseTemplates])));
+    }
+    const definition = pulumi.all(parts);
     return new aws.apigateway.Deployment(`${this.unit}-deployment`, {
       restApi: this.restApi.id,
       description: "DOFS API",
       triggers: { redeployment: definition.apply((values) => createHash("sha256").update(JSON.stringify(values)).digest("hex")) },
-    }, { ...this.child, dependsOn: [...methods, ...integrations, ...gatewayResponses] });
+    }, { ...this.child, dependsOn: [...methods, ...integrations, ...gatewayResponses, ...preflightParts] });
   }
 
   /** The stage, X-Ray traced, with one JSON access log line per request. */

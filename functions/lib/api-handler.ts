@@ -8,6 +8,8 @@
  * - answers every result as JSON with `content-type: application/json`;
  * - turns an `HttpError` into its status and body, and anything else into a 500 that names the
  *   request id and nothing internal (the error itself goes to the log);
+ * - adds the CORS headers for the caller's `Origin` to every answer, errors included, when the
+ *   function is told its allowed origins (`cors.ts`);
  * - traces each invocation as a SERVER span `<METHOD> <resource>` (`traceApiInvocation`), child of
  *   the caller's `traceparent` header when it sent one, flushed before the answer is returned.
  *   Routes add business ids with `setBusinessAttributes` and pass the context on with
@@ -21,6 +23,7 @@ import { readSettings } from "./define";
 import type { ApiTrigger, FunctionDefinition } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
 import { resolveLinks } from "./links";
+import { corsResponseHeaders } from "./cors";
 import { createLogger, createMetrics } from "./observability";
 import { traceApiInvocation } from "./telemetry/invocation";
 
@@ -93,6 +96,16 @@ export interface RouteContext<L extends LinkMap, S> {
 
 export type RouteHandler<L extends LinkMap, S> = (request: ApiRequest, context: RouteContext<L, S>) => Promise<ApiResult>;
 
+/** How an API function behaves beyond its routes. */
+export interface ApiHandlerOptions<S> {
+  /**
+   * The origins whose pages may read its answers (CORS), from its settings.
+   * @default none: no CORS headers
+   * @example (settings) => settings.corsAllowOrigins
+   */
+  allowedOrigins?: (settings: S) => readonly string[];
+}
+
 const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
 /**
@@ -100,11 +113,13 @@ const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
  *
  * @param definition - the function's definition (its trigger must be `api`).
  * @param routes - handler per `"<METHOD> <resource template>"`, e.g. `"GET /order/{id}"`.
+ * @param options - CORS (`allowedOrigins`). @default {}
  * @returns the Lambda handler for API Gateway's proxy integration.
  */
 export function apiHandler<L extends LinkMap, S extends z.ZodType>(
   definition: FunctionDefinition<ApiTrigger, L, S>,
   routes: Record<string, RouteHandler<L, z.output<S>>>,
+  options: ApiHandlerOptions<z.output<S>> = {},
 ): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
   for (const key of Object.keys(routes)) {
     if (!ROUTE_KEY.test(key)) throw new Error(`Function "${definition.name}": route "${key}" must look like "GET /order/{id}"`);
@@ -114,9 +129,14 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
   const links = resolveLinks(definition.name, definition.links as L);
   let settings: z.output<S> | undefined;
 
-  const respond = (result: ApiResult, requestId: string): APIGatewayProxyResult => ({
+  const respond = (result: ApiResult, requestId: string, origin: string | undefined): APIGatewayProxyResult => ({
     statusCode: result.statusCode,
-    headers: { "content-type": "application/json", "x-request-id": requestId, ...result.headers },
+    headers: {
+      "content-type": "application/json",
+      "x-request-id": requestId,
+      ...result.headers,
+      ...corsResponseHeaders(origin, settings && options.allowedOrigins ? options.allowedOrigins(settings) : []),
+    },
     body: JSON.stringify(result.body),
   });
 
@@ -125,6 +145,7 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
     settings ??= readSettings(definition);
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const route = `${event.httpMethod} ${event.resource}`;
+    const origin = headerValue(event, "origin");
     logger.resetKeys();
     logger.addContext(context);
     logger.appendKeys({ route, api_request_id: requestId });
@@ -144,17 +165,23 @@ export function apiHandler<L extends LinkMap, S extends z.ZodType>(
       };
       const result = await handle(request, { links, settings, logger, metrics, lambdaContext: context });
       logger.info("Request answered", { status: result.statusCode });
-      return respond(result, requestId);
+      return respond(result, requestId, origin);
     } catch (error) {
       if (error instanceof HttpError) {
         logger.info("Request refused", { status: error.statusCode, reason: error.message });
-        return respond({ statusCode: error.statusCode, body: { message: error.message, ...error.details } }, requestId);
+        return respond({ statusCode: error.statusCode, body: { message: error.message, ...error.details } }, requestId, origin);
       }
       logger.error("Request failed", { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
-      return respond({ statusCode: 500, body: { message: "Internal server error", request_id: requestId } }, requestId);
+      return respond({ statusCode: 500, body: { message: "Internal server error", request_id: requestId } }, requestId, origin);
     }
   };
   return (event, context) => traceApiInvocation(event, context, () => invoke(event, context));
+}
+
+/** A request header's value, its name matched case-insensitively (HTTP/2 clients send lower case). */
+function headerValue(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const key = Object.keys(event.headers ?? {}).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : (event.headers[key] ?? undefined);
 }
 
 function compact(values: Record<string, string | undefined> | null | undefined): Record<string, string> {

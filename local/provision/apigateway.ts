@@ -1,6 +1,7 @@
 /**
- * API Gateway (REST): the RestApi, its resources, methods, integrations, models, request
- * validators, stages, API keys, usage plans and gateway responses go into the local API Gateway
+ * API Gateway (REST): the RestApi, its resources, methods, integrations (with their method and
+ * integration responses), models, request validators, stages, API keys, usage plans and gateway
+ * responses go into the local API Gateway
  * registry (local/services/api-gateway/), which serves each API on its own port. Stages return
  * their local invoke URL (`http://127.0.0.1:<port>/<stage>`), so `apiUrl` is a real address.
  */
@@ -81,8 +82,35 @@ const handlers: Record<string, Handler> = {
       type: asString(inputs.type) ?? "AWS_PROXY",
       uri: asString(inputs.uri),
       timeoutMilliseconds: asNumber(inputs.timeoutMilliseconds) ?? INTEGRATION_TIMEOUT_MS,
+      requestTemplates: stringMap(inputs.requestTemplates),
     });
     const id = `agi-${api.id}-${resourceId}-${httpMethod}`;
+    return { id, state: { ...base.state, id } };
+  },
+  "aws:apigateway/methodResponse:MethodResponse": (inputs, deployment, base) => {
+    const api = deployment.apis.api(refId(inputs.restApi));
+    const resourceId = refId(inputs.resourceId);
+    const httpMethod = String(inputs.httpMethod).toUpperCase();
+    const statusCode = String(inputs.statusCode);
+    const headers = Object.fromEntries(
+      Object.entries(asRecord(inputs.responseParameters))
+        .filter(([k]) => k.startsWith("method.response.header."))
+        .map(([k, v]) => [k.slice("method.response.header.".length), v === true]),
+    );
+    api.methodResponses.set(`${methodKey(resourceId, httpMethod)} ${statusCode}`, { statusCode, headers });
+    const id = `agmr-${api.id}-${resourceId}-${httpMethod}-${statusCode}`;
+    return { id, state: { ...base.state, id } };
+  },
+  "aws:apigateway/integrationResponse:IntegrationResponse": (inputs, deployment, base) => {
+    const api = deployment.apis.api(refId(inputs.restApi));
+    const resourceId = refId(inputs.resourceId);
+    const httpMethod = String(inputs.httpMethod).toUpperCase();
+    const statusCode = String(inputs.statusCode);
+    const key = methodKey(resourceId, httpMethod);
+    const responses = (api.integrationResponses.get(key) ?? []).filter((r) => r.statusCode !== statusCode);
+    responses.push({ statusCode, selectionPattern: asString(inputs.selectionPattern), responseParameters: stringMap(inputs.responseParameters), responseTemplates: stringMap(inputs.responseTemplates) });
+    api.integrationResponses.set(key, responses);
+    const id = `agir-${api.id}-${resourceId}-${httpMethod}-${statusCode}`;
     return { id, state: { ...base.state, id } };
   },
   "aws:apigateway/model:Model": (inputs, deployment, base) => {

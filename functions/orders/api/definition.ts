@@ -16,7 +16,10 @@ export const ordersApi = defineFunction({
     /** The order workflow: started per order, described while the order is not stored yet. */
     workflow: link.stateMachine(),
   },
-  settings: z.object({}),
+  settings: z.object({
+    /** The stack's `corsAllowOrigins`: the origins whose pages may read its answers (`["*"]`: any). */
+    corsAllowOrigins: z.array(z.string()),
+  }),
 });
 
 /** The header that makes a retried `POST /order` return the first answer. */

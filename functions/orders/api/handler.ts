@@ -102,7 +102,7 @@ export const handler = apiHandler(ordersApi, {
     if (running) return { statusCode: 200, body: { order_id: running.order_id, customer_id: running.customer_id, items: running.items, status: "PENDING", created_at: running.received_at } };
     throw new HttpError(404, `Order ${id.data} not found`);
   },
-});
+}, { allowedOrigins: (settings) => settings.corsAllowOrigins });
 
 /** SHA-256 of the validated body: the same order sent twice has the same fingerprint. */
 function fingerprint(body: OrderRequest): string {

@@ -93,7 +93,39 @@ export function sendGatewayError(api: RestApi, req: IncomingMessage, res: Server
     "content-type": "application/json",
     "x-amzn-RequestId": requestId,
     "x-amzn-ErrorType": failure.errorType,
-    ...Object.fromEntries(Object.entries(custom?.headers ?? {}).map(([k, v]) => [k, v.replace(/^'(.*)'$/, "$1")])),
+    ...gatewayResponseHeaders(custom?.headers ?? {}, req, request, stage?.variables ?? {}, (problem) => log(`[api ${api.name}] ${problem}`)),
   });
   res.end(text);
+}
+
+/**
+ * A gateway response's headers, from its `gatewayresponse.header.<name>` mappings as AWS evaluates
+ * them: `'static text'`, or a copy of `method.request.header.<name>` (matched case-insensitively,
+ * as HTTP header names are), `method.request.querystring.<name>`, `stageVariables.<name>` or
+ * `context.<name>`. A mapping whose source the request does not have adds no header.
+ */
+export function gatewayResponseHeaders(
+  mappings: Record<string, string>,
+  req: IncomingMessage,
+  context: GatewayContext,
+  stageVariables: Record<string, string>,
+  log: (problem: string) => void,
+): Record<string, string> {
+  const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  const headers: Record<string, string> = {};
+  for (const [name, expression] of Object.entries(mappings)) {
+    const literal = /^'(.*)'$/s.exec(expression);
+    const source = /^(method\.request\.header|method\.request\.querystring|stageVariables|context)\.(.+)$/.exec(expression);
+    let value: string | undefined;
+    if (literal) value = literal[1];
+    else if (source?.[1] === "method.request.header") {
+      const header = req.headers[source[2]!.toLowerCase()];
+      value = Array.isArray(header) ? header.at(-1) : header;
+    } else if (source?.[1] === "method.request.querystring") value = url.searchParams.getAll(source[2]!).at(-1);
+    else if (source?.[1] === "stageVariables") value = stageVariables[source[2]!];
+    else if (source?.[1] === "context") value = context[source[2]!];
+    else log(`gateway response header ${name} = ${expression} is not emulated locally`);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
 }

@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { HttpError, sendGatewayError } from "./gateway-responses";
 import { integratedFunction, invokeWithTimeout, proxyEvent, proxyResponse } from "./lambda-proxy";
 import type { ProxyResponse } from "./lambda-proxy";
+import { runMockIntegration } from "./mock-integration";
 import { methodKey } from "./rest-api";
 import type { ApiKey, LambdaInvoker, RestApi, UsagePlan } from "./rest-api";
 import { headersOf, lastHeader, queryOf, readBody } from "./request";
@@ -57,6 +58,8 @@ export class ApiGatewayRegistry {
       resources: new Map([[rootResourceId, { id: rootResourceId }]]),
       methods: new Map(),
       integrations: new Map(),
+      methodResponses: new Map(),
+      integrationResponses: new Map(),
       models: new Map(),
       validators: new Map(),
       stages: new Map(),
@@ -120,9 +123,19 @@ export class ApiGatewayRegistry {
     validateRequest(api, method, { headers, query, pathParameters: route.pathParameters, body });
 
     const integration = api.integrations.get(methodKey(method.resourceId, method.httpMethod));
-    if (integration?.type === "MOCK") return { statusCode: 200, headers: {}, body: "" };
-    const fn = integratedFunction(integration, this.options.resolveFunction);
     const where = `[api ${api.name}] ${matched.httpMethod} ${route.resourcePath}`;
+    if (integration?.type === "MOCK") {
+      const request = {
+        path: route.pathParameters,
+        querystring: query.single,
+        header: headers.single,
+        body,
+        context: { requestId, extendedRequestId: requestId, apiId: api.id, stage: matched.stageName, httpMethod: matched.httpMethod, resourcePath: route.resourcePath, resourceId: route.resource.id },
+        stageVariables: matched.stage.variables,
+      };
+      return runMockIntegration(api, integration, request, lastHeader(headers, "accept"), (problem) => this.options.log(`${where}: ${problem}`));
+    }
+    const fn = integratedFunction(integration, this.options.resolveFunction);
     if (!integration || !fn) {
       this.options.log(`${where}: integration ${integration?.type ?? "(none)"} ${integration?.uri ?? ""} is not emulated locally (only AWS_PROXY to a local function, and MOCK)`);
       throw new HttpError(500, "DEFAULT_5XX", "Internal server error", "InternalServerErrorException");

@@ -34,6 +34,26 @@ export interface ApiIntegration {
   type: string;
   uri?: string;
   timeoutMilliseconds: number;
+  /** Content type → request mapping template (non-proxy integrations; a MOCK's names its status). */
+  requestTemplates: Record<string, string>;
+}
+
+/** A method response: a status the method may answer and the headers it declares. */
+export interface ApiMethodResponse {
+  statusCode: string;
+  /** Declared header names (from `method.response.header.<name>`) → required. */
+  headers: Record<string, boolean>;
+}
+
+/** An integration response of a non-proxy integration: how its answer becomes a method response. */
+export interface ApiIntegrationResponse {
+  statusCode: string;
+  /** Regex over the integration's status (MOCK, HTTP) or error message (Lambda); none: the default. */
+  selectionPattern?: string;
+  /** `method.response.header.<name>` → mapping expression (`'static'`, ...). */
+  responseParameters: Record<string, string>;
+  /** Content type → response mapping template (VTL). */
+  responseTemplates: Record<string, string>;
 }
 
 export interface ApiModel {
@@ -58,6 +78,7 @@ export interface ApiStage {
 export interface GatewayResponse {
   statusCode?: number;
   templates: Record<string, string>;
+  /** Header name → mapping expression: `'static'`, `method.request.header.<name>`, ... */
   headers: Record<string, string>;
 }
 
@@ -69,6 +90,10 @@ export interface RestApi {
   resources: Map<string, ApiResource>;
   methods: Map<string, ApiMethod>;
   integrations: Map<string, ApiIntegration>;
+  /** By {@link methodKey} and status code: `methodKey(resource, method) + " " + status`. */
+  methodResponses: Map<string, ApiMethodResponse>;
+  /** By {@link methodKey}: the integration's responses, in declaration order. */
+  integrationResponses: Map<string, ApiIntegrationResponse[]>;
   models: Map<string, ApiModel>;
   validators: Map<string, ApiValidator>;
   stages: Map<string, ApiStage>;

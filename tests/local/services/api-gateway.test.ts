@@ -58,6 +58,7 @@ async function api(options: { rateLimit?: number; burstLimit?: number; result?: 
       type: "AWS_PROXY",
       uri: "arn:aws:apigateway:us-east-2:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-2:000000000000:function:orders/invocations",
       timeoutMilliseconds: 29_000,
+      requestTemplates: {},
     });
   };
   method("order", "POST", { apiKeyRequired: true, requestModels: { "application/json": "OrderRequest" }, requestValidatorId: "body" });
