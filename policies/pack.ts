@@ -8,6 +8,7 @@
  */
 import type { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { apiPolicies } from "./rules/api";
+import { corsPolicies } from "./rules/cors";
 import { deployTimePolicies } from "./rules/deploy-time";
 import { encryptionPolicies } from "./rules/encryption";
 import { gatewayResponsePolicies } from "./rules/gateway-responses";
@@ -28,7 +29,7 @@ export const THEMES = {
   resilience: resiliencePolicies,
   observability: [...observabilityPolicies, ...alarmPolicies],
   "supply-chain": supplyChainPolicies,
-  api: [...apiPolicies, ...gatewayResponsePolicies],
+  api: [...apiPolicies, ...gatewayResponsePolicies, ...corsPolicies],
   "deploy-time": deployTimePolicies,
 } as const;
 
@@ -90,6 +91,8 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "apigateway-request-validation": "mandatory",
   // AWS would send the template to clients as literal text.
   "apigateway-gateway-response-no-vtl": "mandatory",
+  // A half-configured CORS breaks browser clients in ways only a browser shows.
+  "apigateway-cors-complete": "mandatory",
   // API Gateway answers 504 while the function runs on (and acts).
   "lambda-api-timeout-below-integration-timeout": "mandatory",
   // Deploy-time and run-time failures

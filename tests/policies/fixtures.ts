@@ -137,6 +137,19 @@ export function world(): World {
   add(r(T.restApi, "api", { name: "orders-api" }, { id: "api123" }));
   add(r(T.method, "post-order", { restApi: "api123", resourceId: "res1", httpMethod: "POST", authorization: "NONE", apiKeyRequired: true, requestValidatorId: "body" }));
   add(r(T.method, "options-order", { restApi: "api123", resourceId: "res1", httpMethod: "OPTIONS", authorization: "NONE" }));
+  // CORS for one origin: the preflight (MOCK, 200 responses) and the gateway responses' headers.
+  const preflight = { restApi: "api123", resourceId: "res1", httpMethod: "OPTIONS" };
+  add(r(T.integration, "options-order-integration", { ...preflight, type: "MOCK", requestTemplates: { "application/json": '{"statusCode": 200}' } }));
+  add(r("aws:apigateway/methodResponse:MethodResponse", "options-order-200", { ...preflight, statusCode: "200", responseParameters: { "method.response.header.Access-Control-Allow-Origin": false } }));
+  add(r("aws:apigateway/integrationResponse:IntegrationResponse", "options-order-integration-200", { ...preflight, statusCode: "200", responseParameters: { "method.response.header.Access-Control-Allow-Origin": "'https://shop.example.com'" } }));
+  for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"]) {
+    add(r("aws:apigateway/response:Response", `cors-${type.toLowerCase()}`, {
+      restApiId: "api123",
+      responseType: type,
+      responseTemplates: { "application/json": '{"message":$context.error.messageString}' },
+      responseParameters: { "gatewayresponse.header.Access-Control-Allow-Origin": "'https://shop.example.com'", "gatewayresponse.header.Vary": "'Origin'" },
+    }));
+  }
   add(r(T.stage, "stage", { restApi: "api123", stageName: "dev", deployment: "dep1", accessLogSettings: { destinationArn: arn("logs", "log-group:/aws/apigateway/orders"), format: "{\"requestId\":\"$context.requestId\"}" }, xrayTracingEnabled: true }));
   add(r(T.methodSettings, "stage-settings", { restApi: "api123", stageName: "dev", methodPath: "*/*", settings: { loggingLevel: "ERROR", metricsEnabled: true, dataTraceEnabled: false } }));
   add(r(T.logGroup, "execution-logs", { name: EXECUTION_LOGS, retentionInDays: 30, kmsKeyId: KEY_ARN }, { arn: arn("logs", `log-group:${EXECUTION_LOGS}`) }));

@@ -327,6 +327,41 @@ const CASES: Record<string, Case[]> = {
   "apigateway-request-validation": [
     { what: "no validator", break: (w) => set(w, "post-order", { requestValidatorId: undefined }), expected: ["Method POST on resource res1 has no request validator: set requestValidatorId to an aws.apigateway.RequestValidator (with requestModels for a body, requestParameters for path and query)."] },
   ],
+  "apigateway-cors-complete": [
+    {
+      what: "a resource without its preflight",
+      break: (w) => remove(w, "options-order"),
+      expected: ["REST API api123 allows origins, but resource res1 (POST) has no OPTIONS method: browsers refuse every call to it that needs a preflight."],
+    },
+    {
+      what: "a preflight behind the API key, integrated with a function",
+      break: (w) => set(set(w, "options-order", { apiKeyRequired: true }), "options-order-integration", { type: "AWS_PROXY" }),
+      expected: [
+        "The OPTIONS method of resource res1 requires authorization or an API key, which a browser's preflight never sends: set authorization NONE and apiKeyRequired false.",
+        "The OPTIONS method of resource res1 is integrated as AWS_PROXY: make it a MOCK integration, so API Gateway answers preflights itself.",
+      ],
+    },
+    {
+      what: "a preflight that never sets the origin",
+      break: (w) => set(w, "options-order-integration-200", { responseParameters: {}, responseTemplates: { "application/json": "" } }),
+      expected: ["The preflight of resource res1 never sets Access-Control-Allow-Origin: declare its 200 method response and an integration response that sets it."],
+    },
+    {
+      what: "gateway responses without the header, without Vary, and no DEFAULT_5XX",
+      break: (w) =>
+        add(
+          set(remove(w, "cors-default_5xx"), "cors-default_4xx", { responseParameters: { "gatewayresponse.header.Access-Control-Allow-Origin": "'https://shop.example.com'" } }),
+          GATEWAY_RESPONSE_TYPE,
+          "throttled",
+          { restApiId: "api123", responseType: "THROTTLED", responseTemplates: { "application/json": '{"message":$context.error.messageString}' } },
+        ),
+      expected: [
+        "REST API api123 allows origins but declares no DEFAULT_5XX gateway response: AWS's own 5XX answers carry no CORS headers, so pages cannot read them.",
+        "Gateway response DEFAULT_4XX of REST API api123 sets Access-Control-Allow-Origin to 'https://shop.example.com' without Vary: Origin: a cache may hand one origin's answer to another.",
+        "Gateway response THROTTLED of REST API api123 has no Access-Control-Allow-Origin header: a page sees a network error instead of the answer.",
+      ],
+    },
+  ],
   "apigateway-gateway-response-no-vtl": [
     {
       what: "$util.escapeJavaScript in a template",

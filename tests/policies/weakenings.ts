@@ -450,6 +450,23 @@ export const WEAKENINGS: Weakening[] = [
     ],
   },
   {
+    what: "a 5xx from the gateway without Access-Control-Allow-Origin (a page would see a network error, not the answer)",
+    policy: "apigateway-cors-complete",
+    transform: weaken("aws:apigateway/response:Response", "orders-default-5xx", (p) => ({
+      ...p,
+      responseParameters: Object.fromEntries(Object.entries(p.responseParameters as Props).filter(([k]) => k !== "gatewayresponse.header.Access-Control-Allow-Origin")),
+    })),
+    messages: [`Gateway response DEFAULT_5XX of REST API ${REST_API_ID} has no Access-Control-Allow-Origin header: a page sees a network error instead of the answer.`],
+  },
+  {
+    what: "a preflight behind the API key (browsers never send it on a preflight)",
+    policy: "apigateway-cors-complete",
+    transform: weaken(T.method, "orders-order-id-options", (p) => ({ ...p, apiKeyRequired: true })),
+    messages: [
+      "The OPTIONS method of resource orders-order-id-resource-7f4ebce requires authorization or an API key, which a browser's preflight never sends: set authorization NONE and apiKeyRequired false.",
+    ],
+  },
+  {
     what: "a dashboard name with a space",
     policy: "aws-name-valid",
     transform: weaken(T.dashboard, "monitoring-dashboard", (p) => ({ ...p, dashboardName: "utility serverless staging" })),
