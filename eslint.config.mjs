@@ -60,6 +60,14 @@ export default tseslint.config(
   { files: ["local/**/*.ts", "local/**/*.cjs"], rules: { "no-restricted-imports": refuse(BOUNDARY.localReach, "policies", "scripts", "bench", "tests") } },
   { files: ["scripts/**/*.ts", "bench/**/*.ts"], rules: { "no-restricted-imports": refuse(BOUNDARY.toolsReach, "tests") } },
   {
+    // The example order page's script runs in a browser (examples/order-page/).
+    files: ["examples/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { document: "readonly", fetch: "readonly", crypto: "readonly", HTMLInputElement: "readonly", HTMLElement: "readonly", console: "readonly" },
+    },
+  },
+  {
     // Plain CommonJS scripts run by Node directly (the local Lambda worker).
     files: ["**/*.cjs"],
     languageOptions: {
