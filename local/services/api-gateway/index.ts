@@ -19,7 +19,12 @@
  *   rendered by simple `$context` substitution only, as AWS does (no VTL: `$util` is literal text);
  *   a refused request's validator messages (`$context.error.validationErrorString`) go to the log,
  *   as the access log would have them.
- * Not emulated: authorizers other than API keys, non-proxy integrations (mapping templates), usage
+ * - `MOCK` integrations (a CORS preflight): the request template names the status, the matching
+ *   integration response maps it to a method response with static headers and a VTL response
+ *   template, whose `$context.responseOverride` headers and status apply (mock-integration.ts,
+ *   mapping-templates.ts); gateway responses' header mappings (`'static'`,
+ *   `method.request.header.<name>`, ...) are applied too.
+ * Not emulated: authorizers other than API keys, non-proxy integrations other than MOCK, usage
  * plan quotas, caching, deployments as snapshots (the latest declared configuration is served).
  *
  * Modules, in the order a request meets them:
@@ -29,6 +34,7 @@
  * - usage-plans.ts: API keys, usage plans and their throttling;
  * - request-validation.ts and model-schema.ts: request validators and request models;
  * - lambda-proxy.ts: the proxy event, the integration timeout, the function's response;
+ * - mock-integration.ts and mapping-templates.ts: MOCK integrations and their VTL templates;
  * - gateway-responses.ts: refused requests and the gateway responses that answer them;
  * - rest-api.ts: the declarations all of them read.
  *

@@ -143,7 +143,8 @@ describe("queues", () => {
 describe("API", () => {
   it("is a regional REST API with POST /order and GET /order/{id}, both requiring the API key", () => {
     expect(named("aws:apigateway/restApi:RestApi", "orders-api").inputs).toMatchObject({ name: "dofs-dev-api", endpointConfiguration: { types: "REGIONAL" } });
-    const methods = ofType("aws:apigateway/method:Method").filter((m) => m.name.startsWith("orders-"));
+    // The CORS preflights (OPTIONS, open to browsers): tests/components/orders/cors.test.ts.
+    const methods = ofType("aws:apigateway/method:Method").filter((m) => m.name.startsWith("orders-") && m.inputs.httpMethod !== "OPTIONS");
     expect(methods.map((m) => m.inputs.httpMethod).sort()).toEqual(["GET", "POST"]);
     for (const m of methods) expect(m.inputs).toMatchObject({ apiKeyRequired: true, authorization: "NONE" });
     const order = named("aws:apigateway/resource:Resource", "orders-order-resource");
@@ -190,7 +191,7 @@ describe("API", () => {
   });
   it("proxies both methods to the API function, which only this API's two routes of this stage may invoke", () => {
     const fn = byInput("aws:lambda/function:Function", "name", "dofs-dev-orders-api");
-    const integrations = ofType("aws:apigateway/integration:Integration").filter((i) => i.name.startsWith("orders-"));
+    const integrations = ofType("aws:apigateway/integration:Integration").filter((i) => i.name.startsWith("orders-") && i.inputs.httpMethod !== "OPTIONS");
     expect(integrations).toHaveLength(2);
     for (const i of integrations) expect(i.inputs).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST", uri: fn.state.invokeArn });
     const permissions = ofType("aws:lambda/permission:Permission").filter((p) => p.name.startsWith("orders-"));
