@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BAD_REQUEST_BODY_MESSAGE, GATEWAY_RESPONSE_TEMPLATES, orderRequestJsonSchema } from "../../../components/orders/api-model";
+import { gatewayResponseCorsParameters, preflightTemplate } from "../../../components/orders/cors";
 import { runProgram } from "../../../runner/run-program";
 import { errorContext, renderGatewayTemplate } from "../../../local/services/api-gateway/gateway-responses";
 import { compileModelSchema } from "../../../local/services/api-gateway/model-schema";
@@ -238,5 +239,74 @@ describe("gateway response templates: simple substitution, as AWS renders them",
         expect(JSON.parse(rendered)).toMatchObject({ message: expect.any(String), requestId: "r1" });
       }
     }
+  });
+});
+
+describe("MOCK integrations and gateway response headers (what CORS is declared with)", () => {
+  const ORIGINS = ["https://a.example", "https://b.example"];
+
+  /** A preflight on /order as the program declares it: OPTIONS, MOCK, 200 method and integration responses. */
+  async function withPreflight(integrationResponses = true) {
+    const base = await api();
+    const rest = registry!.api("abc123");
+    const key = methodKey("order", "OPTIONS");
+    rest.methods.set(key, { resourceId: "order", httpMethod: "OPTIONS", apiKeyRequired: false, authorization: "NONE", requestModels: {}, requestParameters: {} });
+    rest.integrations.set(key, { resourceId: "order", httpMethod: "OPTIONS", type: "MOCK", timeoutMilliseconds: 29_000, requestTemplates: { "application/json": '{"statusCode": 200}' } });
+    rest.methodResponses.set(`${key} 200`, { statusCode: "200", headers: { Vary: false, "Access-Control-Allow-Origin": false } });
+    if (integrationResponses) {
+      rest.integrationResponses.set(key, [{ statusCode: "200", responseParameters: { "method.response.header.Vary": "'Origin'" }, responseTemplates: { "application/json": preflightTemplate(ORIGINS, ["POST"]) } }]);
+    }
+    return base;
+  }
+  const preflight = (base: string, origin: string) => send(`${base}/order`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } });
+
+  it("answers a preflight from the declared responses: static Vary, and the template's overrides only for an allowed origin; no key, no function", async () => {
+    const base = await withPreflight();
+    const allowed = await preflight(base, "https://b.example");
+    expect(allowed.status).toBe(200);
+    expect(Object.fromEntries([...allowed.headers].filter(([k]) => k.startsWith("access-control-") || k === "vary"))).toEqual({
+      vary: "Origin",
+      "access-control-allow-origin": "https://b.example",
+      "access-control-allow-methods": "OPTIONS,POST",
+      "access-control-allow-headers": "content-type,x-api-key,idempotency-key,traceparent,tracestate",
+      "access-control-max-age": "600",
+    });
+    const other = await preflight(base, "https://c.example");
+    expect(other.status).toBe(200);
+    expect([...other.headers.keys()].filter((k) => k.startsWith("access-control-"))).toEqual([]);
+    expect(other.headers.get("vary")).toBe("Origin");
+    expect(invocations).toHaveLength(0);
+  });
+
+  it("answers 500 for a MOCK with no integration response for its status, and logs the configuration error", async () => {
+    const base = await withPreflight(false);
+    const response = await preflight(base, "https://a.example");
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body)).toEqual({ message: "Internal server error" });
+    expect(logs.join("\n")).toContain("Execution failed due to configuration error: no integration response matches status 200 and there is no default one");
+  });
+
+  it("adds the gateway responses' header mappings to a 502, a 429 and a 403: a copy of the request's Origin, static Vary and exposed headers", async () => {
+    const base = await api({ rateLimit: 0.01, burstLimit: 1, result: { body: "no status" } });
+    const rest = registry!.api("abc123");
+    const headers = Object.fromEntries(Object.entries(gatewayResponseCorsParameters(ORIGINS)).map(([k, v]) => [k.slice("gatewayresponse.header.".length), v]));
+    for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"]) rest.gatewayResponses.set(type, { templates: { "application/json": GATEWAY_RESPONSE_TEMPLATES[type as "DEFAULT_4XX"] }, headers });
+    const origin = { Origin: "https://a.example" };
+    const answers = [
+      await send(`${base}/order/1`, { headers: { ...withKey(), ...origin } }), // malformed function result: 502
+      await send(`${base}/order/1`, { headers: { ...withKey(), ...origin } }), // burst spent: 429
+      await send(`${base}/order/1`, { headers: { ...withKey("wrong"), ...origin } }), // 403
+    ];
+    expect(answers.map((a) => a.status)).toEqual([502, 429, 403]);
+    for (const answer of answers) {
+      expect([answer.headers.get("access-control-allow-origin"), answer.headers.get("vary"), answer.headers.get("access-control-expose-headers")], String(answer.status)).toEqual([
+        "https://a.example",
+        "Origin",
+        "x-request-id,x-amzn-requestid,idempotent-replayed",
+      ]);
+    }
+    // Copied, not compared: AWS cannot do better in a gateway response (README, "CORS"); no Origin, no header.
+    expect((await send(`${base}/order/1`, { headers: { ...withKey("wrong"), Origin: "https://c.example" } })).headers.get("access-control-allow-origin")).toBe("https://c.example");
+    expect((await send(`${base}/order/1`, { headers: withKey("wrong") })).headers.get("access-control-allow-origin")).toBeNull();
   });
 });
