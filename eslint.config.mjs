@@ -19,6 +19,7 @@ const BOUNDARY = {
   policiesReach: "policies/ may use the runner (npm run policy) but never components/, functions/ or the local cloud: policies judge what the program declares, not how it is built.",
   localReach: "local/ is the local cloud: it may import runner/, components/ and functions/, never the policies, scripts, benchmarks or tests.",
   toolsReach: "scripts/ and bench/ never import tests/.",
+  examplesReach: "examples/ are clients of the deployed API, as a user would write them: they import nothing of the repository.",
 };
 /** `no-restricted-imports` with the given folders refused, each with its reason. */
 const refuse = (message, ...folders) => ["error", { patterns: folders.map((name) => ({ regex: folder(name), message })) }];
@@ -59,6 +60,10 @@ export default tseslint.config(
   },
   { files: ["local/**/*.ts", "local/**/*.cjs"], rules: { "no-restricted-imports": refuse(BOUNDARY.localReach, "policies", "scripts", "bench", "tests") } },
   { files: ["scripts/**/*.ts", "bench/**/*.ts"], rules: { "no-restricted-imports": refuse(BOUNDARY.toolsReach, "tests") } },
+  {
+    files: ["examples/**/*.ts", "examples/**/*.js"],
+    rules: { "no-restricted-imports": refuse(BOUNDARY.examplesReach, "components", "functions", "runner", "local", "policies", "scripts", "bench", "tests") },
+  },
   {
     // The example order page's script runs in a browser (examples/order-page/).
     files: ["examples/**/*.js"],

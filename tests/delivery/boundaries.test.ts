@@ -24,6 +24,7 @@ const PACK = "The policy pack stands alone (the Pulumi CLI loads policies/ on it
 const POLICY_RUN = "policies/ may use the runner (npm run policy) but never components/, functions/ or the local cloud: policies judge what the program declares, not how it is built.";
 const LOCAL = "local/ is the local cloud: it may import runner/, components/ and functions/, never the policies, scripts, benchmarks or tests.";
 const TOOLS = "scripts/ and bench/ never import tests/.";
+const EXAMPLES = "examples/ are clients of the deployed API, as a user would write them: they import nothing of the repository.";
 
 describe("folder boundaries", () => {
   it.each([
@@ -41,6 +42,7 @@ describe("folder boundaries", () => {
     ["local/x.ts", 'export { x } from "../policies/pack";', "../policies/pack", LOCAL],
     ["scripts/x.ts", 'import { x } from "../tests/support/program";', "../tests/support/program", TOOLS],
     ["bench/x.ts", 'import { x } from "../tests/support/program";', "../tests/support/program", TOOLS],
+    ["examples/order-page/x.ts", 'import { x } from "../../functions/lib/cors";', "../../functions/lib/cors", EXAMPLES],
   ])("%s: %s is refused", async (file, source, specifier, reason) => {
     expect(await refusals(file, source)).toEqual([refused(specifier, reason)]);
   });
@@ -55,6 +57,7 @@ describe("folder boundaries", () => {
     ["local/provision/x.ts", 'import { x } from "../../runner/run-program";'],
     ["scripts/x.ts", 'import { x } from "../local/outputs";'],
     ["tests/local/x.ts", 'import { x } from "../../local/cloud";'],
+    ["tests/examples/x.ts", 'import { x } from "../../examples/order-page/serve";'],
   ])("%s: %s is allowed", async (file, source) => {
     expect(await refusals(file, source)).toEqual([]);
   });
