@@ -14,10 +14,13 @@
  */
 import * as velocity from "velocityjs";
 
-/** A Java-like map, as VTL templates on AWS see request parameters. */
+/** Java's Map methods, which an entry of the same name (a header called `get`) must not hide. */
+const MAP_METHODS = new Set(["get", "keySet", "containsKey", "size", "entries"]);
+
+/** A Java-like map, as VTL templates on AWS see request parameters (`$map.get("a")` and `$map.a`). */
 class VtlMap {
   constructor(private readonly entries: Record<string, unknown>) {
-    Object.assign(this, entries);
+    for (const [key, value] of Object.entries(entries)) if (!MAP_METHODS.has(key)) Object.defineProperty(this, key, { value, enumerable: true });
   }
   get(key: string): unknown {
     return this.entries[key] ?? null;

@@ -98,6 +98,8 @@ describe("the preflight template, as the VTL engine runs it", () => {
       expect(render(header).headerOverrides, JSON.stringify(header)).toEqual({});
     }
     expect(render({}).output.trim()).toBe("");
+    // A header named like a Map method cannot hide the method the template calls.
+    expect(render({ get: "x", size: "1", Origin: "https://shop.example.com" }).headerOverrides["Access-Control-Allow-Origin"]).toBe("https://shop.example.com");
   });
 });
 
