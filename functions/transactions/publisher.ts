@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { PublishBatchCommand, PublishCommand } from "@aws-sdk/client-sns";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
-import { clients } from "../lib/aws";
+import { snsClient } from "../lib/aws/sns";
 import { ATTR, businessAttributes } from "../lib/telemetry/attributes";
 import { hasTracingMiddleware } from "../lib/telemetry/middleware";
 import { injectIntoMessageAttributes } from "../lib/telemetry/propagation";
@@ -95,7 +95,7 @@ export class TransactionPublisher {
     private readonly topicArn: string,
     client?: SNSClient,
   ) {
-    this.client = client ?? clients.sns();
+    this.client = client ?? snsClient();
     this.injectTraceContext = !hasTracingMiddleware(this.client);
   }
 
