@@ -12,11 +12,17 @@ async function functions() {
   const { baseline, functions } = await benchFunctions();
   console.log("Functions (bundle = the deploy artifact, run in a fresh Node process):");
   console.log(`  baseline (empty handler): cold ${fmt(baseline.coldMs)} ms, warm ${fmt(baseline.warmMs, 2)} ms`);
-  console.log("  function                                          KiB   gzip KiB  esbuild ms  cold ms  cold/baseline  warm ms");
+  console.log("  function                                          KiB   gzip KiB  esbuild ms  load ms  cold ms  cold/baseline  warm ms");
   for (const f of functions) {
     console.log(
-      `  ${f.name.padEnd(48)} ${fmt(f.kib).padStart(5)} ${fmt(f.gzipKib).padStart(9)} ${fmt(f.buildMs).padStart(11)} ${fmt(f.coldMs).padStart(8)} ${fmt(f.coldMs / baseline.coldMs, 1).padStart(13)}x ${fmt(f.warmMs, 2).padStart(8)}`,
+      `  ${f.name.padEnd(48)} ${fmt(f.kib).padStart(5)} ${fmt(f.gzipKib).padStart(9)} ${fmt(f.buildMs).padStart(11)} ${fmt(f.loadMs).padStart(8)} ${fmt(f.coldMs).padStart(8)} ${fmt(f.coldMs / baseline.coldMs, 1).padStart(13)}x ${fmt(f.warmMs, 2).padStart(8)}`,
     );
+  }
+  console.log("\n  module load by package (KiB in the bundle / ms of CPU during require, from a profile; the 7 largest, then Node's share):");
+  for (const f of functions) {
+    const shown = [...f.packages.filter((p) => p.kib > 0).slice(0, 7), ...f.packages.filter((p) => p.kib === 0 && p.loadMs > 0)];
+    const top = shown.map((p) => `${p.name} ${fmt(p.kib)}/${fmt(p.loadMs, 1)}`);
+    console.log(`  ${f.name}: ${top.join(", ")}`);
   }
 }
 
