@@ -70,7 +70,7 @@ export function buildOptions(entry: string, outfile: string): BuildOptions & { w
 }
 
 /** Bump when the build options below change, so bundles cached on disk are rebuilt. */
-const BUILD_OPTIONS_VERSION = 3;
+export const BUILD_OPTIONS_VERSION = 3;
 /**
  * Build manifests live beside the bundles, not in them: the bundle directory is the deployed
  * archive, and absolute paths and mtimes in it would change the artifact on every machine.
