@@ -41,7 +41,7 @@ async function flows() {
 
 export const USAGE = `usage: npm run bench [-- --functions | --flows]
   (no option)   both parts
-  --functions   the function bundles: size, build time, cold and warm invocation in a fresh Node process
+  --functions   the function bundles: size, build time, module load by package, cold and warm invocation in a fresh Node process
   --flows       end to end through a local cloud, with tracing off and on
   -h, --help    this text`;
 
