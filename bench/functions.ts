@@ -15,7 +15,7 @@ import { BUILD_DIR, buildOptions } from "../components/lib/bundle";
 import { runProgram } from "../runner/run-program";
 import { startOtlpReceiver } from "../local/otlp-receiver";
 import { FunctionHost } from "../local/runtime/function-host";
-import { measureLoad, packageBytes, packageShares } from "./module-load";
+import { measureColdStart, measureLoad, packageBytes, packageShares } from "./module-load";
 import type { PackageShare } from "./module-load";
 
 export interface FunctionFigures {
@@ -25,8 +25,10 @@ export interface FunctionFigures {
   buildMs: number;
   /** Median `require` of the bundle in a fresh Node process (nothing else loaded). */
   loadMs: number;
-  /** Fresh process, bundle loaded, first (empty) event answered, its spans exported. */
+  /** Fresh process, bundle loaded, first (empty) event answered, its spans exported: through the local cloud's host. */
   coldMs: number;
+  /** The same in a plain `node` process (no host, no loader), from the process's start. */
+  plainColdMs: number;
   warmMs: number;
   /** Bytes and module-load CPU time per package, largest first. */
   packages: PackageShare[];
@@ -58,12 +60,12 @@ function eventFor(environment: Record<string, string>): unknown {
   return {};
 }
 
-export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldMs: number; warmMs: number }; functions: FunctionFigures[] }> {
+export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldMs: number; plainColdMs: number; warmMs: number }; functions: FunctionFigures[] }> {
   const run = await runProgram({ stack: "dev", config: { accountFingerprintKey: "bench-fingerprint-key-0123456789abcdef0123" } });
 
   const baselineDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-baseline-"));
   fs.writeFileSync(path.join(baselineDir, "index.js"), "exports.handler = async () => ({});\n");
-  const baseline = await timeInvocations("baseline", baselineDir, {}, {}, warmRuns);
+  const baseline = { ...(await timeInvocations("baseline", baselineDir, {}, {}, warmRuns)), plainColdMs: measureColdStart(path.join(baselineDir, "index.js"), {}, {}) };
 
   // The functions export their spans as on AWS, to a receiver standing in for the collector layer.
   const receiver = await startOtlpReceiver({ stack: "bench", dir: fs.mkdtempSync(path.join(os.tmpdir(), "bench-spans-")) });
@@ -90,6 +92,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
       bytes = packageBytes(result.metafile);
     }
     const load = measureLoad(path.join(bundleDir, "index.js"), environment);
+    const plainColdMs = measureColdStart(path.join(bundleDir, "index.js"), environment, eventFor(environment));
     const timing = await timeInvocations(fn.inputs.name as string, bundleDir, environment, eventFor(environment), warmRuns);
     functions.push({
       name: fn.inputs.name as string,
@@ -97,6 +100,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
       gzipKib: gzipSync(bundle).byteLength / 1024,
       buildMs,
       loadMs: load.loadMs,
+      plainColdMs,
       ...timing,
       packages: packageShares(bytes, load.profileMs),
     });

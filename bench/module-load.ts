@@ -126,3 +126,29 @@ export function packageShares(bytes: Map<string, number>, profileMs: Map<string,
     .map((name) => ({ name, kib: (bytes.get(name) ?? 0) / 1024, loadMs: profileMs.get(name) ?? 0 }))
     .sort((a, b) => b.kib - a.kib || b.loadMs - a.loadMs);
 }
+
+/**
+ * A cold start in a plain fresh Node process, as Lambda's runtime does it: from the process's start
+ * (`performance.timeOrigin`) through loading the bundle and answering `event` (its spans exported
+ * before the handler returns), without the local cloud's host in between. Median of `runs`.
+ *
+ * @param bundleFile - the bundle's `index.js`.
+ * @param environment - the function's environment (the OTLP endpoint of a receiver included).
+ * @param event - the first event.
+ * @param runs - fresh processes. @default 5
+ */
+export function measureColdStart(bundleFile: string, environment: Record<string, string>, event: unknown, runs = 5): number {
+  const script = [
+    `const { handler } = require(${JSON.stringify(bundleFile)});`,
+    `const context = { functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "bench", functionVersion: "$LATEST", invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:bench",`,
+    `  memoryLimitInMB: "256", awsRequestId: "bench-cold-start", logGroupName: "/aws/lambda/bench", logStreamName: "bench", getRemainingTimeInMillis: () => 30000 };`,
+    `Promise.resolve().then(() => handler(${JSON.stringify(event)}, context)).catch(() => undefined)`,
+    `  .then(() => { process.stdout.write("\\n" + performance.now()); process.exit(0); });`,
+  ].join("\n");
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    // The handler's log lines come first; the figure is the last line.
+    times.push(Number(node(script, [], { AWS_LAMBDA_FUNCTION_NAME: "bench", AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand", ...environment }).trim().split("\n").pop()));
+  }
+  return median(times);
+}
