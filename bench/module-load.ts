@@ -47,11 +47,12 @@ export function packageBytes(metafile: Metafile): Map<string, number> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-/** Runs `node -e <script>` with only the environment the bundle needs; returns its stdout. */
+/** Runs `node -e <script>` with only the environment the bundle needs; returns its stdout (stderr, the handler's error logs, is dropped). */
 function node(script: string, args: string[] = [], environment: Record<string, string> = {}): string {
   return execFileSync(process.execPath, [...args, "-e", script], {
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "", ...environment },
+    stdio: ["ignore", "pipe", "ignore"],
   });
 }
 
