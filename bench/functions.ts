@@ -65,7 +65,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
 
   const baselineDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-baseline-"));
   fs.writeFileSync(path.join(baselineDir, "index.js"), "exports.handler = async () => ({});\n");
-  const baseline = { ...(await timeInvocations("baseline", baselineDir, {}, {}, warmRuns)), plainColdMs: measureColdStart(path.join(baselineDir, "index.js"), {}, {}) };
+  const baseline = { ...(await timeInvocations("baseline", baselineDir, {}, {}, warmRuns)), plainColdMs: await measureColdStart(path.join(baselineDir, "index.js"), {}, {}) };
 
   // The functions export their spans as on AWS, to a receiver standing in for the collector layer.
   const receiver = await startOtlpReceiver({ stack: "bench", dir: fs.mkdtempSync(path.join(os.tmpdir(), "bench-spans-")) });
@@ -92,7 +92,7 @@ export async function benchFunctions(warmRuns = 20): Promise<{ baseline: { coldM
       bytes = packageBytes(result.metafile);
     }
     const load = measureLoad(path.join(bundleDir, "index.js"), environment);
-    const plainColdMs = measureColdStart(path.join(bundleDir, "index.js"), environment, eventFor(environment));
+    const plainColdMs = await measureColdStart(path.join(bundleDir, "index.js"), environment, eventFor(environment));
     const timing = await timeInvocations(fn.inputs.name as string, bundleDir, environment, eventFor(environment), warmRuns);
     functions.push({
       name: fn.inputs.name as string,
