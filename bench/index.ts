@@ -11,12 +11,18 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 async function functions() {
   const { baseline, functions } = await benchFunctions();
   console.log("Functions (bundle = the deploy artifact, run in a fresh Node process):");
-  console.log(`  baseline (empty handler): cold ${fmt(baseline.coldMs)} ms, warm ${fmt(baseline.warmMs, 2)} ms`);
-  console.log("  function                                          KiB   gzip KiB  esbuild ms  cold ms  cold/baseline  warm ms");
+  console.log(`  baseline (empty handler): cold ${fmt(baseline.coldMs)} ms through the host, ${fmt(baseline.plainColdMs)} ms in plain node; warm ${fmt(baseline.warmMs, 2)} ms`);
+  console.log("  function                                          KiB   gzip KiB  esbuild ms  load ms  cold ms  cold/baseline  plain cold ms  /baseline  warm ms");
   for (const f of functions) {
     console.log(
-      `  ${f.name.padEnd(48)} ${fmt(f.kib).padStart(5)} ${fmt(f.gzipKib).padStart(9)} ${fmt(f.buildMs).padStart(11)} ${fmt(f.coldMs).padStart(8)} ${fmt(f.coldMs / baseline.coldMs, 1).padStart(13)}x ${fmt(f.warmMs, 2).padStart(8)}`,
+      `  ${f.name.padEnd(48)} ${fmt(f.kib).padStart(5)} ${fmt(f.gzipKib).padStart(9)} ${fmt(f.buildMs).padStart(11)} ${fmt(f.loadMs).padStart(8)} ${fmt(f.coldMs).padStart(8)} ${fmt(f.coldMs / baseline.coldMs, 1).padStart(13)}x ${fmt(f.plainColdMs).padStart(14)} ${fmt(f.plainColdMs / baseline.plainColdMs, 1).padStart(9)}x ${fmt(f.warmMs, 2).padStart(8)}`,
     );
+  }
+  console.log("\n  module load by package (KiB in the bundle / ms of CPU during require, from a profile; the 7 largest, then Node's share):");
+  for (const f of functions) {
+    const shown = [...f.packages.filter((p) => p.kib > 0).slice(0, 7), ...f.packages.filter((p) => p.kib === 0 && p.loadMs > 0)];
+    const top = shown.map((p) => `${p.name} ${fmt(p.kib)}/${fmt(p.loadMs, 1)}`);
+    console.log(`  ${f.name}: ${top.join(", ")}`);
   }
 }
 
@@ -35,7 +41,7 @@ async function flows() {
 
 export const USAGE = `usage: npm run bench [-- --functions | --flows]
   (no option)   both parts
-  --functions   the function bundles: size, build time, cold and warm invocation in a fresh Node process
+  --functions   the function bundles: size, build time, module load by package, cold and warm invocation in a fresh Node process
   --flows       end to end through a local cloud, with tracing off and on
   -h, --help    this text`;
 

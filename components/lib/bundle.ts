@@ -1,7 +1,9 @@
 /**
  * Bundles a handler with esbuild into the artifact Lambda runs: one minified CommonJS file for
  * `nodejs22.x`, tree-shaken, with its source map. The AWS SDK is bundled too (pinned versions, not
- * whatever the runtime ships). The local cloud and the bundle tests run these same files.
+ * whatever the runtime ships), with two of its modules replaced (`BUNDLE_ALIASES`): the default
+ * credential chain by the environment provider, and the event-stream codec, which no function uses,
+ * by a module that refuses. The local cloud and the bundle tests run these same files.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -22,6 +24,24 @@ export interface Bundle {
 }
 
 const built = new Map<string, Bundle>();
+
+const AWS_LIB = path.resolve(__dirname, "..", "..", "functions", "lib", "aws");
+
+/**
+ * Modules replaced in every bundle (measured: `npm run bench -- --functions`, README "Benchmarks").
+ * - The SDK clients import their default credential chain (`@aws-sdk/credential-provider-node`:
+ *   environment, SSO, INI profiles, process, web identity, container and instance metadata, with
+ *   the STS and SSO-OIDC clients those need) whether or not it is used; a Lambda function only ever
+ *   reads its role's credentials from the environment, so the bundles get the environment provider
+ *   in its place (`functions/lib/aws/env-credentials.ts`): about 90 KiB less per bundle.
+ * - The SDK's protocols reach the event-stream codec (`@smithy/core/event-streams`) with `import()`
+ *   for streaming operations only, which no function calls: a module that refuses stands in
+ *   (`functions/lib/aws/no-event-streams.ts`): about 15 KiB less.
+ */
+export const BUNDLE_ALIASES: Record<string, string> = {
+  "@aws-sdk/credential-provider-node": path.join(AWS_LIB, "env-credentials.ts"),
+  "@smithy/core/event-streams": path.join(AWS_LIB, "no-event-streams.ts"),
+};
 
 /**
  * The esbuild options of every deploy artifact (the benchmark times esbuild with these too).
@@ -44,12 +64,13 @@ export function buildOptions(entry: string, outfile: string): BuildOptions & { w
     logLevel: "silent",
     // Packages that offer an ES-module build give esbuild better tree-shaking.
     mainFields: ["module", "main"],
+    alias: BUNDLE_ALIASES,
     metafile: true,
   };
 }
 
 /** Bump when the build options below change, so bundles cached on disk are rebuilt. */
-const BUILD_OPTIONS_VERSION = 1;
+export const BUILD_OPTIONS_VERSION = 3;
 /**
  * Build manifests live beside the bundles, not in them: the bundle directory is the deployed
  * archive, and absolute paths and mtimes in it would change the artifact on every machine.

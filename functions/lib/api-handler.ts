@@ -18,7 +18,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "./zod-mini";
 import { readSettings } from "./define";
 import type { ApiTrigger, FunctionDefinition } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
@@ -51,12 +51,12 @@ export class HttpError extends Error {
 }
 
 /** A 400 naming each offending field of a zod validation failure. */
-export function badRequest(error: z.ZodError, message = "Invalid request"): HttpError {
+export function badRequest(error: z.$ZodError, message = "Invalid request"): HttpError {
   return new HttpError(400, message, { errors: fieldErrors(error) });
 }
 
 /** `[{ field: "items.0.quantity", message: "must be at most 1000" }]`; the root is `(body)`. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
+export function fieldErrors(error: z.$ZodError): FieldError[] {
   return error.issues.map((issue) => ({ field: issue.path.map(String).join(".") || "(body)", message: issue.message }));
 }
 
@@ -116,7 +116,7 @@ const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
  * @param options - CORS (`allowedOrigins`). @default {}
  * @returns the Lambda handler for API Gateway's proxy integration.
  */
-export function apiHandler<L extends LinkMap, S extends z.ZodType>(
+export function apiHandler<L extends LinkMap, S extends z.$ZodType>(
   definition: FunctionDefinition<ApiTrigger, L, S>,
   routes: Record<string, RouteHandler<L, z.output<S>>>,
   options: ApiHandlerOptions<z.output<S>> = {},

@@ -11,11 +11,11 @@
  * The handler (`handler.ts` beside the definition) implements it with `sqsHandler`, `apiHandler` or
  * `taskHandler` and receives parsed payloads and typed links.
  */
-import type { z } from "zod";
+import * as z from "./zod-mini";
 import type { LinkMap, QueueLink } from "./links";
 
 /** Messages from an SQS queue (FIFO or standard), delivered through an event source mapping. */
-export interface SqsTrigger<M extends z.ZodType = z.ZodType> {
+export interface SqsTrigger<M extends z.$ZodType = z.$ZodType> {
   kind: "sqs";
   /** FIFO queue: batches are processed in message-group order and a failure skips the rest of its group. */
   fifo: boolean;
@@ -27,7 +27,7 @@ export interface ApiTrigger {
   kind: "api";
 }
 /** A Step Functions `lambda:invoke` task; the payload is the task's input. */
-export interface TaskTrigger<I extends z.ZodType = z.ZodType> {
+export interface TaskTrigger<I extends z.$ZodType = z.$ZodType> {
   kind: "task";
   /** Schema of the task input. Invalid input fails the task with error `ValidationError`. */
   input: I;
@@ -40,7 +40,7 @@ export interface SqsTriggerLinks extends LinkMap {
   deadLetter: QueueLink & { access: "send" };
 }
 
-export interface FunctionDefinition<T extends Trigger = Trigger, L extends LinkMap = LinkMap, S extends z.ZodType = z.ZodType> {
+export interface FunctionDefinition<T extends Trigger = Trigger, L extends LinkMap = LinkMap, S extends z.$ZodType = z.$ZodType> {
   /** Short name, lowercase with dashes; deployed as `<stack prefix>-<name>` (at most 64 characters in all). */
   name: string;
   /** One line on what the function does (becomes the Lambda description). */
@@ -72,7 +72,7 @@ const NAME = /^[a-z][a-z0-9-]{1,40}$/;
  *   settings: z.object({ paymentLimit: z.number() }),
  * });
  */
-export function defineFunction<T extends Trigger, L extends LinkMap, S extends z.ZodType>(definition: {
+export function defineFunction<T extends Trigger, L extends LinkMap, S extends z.$ZodType>(definition: {
   name: string;
   description: string;
   entry: string;
@@ -103,7 +103,7 @@ export const TRIGGER_ENV = "FUNCTION_TRIGGER";
  * Reads and validates a function's settings at cold start. A deploy that forgot one fails the first
  * invocation with the setting's name instead of misbehaving later.
  */
-export function readSettings<S extends z.ZodType>(definition: { name: string; settings: S }, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+export function readSettings<S extends z.$ZodType>(definition: { name: string; settings: S }, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const raw = env[SETTINGS_ENV];
   let value: unknown = {};
   if (raw) {
@@ -113,7 +113,7 @@ export function readSettings<S extends z.ZodType>(definition: { name: string; se
       throw new Error(`Function "${definition.name}": ${SETTINGS_ENV} is not JSON`);
     }
   }
-  const parsed = definition.settings.safeParse(value);
+  const parsed = z.safeParse(definition.settings, value);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
     throw new Error(`Function "${definition.name}" has invalid settings in ${SETTINGS_ENV}: ${detail}`);

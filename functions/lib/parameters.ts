@@ -9,7 +9,7 @@
  */
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { traced } from "./aws";
+import { traced } from "./aws/traced";
 import type { LinkValues } from "./links";
 
 let provider: SSMProvider | undefined;
@@ -19,7 +19,7 @@ const values = new Map<string, Promise<string>>();
 export function parameterValue(parameter: LinkValues["parameter"]): Promise<string> {
   const known = values.get(parameter.name);
   if (known) return known;
-  // The SSM client lives here, not in aws.ts's shared clients: only functions that read a
+  // The SSM client lives here, not beside the others in aws/: only functions that read a
   // parameter bundle it.
   provider ??= new SSMProvider({ awsSdkV3Client: traced(new SSMClient({})) });
   const read = provider.get(parameter.name, { decrypt: true }).then((value) => {

@@ -30,8 +30,8 @@ import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Span } from "@opentelemetry/api";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
-import { clients } from "./aws";
+import * as z from "./zod-mini";
+import { sqsClient } from "./aws/sqs";
 import { TRIGGER_ENV, readSettings } from "./define";
 import type { FunctionDefinition, SqsTrigger, SqsTriggerLinks } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
@@ -60,7 +60,7 @@ export interface MessageContext<L extends LinkMap, S> {
 }
 
 /** Settings of the trigger itself, set by the infrastructure from the queue's redrive policy. */
-const TriggerSettings = z.object({ maxReceiveCount: z.number().int().min(1) });
+const TriggerSettings = z.object({ maxReceiveCount: z.number().check(z.int(), z.gte(1)) });
 
 /** Visibility (seconds) after the n-th failed receive: 1, 2, 4, 8, ... at most 60. */
 export function retryBackoffSeconds(receiveCount: number): number {
@@ -78,7 +78,7 @@ const MAX_REASON = 1000;
  * @param processMessage - handles one parsed message; throw to retry, throw `PermanentFailure` to dead-letter.
  * @returns the Lambda handler, answering with partial batch failures.
  */
-export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.ZodType>(
+export function sqsHandler<M extends z.$ZodType, L extends LinkMap, S extends z.$ZodType>(
   definition: FunctionDefinition<SqsTrigger<M>, L, S>,
   processMessage: (message: z.output<M>, context: MessageContext<L, z.output<S>>) => Promise<void>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
@@ -110,7 +110,7 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
       ...Object.entries(failure).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
     ]);
     const groupId = record.attributes.MessageGroupId;
-    await clients.sqs().send(
+    await sqsClient().send(
       new SendMessageCommand({
         QueueUrl: links.deadLetter.url,
         MessageBody: record.body,
@@ -139,7 +139,7 @@ export function sqsHandler<M extends z.ZodType, L extends LinkMap, S extends z.Z
     const ids = businessIds(body);
     setBusinessAttributes({ ...ids, transaction_type: ids.transaction_type ?? transactionTypeOf(record) }, span);
     logger.appendKeys(ids);
-    const parsed = definition.trigger.message.safeParse(body);
+    const parsed = z.safeParse(definition.trigger.message, body);
     if (!parsed.success) {
       const reason = describeIssues(parsed.error);
       markError(span, new Error(`invalid message: ${reason}`));
@@ -195,7 +195,7 @@ async function shortenVisibility(records: SQSRecord[], response: SQSBatchRespons
   for (let i = 0; i < failedRecords.length; i += 10) {
     const chunk = failedRecords.slice(i, i + 10);
     try {
-      await clients.sqs().send(
+      await sqsClient().send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: queueUrl,
           Entries: chunk.map((r, j) => ({
@@ -241,7 +241,7 @@ function parseOrUndefined(text: string): unknown {
 
 function readTrigger(functionName: string): z.output<typeof TriggerSettings> {
   const raw = process.env[TRIGGER_ENV];
-  const parsed = TriggerSettings.safeParse(raw ? JSON.parse(raw) : undefined);
+  const parsed = z.safeParse(TriggerSettings, raw ? JSON.parse(raw) : undefined);
   if (!parsed.success) throw new Error(`Function "${functionName}": ${TRIGGER_ENV} must hold {"maxReceiveCount": n}, got ${raw ?? "nothing"}`);
   return parsed.data;
 }

@@ -21,7 +21,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import * as z from "./zod-mini";
 import { readSettings } from "./define";
 import type { FunctionDefinition, TaskTrigger } from "./define";
 import type { LinkMap, ResolvedLinks } from "./links";
@@ -64,7 +64,7 @@ export interface TaskContext<L extends LinkMap, S> {
  * @param run - handles the parsed input; its result is the Task's result (must be JSON).
  * @returns the Lambda handler.
  */
-export function taskHandler<I extends z.ZodType, L extends LinkMap, S extends z.ZodType, O>(
+export function taskHandler<I extends z.$ZodType, L extends LinkMap, S extends z.$ZodType, O>(
   definition: FunctionDefinition<TaskTrigger<I>, L, S>,
   run: (input: z.output<I>, context: TaskContext<L, z.output<S>>) => Promise<O>,
 ): (event: unknown, context: Context) => Promise<O> {
@@ -77,7 +77,7 @@ export function taskHandler<I extends z.ZodType, L extends LinkMap, S extends z.
     settings ??= readSettings(definition);
     logger.resetKeys();
     logger.addContext(context);
-    const parsed = definition.trigger.input.safeParse(event);
+    const parsed = z.safeParse(definition.trigger.input, event);
     if (!parsed.success) {
       const reason = describeIssues(parsed.error);
       logger.error("Task input does not match the schema", { reason });

@@ -4,9 +4,9 @@
  * message goes to the dead-letter queue) and the Step Functions task runtime (`task-handler.ts`,
  * the message of the `ValidationError`), so neither imports the other.
  */
-import type { z } from "zod";
+import type * as z from "./zod-mini";
 
 /** `bank_account.routing_number: fails the ABA checksum; amount: must be positive` */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.$ZodError): string {
   return error.issues.map((i) => `${i.path.map(String).join(".") || "(body)"}: ${i.message}`).join("; ");
 }

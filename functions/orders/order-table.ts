@@ -10,7 +10,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { clients, writeIfConditionHolds } from "../lib/aws";
+import { documentClient, writeIfConditionHolds } from "../lib/aws/dynamodb";
 import type { FailedOrderRecord, FinalStatus, OrderRecord, OrderStatus, WorkflowOrder } from "./schemas";
 
 /** Reasons are cut to this length: they come from error messages of unbounded size. */
@@ -18,7 +18,7 @@ export const MAX_REASON_LENGTH = 1000;
 
 /** Reads an order (strongly consistent: status checks must see the latest write). */
 export async function getOrder(table: string, orderId: string): Promise<OrderRecord | undefined> {
-  const result = await clients.dynamo().send(new GetCommand({ TableName: table, Key: { order_id: orderId }, ConsistentRead: true }));
+  const result = await documentClient().send(new GetCommand({ TableName: table, Key: { order_id: orderId }, ConsistentRead: true }));
   return result.Item as OrderRecord | undefined;
 }
 
@@ -39,7 +39,7 @@ export async function createOrder(table: string, order: WorkflowOrder, status: "
     updated_at: now,
   };
   try {
-    await clients.dynamo().send(new PutCommand({ TableName: table, Item: item, ConditionExpression: "attribute_not_exists(order_id)" }));
+    await documentClient().send(new PutCommand({ TableName: table, Item: item, ConditionExpression: "attribute_not_exists(order_id)" }));
     return item;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -56,7 +56,7 @@ export async function createOrder(table: string, order: WorkflowOrder, status: "
  */
 export async function finishOrder(table: string, orderId: string, status: FinalStatus, reason?: string): Promise<boolean> {
   return writeIfConditionHolds(
-    clients.dynamo().send(
+    documentClient().send(
       new UpdateCommand({
         TableName: table,
         Key: { order_id: orderId },
@@ -113,7 +113,7 @@ export async function recordFailure(
   if (order.status !== "FAILED") return { status: order.status, failedRowWritten: false, createdAt: order.created_at };
   const row: FailedOrderRecord = { order_id: orderId, customer_id: order.customer_id, failure_reason: order.status_reason ?? cut, failed_at: new Date().toISOString() };
   try {
-    await clients.dynamo().send(new PutCommand({ TableName: tables.failedOrders, Item: row, ConditionExpression: "attribute_not_exists(order_id)" }));
+    await documentClient().send(new PutCommand({ TableName: tables.failedOrders, Item: row, ConditionExpression: "attribute_not_exists(order_id)" }));
     return { status: "FAILED", failedRowWritten: true, createdAt: order.created_at };
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { status: "FAILED", failedRowWritten: false, createdAt: order.created_at };

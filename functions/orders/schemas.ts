@@ -12,7 +12,7 @@
  *   offending field and why.
  * Every body `OrderShape` refuses, `OrderRequest` refuses too (tests/functions/orders/orders.test.ts).
  */
-import { z } from "zod";
+import * as z from "../lib/zod-mini";
 
 /** Most lines an order may have. */
 export const MAX_ITEMS = 50;
@@ -22,18 +22,22 @@ export const MAX_QUANTITY = 1000;
 /** A customer id: 1–64 letters, digits and `_ . : -`, starting with a letter or digit. */
 export const CustomerId = z
   .string()
-  .min(1, "must not be empty")
-  .max(64, "must be at most 64 characters")
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, "must start with a letter or digit and hold only letters, digits and _ . : -");
+  .check(
+    z.minLength(1, "must not be empty"),
+    z.maxLength(64, "must be at most 64 characters"),
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, "must start with a letter or digit and hold only letters, digits and _ . : -"),
+  );
 
 /** A product id: `prod-` then lowercase words joined by dashes, at most 64 characters (`prod-widget-staging`). */
 export const ProductId = z
   .string()
-  .max(64, "must be at most 64 characters")
-  .regex(/^prod-[a-z0-9]+(-[a-z0-9]+)*$/, "must look like prod-<name>: lowercase letters and digits in dash-separated words");
+  .check(
+    z.maxLength(64, "must be at most 64 characters"),
+    z.regex(/^prod-[a-z0-9]+(-[a-z0-9]+)*$/, "must look like prod-<name>: lowercase letters and digits in dash-separated words"),
+  );
 
 /** The shape of an order line: the fields it must have and their types, no value rules. */
-export const OrderItemShape = z.object({ product_id: z.string(), quantity: z.number().int() });
+export const OrderItemShape = z.object({ product_id: z.string(), quantity: z.number().check(z.int()) });
 
 /**
  * The shape of the `POST /order` body: a JSON object with `customer_id` (a string) and `items` (an
@@ -47,15 +51,13 @@ export const OrderShape = z.object({ customer_id: z.string(), items: z.array(Ord
  * extra one), each producing what `S`'s field produces. So a field added to one of `OrderShape` and
  * `OrderRequest` but not the other does not compile.
  */
-type Refining<S extends z.ZodObject> = { [K in keyof S["shape"]]: z.ZodType<z.output<S["shape"][K]>> };
+type Refining<S extends z.ZodMiniObject> = { [K in keyof S["shape"]]: z.ZodMiniType<z.output<S["shape"][K]>> };
 
 export const OrderItem = z.strictObject({
   product_id: ProductId,
   quantity: z
     .number({ error: "must be a number" })
-    .int("must be a whole number")
-    .min(1, "must be at least 1")
-    .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
+    .check(z.int("must be a whole number"), z.gte(1, "must be at least 1"), z.lte(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`)),
 } satisfies Refining<typeof OrderItemShape>);
 export type OrderItem = z.infer<typeof OrderItem>;
 
@@ -65,7 +67,7 @@ export type OrderItem = z.infer<typeof OrderItem>;
  */
 export const OrderRequest = z.strictObject({
   customer_id: CustomerId,
-  items: z.array(OrderItem).min(1, "must hold at least 1 item").max(MAX_ITEMS, `must hold at most ${MAX_ITEMS} items`),
+  items: z.array(OrderItem).check(z.minLength(1, "must hold at least 1 item"), z.maxLength(MAX_ITEMS, `must hold at most ${MAX_ITEMS} items`)),
 } satisfies Refining<typeof OrderShape>);
 export type OrderRequest = z.infer<typeof OrderRequest>;
 

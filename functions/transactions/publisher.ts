@@ -6,7 +6,7 @@
  * and the String attributes `transaction_type`, `customer_id`, `message_group_id`.
  *
  * Tracing: each publish runs in a `publish <topic>` span, and the message carries a `traceparent`
- * attribute whichever SNS client the publisher was given. The shared client (`aws.ts`) injects the
+ * attribute whichever SNS client the publisher was given. The shared client (`aws/sns.ts`) injects the
  * context of its own `SNS.Publish` span; a client without the tracing middleware (the `tx` CLI's)
  * gets the publish span's context injected by `toPublishRequest`. Either way the consumer's spans
  * join the publisher's trace.
@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { PublishBatchCommand, PublishCommand } from "@aws-sdk/client-sns";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
-import { clients } from "../lib/aws";
+import { snsClient } from "../lib/aws/sns";
 import { ATTR, businessAttributes } from "../lib/telemetry/attributes";
 import { hasTracingMiddleware } from "../lib/telemetry/middleware";
 import { injectIntoMessageAttributes } from "../lib/telemetry/propagation";
@@ -95,7 +95,7 @@ export class TransactionPublisher {
     private readonly topicArn: string,
     client?: SNSClient,
   ) {
-    this.client = client ?? clients.sns();
+    this.client = client ?? snsClient();
     this.injectTraceContext = !hasTracingMiddleware(this.client);
   }
 

@@ -2,7 +2,7 @@
  * The bus's public message contract (DESIGN.md, "Transaction messages"): every publisher and every
  * consumer validates against these schemas. Fields may be added; these may not be renamed.
  */
-import { z } from "zod";
+import * as z from "../lib/zod-mini";
 
 /** ABA routing number checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10). */
 export function isValidAbaRoutingNumber(routing: string): boolean {
@@ -26,24 +26,22 @@ export function hasAtMostTwoDecimals(amount: number): boolean {
 /** Customer ids are FIFO message group ids too, so they follow SQS's group id rules (≤128 chars). */
 export const CustomerId = z
   .string()
-  .min(1, "must not be empty")
-  .max(128, "must be at most 128 characters")
-  .regex(/^[A-Za-z0-9_.:-]+$/, "may hold only letters, digits and _ . : -");
+  .check(z.minLength(1, "must not be empty"), z.maxLength(128, "must be at most 128 characters"), z.regex(/^[A-Za-z0-9_.:-]+$/, "may hold only letters, digits and _ . : -"));
 
 const Envelope = {
   transaction_id: z.uuid("must be a UUID"),
   customer_id: CustomerId,
   // Normalised to milliseconds precision: handlers compare timestamps as strings.
-  timestamp: z.iso.datetime({ message: "must be an ISO-8601 UTC timestamp" }).transform((t) => new Date(t).toISOString()),
+  timestamp: z.pipe(
+    z.iso.datetime({ message: "must be an ISO-8601 UTC timestamp" }),
+    z.transform((t: string) => new Date(t).toISOString()),
+  ),
 };
 
 export const BankAccount = z.object({
-  account_holder: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
-  routing_number: z
-    .string()
-    .regex(/^\d{9}$/, "must be 9 digits")
-    .refine(isValidAbaRoutingNumber, "fails the ABA routing number checksum"),
-  account_number: z.string().regex(/^\d{4,17}$/, "must be 4 to 17 digits"),
+  account_holder: z.string().check(z.trim(), z.minLength(1, "must not be empty"), z.maxLength(100, "must be at most 100 characters")),
+  routing_number: z.string().check(z.regex(/^\d{9}$/, "must be 9 digits"), z.refine(isValidAbaRoutingNumber, "fails the ABA routing number checksum")),
+  account_number: z.string().check(z.regex(/^\d{4,17}$/, "must be 4 to 17 digits")),
   account_type: z.enum(["checking", "savings"], "must be checking or savings"),
 });
 
@@ -57,8 +55,8 @@ export type BankAccountSetupTransaction = z.infer<typeof BankAccountSetupTransac
 export const PaymentTransaction = z.object({
   ...Envelope,
   transaction_type: z.literal("payment"),
-  amount: z.number().positive("must be positive").refine(hasAtMostTwoDecimals, "must have at most 2 decimal places"),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO-4217 code such as USD").default("USD"),
+  amount: z.number().check(z.positive("must be positive"), z.refine(hasAtMostTwoDecimals, "must have at most 2 decimal places")),
+  currency: z._default(z.string().check(z.regex(/^[A-Z]{3}$/, "must be an ISO-4217 code such as USD")), "USD"),
 });
 export type PaymentTransaction = z.infer<typeof PaymentTransaction>;
 

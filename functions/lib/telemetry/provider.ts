@@ -23,8 +23,8 @@ import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from "@opente
 import type { IdGenerator, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ATTR, dropUndefined } from "./attributes";
 import { COLLECTOR_RETRY_MS, FLUSH_TIMEOUT_MS } from "./constants";
-import { otlpExporter, otlpTracesEndpoint } from "./exporter";
-import type { CollectorBreaker } from "./exporter";
+import { lazyOtlpExporter, otlpTracesEndpoint } from "./collector";
+import type { CollectorBreaker } from "./collector";
 import { propagator } from "./propagation";
 
 /** How `setupTelemetry` builds the provider. */
@@ -108,7 +108,7 @@ export function setupTelemetry(options: TelemetryOptions = {}): Tracer {
   }
   const env = process.env;
   const endpoint = options.exporter ? undefined : otlpTracesEndpoint(env);
-  const otlp = endpoint ? otlpExporter(endpoint, options.collectorRetryMs ?? COLLECTOR_RETRY_MS) : undefined;
+  const otlp = endpoint ? lazyOtlpExporter(endpoint, options.collectorRetryMs ?? COLLECTOR_RETRY_MS) : undefined;
   const exporter = options.exporter ?? otlp?.exporter;
   const processors: SpanProcessor[] = !exporter
     ? []

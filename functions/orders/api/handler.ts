@@ -23,9 +23,10 @@ import { createHash, randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "../../lib/zod-mini";
 import { HttpError, apiHandler, badRequest } from "../../lib/api-handler";
-import { clients } from "../../lib/aws";
+import { documentClient } from "../../lib/aws/dynamodb";
+import { sfnClient } from "../../lib/aws/sfn";
 import { recordOrderPlaced } from "../../lib/metrics";
 import { setBusinessAttributes } from "../../lib/telemetry/attributes";
 import { injectIntoPayload } from "../../lib/telemetry/propagation";
@@ -34,7 +35,7 @@ import { OrderId, OrderRequest, WorkflowOrder } from "../schemas";
 import type { OrderRecord } from "../schemas";
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_TTL_SECONDS, ordersApi } from "./definition";
 
-const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 letters, digits or _ . : -");
+const IdempotencyKey = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 letters, digits or _ . : -"));
 
 interface IdempotencyRecord {
   idempotency_key: string;
@@ -77,7 +78,7 @@ export const handler = apiHandler(ordersApi, {
 
     const input: WorkflowOrder = WorkflowOrder.parse({ order_id: orderId, customer_id: body.customer_id, items: body.items, received_at: receivedAt });
     try {
-      await clients.sfn().send(new StartExecutionCommand({ stateMachineArn: links.workflow.arn, name: orderId, input: JSON.stringify(injectIntoPayload(input)) }));
+      await sfnClient().send(new StartExecutionCommand({ stateMachineArn: links.workflow.arn, name: orderId, input: JSON.stringify(injectIntoPayload(input)) }));
       recordOrderPlaced(metrics); // this call started the workflow (a replay usually did not, see below)
     } catch (error) {
       // The workflow of this order id already started: a replay whose first attempt started it
@@ -117,7 +118,7 @@ async function claimIdempotencyKey(table: string, key: string, print: string, or
   const now = Math.floor(Date.now() / 1000);
   const record: IdempotencyRecord = { idempotency_key: key, order_id: orderId, fingerprint: print, received_at: receivedAt, expires_at: now + IDEMPOTENCY_TTL_SECONDS };
   try {
-    await clients.dynamo().send(
+    await documentClient().send(
       new PutCommand({
         TableName: table,
         Item: record,
@@ -129,7 +130,7 @@ async function claimIdempotencyKey(table: string, key: string, print: string, or
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
-  const existing = (await clients.dynamo().send(new GetCommand({ TableName: table, Key: { idempotency_key: key }, ConsistentRead: true }))).Item as IdempotencyRecord | undefined;
+  const existing = (await documentClient().send(new GetCommand({ TableName: table, Key: { idempotency_key: key }, ConsistentRead: true }))).Item as IdempotencyRecord | undefined;
   if (!existing) throw new HttpError(409, "Idempotency-Key is being claimed by a concurrent request; retry");
   if (existing.fingerprint !== print) {
     throw new HttpError(422, "Idempotency-Key was already used with a different order", { errors: [{ field: "Idempotency-Key", message: "already used with a different body" }] });
@@ -140,7 +141,7 @@ async function claimIdempotencyKey(table: string, key: string, print: string, or
 /** The order as its running workflow holds it, before the store step wrote it. */
 async function runningWorkflow(stateMachineArn: string, orderId: string): Promise<WorkflowOrder | undefined> {
   try {
-    const execution = await clients.sfn().send(new DescribeExecutionCommand({ executionArn: executionArn(stateMachineArn, orderId) }));
+    const execution = await sfnClient().send(new DescribeExecutionCommand({ executionArn: executionArn(stateMachineArn, orderId) }));
     if (execution.status !== "RUNNING" || !execution.input) return undefined;
     const input = WorkflowOrder.safeParse(JSON.parse(execution.input));
     return input.success ? input.data : undefined;

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { z } from "zod";
+import * as z from "../../lib/zod-mini";
 import { defineFunction } from "../../lib/define";
 import { link } from "../../lib/links";
 import { FulfillmentMessage } from "../schemas";
@@ -13,11 +13,11 @@ export const fulfillOrder = defineFunction({
   links: { orders: link.table("readWrite") },
   settings: z.object({
     /** Share of orders whose simulated fulfillment succeeds (0..1), decided once per order id. */
-    fulfillmentSuccessRate: z.number().min(0).max(1),
+    fulfillmentSuccessRate: z.number().check(z.gte(0), z.lte(1)),
     /**
      * Test hook: fixed outcomes by customer id. Never set by the deployed stack (see `outcome.ts`).
      * @default {}
      */
-    fulfillmentOverrides: z.record(z.string(), z.enum(["FULFILLED", "FAILED"])).default({}),
+    fulfillmentOverrides: z._default(z.record(z.string(), z.enum(["FULFILLED", "FAILED"])), {}),
   }),
 });

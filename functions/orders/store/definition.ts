@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { z } from "zod";
+import * as z from "../../lib/zod-mini";
 import { defineFunction } from "../../lib/define";
 import { link } from "../../lib/links";
 import { WorkflowOrder } from "../schemas";
@@ -12,13 +12,13 @@ export const StoreInput = z.discriminatedUnion("action", [
     /** `PENDING` for an accepted order, `REJECTED` for one that broke a business rule. */
     status: z.enum(["PENDING", "REJECTED"]),
     /** The validator's reason (rejected orders). */
-    reason: z.string().nullish(),
+    reason: z.nullish(z.string()),
   }),
   z.object({
     action: z.literal("fail"),
     order: WorkflowOrder,
     /** Why the workflow could not process the order. */
-    reason: z.string().min(1),
+    reason: z.string().check(z.minLength(1)),
   }),
 ]);
 

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { z } from "zod";
+import * as z from "../../lib/zod-mini";
 import { defineFunction } from "../../lib/define";
 import { link } from "../../lib/links";
 import { BankAccountSetupTransaction } from "../schemas";

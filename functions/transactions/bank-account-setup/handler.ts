@@ -15,7 +15,7 @@
  */
 import { createHmac } from "node:crypto";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { clients, writeIfConditionHolds } from "../../lib/aws";
+import { documentClient, writeIfConditionHolds } from "../../lib/aws/dynamodb";
 import { parameterValue } from "../../lib/parameters";
 import { sqsHandler } from "../../lib/sqs-handler";
 import { bankAccountSetup } from "./definition";
@@ -40,7 +40,7 @@ export const handler = sqsHandler(bankAccountSetup, async (tx, { links, logger }
     setup_timestamp: tx.timestamp,
   };
   const now = new Date().toISOString();
-  const dynamo = clients.dynamo();
+  const dynamo = documentClient();
   const table = links.bankAccounts.name;
 
   const firstTime = await writeIfConditionHolds(

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { z } from "zod";
+import * as z from "../../lib/zod-mini";
 import { defineFunction } from "../../lib/define";
 import { link } from "../../lib/links";
 import { PaymentTransaction } from "../schemas";
@@ -13,6 +13,6 @@ export const payment = defineFunction({
   links: { payments: link.table("readWrite"), bankAccounts: link.table("read") },
   settings: z.object({
     /** The largest single payment accepted. */
-    paymentLimit: z.number().positive(),
+    paymentLimit: z.number().check(z.positive()),
   }),
 });

@@ -22,7 +22,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { clients } from "../../lib/aws";
+import { documentClient } from "../../lib/aws/dynamodb";
 import { PermanentFailure, sqsHandler } from "../../lib/sqs-handler";
 import { payment } from "./definition";
 
@@ -34,7 +34,7 @@ const BALANCE_ATTEMPTS = 5;
  * after this transaction, in cents (the recorded one if it was applied before).
  */
 export async function applyToBalance(table: string, customerId: string, transactionId: string, amountCents: number): Promise<number> {
-  const dynamo = clients.dynamo();
+  const dynamo = documentClient();
   const key = { customer_id: customerId, entry: "BALANCE" };
   for (let attempt = 1; attempt <= BALANCE_ATTEMPTS; attempt++) {
     const current = (await dynamo.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
@@ -77,7 +77,7 @@ export const handler = sqsHandler(payment, async (tx, { links, settings, logger 
   if (tx.amount > settings.paymentLimit) {
     throw new PermanentFailure(`amount ${tx.amount} exceeds the payment limit of ${settings.paymentLimit}`);
   }
-  const dynamo = clients.dynamo();
+  const dynamo = documentClient();
   const ledger = links.payments.name;
   const ledgerKey = { customer_id: tx.customer_id, entry: `TX#${tx.transaction_id}` };
 

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { Context, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { clients } from "../../../functions/lib/aws";
+import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { PermanentFailure, retryBackoffSeconds, sqsHandler } from "../../../functions/lib/sqs-handler";
 
@@ -69,7 +69,7 @@ beforeAll(() => {
     // High enough that no receive count used here exhausts a message.
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 1000 }),
   });
-  (clients.sqs().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
     (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
       sent.push({ command: context.commandName, input: args.input });
       const body = args.input.MessageBody;

@@ -33,11 +33,11 @@ const entries = {
     };`,
   traced: `
     import { createLogger } from ${lib("observability")};
-    import { clients } from ${lib("aws")};
+    import { sqsClient } from ${lib("aws/sqs")};
     import { withInvocationSpan } from ${lib("telemetry/invocation")};
     import { withSpan } from ${lib("telemetry/spans")};
     const logger = createLogger("coldstart");
-    const sqs = clients.sqs();
+    const sqs = sqsClient();
     export const handler = (_event: unknown, context: { awsRequestId: string }) =>
       withInvocationSpan({ name: "coldstart", trigger: "other", context }, () =>
         withSpan("work", {}, async () => {

@@ -19,7 +19,10 @@ import { StateMachine } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { WORKFLOW_STATES, orderWorkflowDefinition } from "../../../components/orders/workflow-definition";
-import { clients } from "../../../functions/lib/aws";
+import { documentClient } from "../../../functions/lib/aws/dynamodb";
+import { sfnClient } from "../../../functions/lib/aws/sfn";
+import { snsClient } from "../../../functions/lib/aws/sns";
+import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { link } from "../../../functions/lib/links";
 import { METRIC, recordMessageOutcome, recordOrderCompleted } from "../../../functions/lib/metrics";
@@ -137,10 +140,10 @@ beforeAll(() => {
     POWERTOOLS_METRICS_NAMESPACE: "Test/Namespace",
   });
   setupTelemetry({ exporter, simple: true, serviceName: "test" });
-  addStub(clients.sns());
-  addStub(clients.sqs());
-  addStub(clients.dynamo());
-  addStub(clients.sfn());
+  addStub(snsClient());
+  addStub(sqsClient());
+  addStub(documentClient());
+  addStub(sfnClient());
 });
 beforeEach(() => {
   exporter.reset();
@@ -185,7 +188,7 @@ describe("one transaction, one trace: publish → SNS → SQS → consumer → D
     let failed = false;
     try {
       // 1. The publisher: the shared SNS client's PRODUCER span injects traceparent.
-      await clients.sns().send(
+      await snsClient().send(
         new PublishCommand({
           TopicArn: "arn:aws:sns:us-east-2:123456789012:bus.fifo",
           Message: JSON.stringify(tx),
@@ -201,7 +204,7 @@ describe("one transaction, one trace: publish → SNS → SQS → consumer → D
       // 2. SNS delivers it raw to the SQS FIFO queue; the consumer runtime processes it.
       const handler = sqsHandler(consumer, async (message, { links, logger }) => {
         logger.info("Setting up the account", { transaction: message, headers: { "x-api-key": API_KEY }, note: `apiKey=${API_KEY}` });
-        await clients.dynamo().send(new PutCommand({ TableName: links.accounts.name, Item: { customer_id: message.customer_id } }));
+        await documentClient().send(new PutCommand({ TableName: links.accounts.name, Item: { customer_id: message.customer_id } }));
         if (failed) throw new PermanentFailure(`bank refused account_number=${ACCOUNT}`);
       });
       const event: SQSEvent = { Records: [sqsRecord("source.fifo", published.input.Message as string, attributes)] };
@@ -211,7 +214,7 @@ describe("one transaction, one trace: publish → SNS → SQS → consumer → D
       failed = true;
       exporter.reset();
       sent.length = 0;
-      await clients.sns().send(new PublishCommand({ TopicArn: "arn:aws:sns:us-east-2:123456789012:bus.fifo", Message: JSON.stringify(tx), MessageAttributes: {} }));
+      await snsClient().send(new PublishCommand({ TopicArn: "arn:aws:sns:us-east-2:123456789012:bus.fifo", Message: JSON.stringify(tx), MessageAttributes: {} }));
       const republished = sent[0]!.input.MessageAttributes as Record<string, { StringValue: string }>;
       await handler({ Records: [sqsRecord("source.fifo", JSON.stringify(tx), republished, "m-2")] }, lambdaContext("bank-account-setup", "req-2"));
       const toDlq = sent.find((s) => s.command === "SendMessageCommand")!;
@@ -355,7 +358,7 @@ describe("the transaction publisher propagates the trace whichever SNS client it
   });
 
   it("the shared client: its own SNS.Publish span injects (child of the publish span); the publisher adds nothing", async () => {
-    expect(hasTracingMiddleware(clients.sns())).toBe(true);
+    expect(hasTracingMiddleware(snsClient())).toBe(true);
     await new TransactionPublisher(topic).publish(payment);
     const outer = one("publish bus.fifo");
     const publish = one("SNS.Publish");
