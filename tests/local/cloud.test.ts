@@ -16,12 +16,19 @@ import type { ApiGatewayRegistry } from "../../local/services/api-gateway";
 
 describe("local cloud CLI", () => {
   it("parses --stack and repeated --config key=value", () => {
-    expect(parseCli([])).toEqual({ stack: "dev", config: {} });
+    expect(parseCli([])).toEqual({ stack: "dev", config: {}, iam: true });
     expect(parseCli(["--stack", "staging", "--config", "maxReceiveCount=3", "--config", "aws:region=us-east-1"])).toEqual({
       stack: "staging",
       config: { maxReceiveCount: "3", "aws:region": "us-east-1" },
+      iam: true,
     });
     expect(() => parseCli(["--config", "novalue"])).toThrow(UsageError);
+  });
+
+  it("turns IAM enforcement off with --no-iam only, and refuses a value or a misspelling", () => {
+    expect(parseCli(["--no-iam"]).iam).toBe(false);
+    expect(() => parseCli(["--no-iam=yes"])).toThrow();
+    expect(() => parseCli(["--noiam"])).toThrow();
   });
 
   it("generates a throwaway accountFingerprintKey only when none is given", () => {
