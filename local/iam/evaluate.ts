@@ -80,9 +80,11 @@ function resourceApplies(s: PolicyStatement, resource: string): boolean {
 }
 
 const NEGATED = new Set(["StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"]);
+const KNOWN = new Set([...NEGATED, "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool", "Null"]);
 
 /** One operator on one key: true, false, or undefined for an operator it does not know. */
 function operatorHolds(operator: string, expected: string[], actual: string | undefined): boolean | undefined {
+  if (!KNOWN.has(operator)) return undefined;
   if (operator === "Null") return expected.some((v) => (v.toLowerCase() === "true") === (actual === undefined));
   if (actual === undefined) return NEGATED.has(operator) ? true : false;
   switch (operator) {
