@@ -18,8 +18,6 @@ import { T } from "../lib/types";
 
 const DOCUMENT_TYPES: string[] = [T.rolePolicy, T.policy, T.role, T.userPolicy, T.groupPolicy, T.queue, T.queuePolicy, T.topic, T.topicPolicy, T.key, T.keyPolicy, T.logResourcePolicy];
 
-type Report = (message: string) => void;
-
 /** Every statement of every document a resource carries, with where it is. */
 function eachStatement(type: string, props: Record<string, unknown>): { statement: Statement; index: number; property: string }[] {
   return documentsOf(type, props).flatMap((ref) => {
