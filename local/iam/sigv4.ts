@@ -85,6 +85,8 @@ export async function signatureMatches(
     service: auth.service,
     sha256: NodeSha256,
     uriEscapePath: true,
+    // Sign exactly the headers the caller signed: botocore (the AWS CLI) sends no x-amz-content-sha256.
+    applyChecksum: false,
   });
   const signed = await signer.sign(
     { method: request.method, protocol: "http:", hostname: "localhost", path: url.pathname, query, headers, body: request.body },
