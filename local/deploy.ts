@@ -101,7 +101,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     timing: options.timing,
     // SNS delivers only where a queue policy admits it, and a refused delivery is dead-lettered, as on AWS.
     enforceQueuePolicies: iam.enabled,
-    authorizeDelivery: (queueArn, topicArn) => iam.snsDeliveryRefusal(queueArn, topicArn),
+    authorizeDelivery: (queueArn, topicArn, queuePolicy) => iam.snsDeliveryRefusal(queueArn, topicArn, queuePolicy),
     onDeliveryFailure: (f) =>
       log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
   });

@@ -46,7 +46,7 @@ export interface EmulatorsOptions {
   /** Called for each SNS delivery that failed (dead-lettered or discarded). @default nothing */
   onDeliveryFailure?: (failure: DeliveryFailure) => void;
   /** Decides each SNS delivery instead of the queue policy alone (the local cloud's IAM). @default the queue policy */
-  authorizeDelivery?: (queueArn: string, topicArn: string) => string | undefined;
+  authorizeDelivery?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 /** Endpoint URLs, keyed by the AWS CLI's service names (as `outputs.json`'s `awsEndpoints`). */

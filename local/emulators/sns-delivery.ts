@@ -61,7 +61,7 @@ export interface SnsDeliveryOptions {
    * checks the key of an encrypted queue): why it is refused, or undefined. Only while enforcing.
    * @default the queue policy (`queue-policy.ts`)
    */
-  authorize?: (queueArn: string, topicArn: string) => string | undefined;
+  authorize?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 interface Subscription {
@@ -102,7 +102,7 @@ export function installSnsDelivery(snsStore: SnsStore, sqsStore: SqsStore, optio
   const refusal = (queue: SqsQueue | undefined, topicArn: string): string | undefined => {
     if (!queue) return "the queue does not exist (AWS.SimpleQueueService.NonExistentQueue)";
     if (!enforce) return undefined;
-    if (options.authorize) return options.authorize(queue.arn, topicArn);
+    if (options.authorize) return options.authorize(queue.arn, topicArn, queue.attributes.Policy);
     const decision = snsMaySend(queue.attributes.Policy, { queueArn: queue.arn, topicArn });
     return decision.allowed ? undefined : decision.reason;
   };

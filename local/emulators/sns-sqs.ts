@@ -47,7 +47,7 @@ export interface SnsSqsOptions {
   /** Called for each delivery SNS could not make (dead-lettered or discarded). @default nothing */
   onDeliveryFailure?: (failure: DeliveryFailure) => void;
   /** Decides each delivery instead of the queue policy alone (`sns-delivery.ts`). @default the queue policy */
-  authorizeDelivery?: (queueArn: string, topicArn: string) => string | undefined;
+  authorizeDelivery?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 /** A running SNS + SQS emulator. */

@@ -18,6 +18,7 @@ import { accessDeniedAnswer, actionAsWritten, signatureMismatchAnswer } from "./
 import type { AuthorizationRequest, CallerPrincipal, Decision } from "./evaluate";
 import { denialMessage, evaluate } from "./evaluate";
 import { IamModel } from "./model";
+import { parsePolicy } from "./policy";
 import type { ActionRequest, AuthorizedService, CallParameters } from "./requests";
 import { actionRequests } from "./requests";
 import { parseAuthorization, signatureMatches } from "./sigv4";
@@ -143,9 +144,18 @@ export class LocalIam {
    * Whether SNS may deliver from `topicArn` to the queue: the queue policy must let
    * `sns.amazonaws.com` send from the topic, and the key of an encrypted queue must let SNS
    * generate and decrypt data keys. Returns why not, or undefined.
+   * @param queuePolicy - The queue's policy as the queue holds it now (a `SetQueueAttributes` takes
+   *   effect, as on AWS). @default the policy the program declared
    */
-  snsDeliveryRefusal(queueArn: string, topicArn: string): string | undefined {
+  snsDeliveryRefusal(queueArn: string, topicArn: string, queuePolicy?: string): string | undefined {
     if (!this.enabled) return undefined;
+    if (queuePolicy !== undefined) {
+      try {
+        this.model.resourcePolicies.set(queueArn, parsePolicy(queuePolicy, `queue policy of ${queueArn}`));
+      } catch (error) {
+        return `the queue policy cannot be read (${error instanceof Error ? error.message : String(error)})`;
+      }
+    }
     const principal: CallerPrincipal = { kind: "service", service: "sns.amazonaws.com" };
     const keyArn = this.model.encryptionKeys.get(queueArn);
     const requests: ActionRequest[] = [{ action: "sqs:SendMessage", resource: queueArn, ...(keyArn ? { kms: { keyArn, actions: ["kms:GenerateDataKey", "kms:Decrypt"] } } : {}) }];

@@ -201,12 +201,12 @@ describe("startLocalCloud", () => {
     expect(fs.existsSync(path.join(dir, "outputs.json"))).toBe(true);
   });
 
-  it("stops cleanly: every server is closed, the outputs file and its lock are removed", async () => {
+  it("stops cleanly: every server is closed, the outputs file and its lock are removed (the IAM usage stays, for npm run iam-report)", async () => {
     await cloud.stop();
     expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl];
     expect(urls).toHaveLength(6);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(dir)).toEqual(["iam-usage.json"]);
   });
 });

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LINK_ACTIONS } from "../../../components/lib/grants";
@@ -241,10 +241,18 @@ describe("SNS delivering to a queue", () => {
     });
   const counts = () => local.emulators.snsSqs.deliveryCounts(arnOf("aws:sns/topic:Topic", TOPIC));
 
-  it("dead-letters a delivery the queue policy does not admit into the subscription's DLQ", async () => {
+  it("dead-letters a delivery the queue policy does not admit into the subscription's DLQ (the queue's policy as it is now)", async () => {
     const before = counts();
-    local.iam.load(withoutStatement("aws:sqs/queuePolicy:QueuePolicy", (r) => r.state.queueUrl === queueUrl(QUEUE), "TransactionTopicDelivers"));
-    await publishPayment();
+    const url = queueUrl(QUEUE);
+    const declared = (local.run.resources.find((r) => r.type === "aws:sqs/queuePolicy:QueuePolicy" && r.state.queueUrl === url)!.state.policy as string);
+    const document = JSON.parse(declared) as { Statement: { Sid?: string }[] };
+    const narrowed = JSON.stringify({ ...document, Statement: document.Statement.filter((st) => st.Sid !== "TransactionTopicDelivers") });
+    await local.clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: narrowed } }));
+    try {
+      await publishPayment();
+    } finally {
+      await local.clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: declared } }));
+    }
     expect(counts()).toEqual({ ...before, NumberOfNotificationsFailed: before.NumberOfNotificationsFailed + 1, NumberOfNotificationsRedrivenToDlq: before.NumberOfNotificationsRedrivenToDlq + 1 });
     expect(logs.filter((l) => l.startsWith("[iam] denied sns.amazonaws.com")).at(-1)).toContain(
       `User: sns.amazonaws.com is not authorized to perform: sqs:SendMessage on resource: ${arnOf("aws:sqs/queue:Queue", QUEUE)} because no resource-based policy allows the sqs:SendMessage action`,
