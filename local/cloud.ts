@@ -129,6 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       awsEndpoints: { ...emulators.endpoints },
       ...(otlpEndpoint ? { otlpEndpoint } : {}),
       faultControlUrl: faults.controlUrl,
+      functionEndpoints: { ...faults.functionEndpoints },
       ...(local.iam.enabled ? { localRoleCredentials: local.iam.functionCredentials() } : {}),
     });
     if (outputsFile) {

@@ -24,6 +24,11 @@ const localCloudKeys = {
    * Function name → the local credentials that act as its role (`local/iam/credentials.ts`): a call
    * signed with them gets the answer the function would; local cloud only, and only with IAM on.
    */
+  /**
+   * AWS CLI service name → the gateway the functions call (IAM, then faults), where a call signed
+   * with `localRoleCredentials` gets the function's answer; local cloud only.
+   */
+  functionEndpoints: z.record(z.string(), z.url()).optional(),
   localRoleCredentials: z.record(z.string(), z.object({ roleArn: z.string(), accessKeyId: z.string(), secretAccessKey: z.string() })).optional(),
 };
 
