@@ -17,7 +17,8 @@ import type { FaultInjector } from "./faults/injector";
 import type { FaultSpec } from "./faults/spec";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
-import { acquireCloudLock, localOutputsPath, StackOutputsFile } from "./outputs";
+import type { LocalIam } from "./iam";
+import { acquireCloudLock, iamUsagePath, localOutputsPath, StackOutputsFile } from "./outputs";
 import type { ApiGatewayRegistry } from "./services/api-gateway";
 import type { TimingOverrides } from "./services/stepfunctions";
 
@@ -51,6 +52,12 @@ export interface LocalCloudOptions {
    * @example parseFaultSpec("functions=crash:0.1;dynamodb=throttle:0.1;seed=7")
    */
   faults?: FaultSpec;
+  /**
+   * Enforce IAM (`local/iam`): each function, the state machine, API Gateway and SNS act as their
+   * roles and resource policies allow; `false` lets every call through (`npm start -- --no-iam`).
+   * @default true
+   */
+  iam?: boolean;
   /** Export to this OTLP/HTTP endpoint instead of starting a receiver. @default undefined */
   otlpEndpoint?: string;
   /**
@@ -83,6 +90,8 @@ export interface LocalCloud {
   bootMs: number;
   /** The fault injector (what is in force, and what was injected). */
   faults: FaultInjector;
+  /** IAM: credentials per role session, and the usage (`iam.usage`: allowed and denied calls). */
+  iam: LocalIam;
   /**
    * Stops pollers (after their in-flight batch), functions, API servers and emulators, then removes
    * the outputs file and its lock (the addresses in it are dead). The spans file stays.
@@ -108,7 +117,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   try {
     receiver = options.traces === false || options.otlpEndpoint ? undefined : await startOtlpReceiver({ stack, dir: options.spansDir });
     const otlpEndpoint = options.traces === false ? undefined : (options.otlpEndpoint ?? receiver?.url);
-    local = await deployLocally({ stack, config: options.config, log, timing: options.timing, faults: options.faults, otlpEndpoint });
+    local = await deployLocally({ stack, config: options.config, log, timing: options.timing, faults: options.faults, otlpEndpoint, iam: options.iam, iamUsageFile: outputsFile ? iamUsagePath(outputsFile) : undefined });
     local.startMappings();
     const { run, apis, emulators, faults, deployment } = local;
     const programOutputs = localizeApiUrls(run.outputs, apis) as Record<string, unknown>;
@@ -120,6 +129,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       awsEndpoints: { ...emulators.endpoints },
       ...(otlpEndpoint ? { otlpEndpoint } : {}),
       faultControlUrl: faults.controlUrl,
+      functionEndpoints: { ...faults.functionEndpoints },
+      ...(local.iam.enabled ? { localRoleCredentials: local.iam.functionCredentials() } : {}),
     });
     if (outputsFile) {
       fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
@@ -138,6 +149,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       deliveryCounts: (topicArn) => emulators.snsSqs.deliveryCounts(topicArn),
       bootMs: Date.now() - started,
       faults: faults.injector,
+      iam: local.iam,
       stop,
     };
   } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * Deploys a stack's program onto fresh local emulators: runs it under the mock runtime with the
  * local provisioners (every table, queue, topic, function, mapping, state machine and API the
- * program declares is created from its own inputs), behind the fault proxies, and returns what was
+ * program declares is created from its own inputs), behind the gateway (IAM, then faults), and returns what was
  * deployed. Event source mappings are started on request.
  *
  * The local cloud (`cloud.ts`: plus the OTLP receiver, the outputs file and its lock) and the tests
@@ -22,6 +22,8 @@ import { startFaults } from "./faults";
 import type { LocalFaults } from "./faults";
 import { noFaults } from "./faults/spec";
 import type { FaultSpec } from "./faults/spec";
+import { LocalIam } from "./iam";
+import { iamHooks } from "./iam/hooks";
 import type { LocalEventSourceMapping } from "./provision/context";
 import { LocalDeployment } from "./provision/context";
 import { localProvisioner } from "./provision/index";
@@ -53,6 +55,10 @@ export interface LocalDeployOptions {
    * @default the provisioner itself
    */
   provision?: (next: (args: MockResourceArgs) => Promise<MockResourceResult>) => (args: MockResourceArgs) => Promise<MockResourceResult>;
+  /** Enforce IAM on every call of the functions, the state machine, API Gateway and SNS (`local/iam`). @default true */
+  iam?: boolean;
+  /** Where IAM writes what each role used and was refused (`iam-usage.json`). @default nowhere */
+  iamUsageFile?: string;
 }
 
 export interface LocalDeploy {
@@ -60,6 +66,8 @@ export interface LocalDeploy {
   region: string;
   emulators: Emulators;
   faults: LocalFaults;
+  /** IAM: the credentials per role session, the usage, the refusals. */
+  iam: LocalIam;
   clients: { sns: SNSClient; sqs: SQSClient; dynamodb: DynamoDBClient; sfn: SFNClient };
   apis: ApiGatewayRegistry;
   deployment: LocalDeployment;
@@ -87,15 +95,18 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
   const config = options.config ?? {};
   const log = options.log ?? ((line: string) => console.log(line));
   const region = regionOf(stack, config);
+  const iam = new LocalIam({ enabled: options.iam ?? true, account: LOCAL_ACCOUNT_ID, region, log, usageFile: options.iamUsageFile });
   const emulators = await startEmulators({
     region,
     timing: options.timing,
     // SNS delivers only where a queue policy admits it, and a refused delivery is dead-lettered, as on AWS.
-    enforceQueuePolicies: true,
+    enforceQueuePolicies: iam.enabled,
+    authorizeDelivery: (queueArn, topicArn, queuePolicy) => iam.snsDeliveryRefusal(queueArn, topicArn, queuePolicy),
     onDeliveryFailure: (f) =>
       log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
   });
-  const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log);
+  const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log, (service, operation, request, parameters) => iam.guard(service, operation, request, parameters));
+  const hooks = iamHooks(iam, faults.functionEndpoints, region);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
     sns: new SNSClient(clientConfig(emulators.endpoints.sns)),
@@ -107,6 +118,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     region,
     accountId: LOCAL_ACCOUNT_ID,
     resolveFunction: (arn): LambdaInvoker | undefined => deployment.findFunction(arn)?.host,
+    authorizeInvoke: (functionArn, sourceArn) => iam.apiGatewayInvokeRefusal(deployment.findFunction(functionArn)?.arn ?? functionArn, sourceArn)?.message,
     log,
   });
   const deployment: LocalDeployment = new LocalDeployment(
@@ -119,6 +131,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       faults: faults.injector,
       parameters: emulators.ssm,
       log,
+      iam: hooks,
     },
     apis,
   );
@@ -134,6 +147,8 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       await faults.stop();
       await emulators.stop().catch(() => undefined);
       for (const client of Object.values(clients)) client.destroy();
+      hooks.destroy();
+      iam.flush();
     })());
 
   let run: ProgramRun;
@@ -141,6 +156,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     registerServiceIntegrations(emulators.stepFunctions, deployment);
     const provision = localProvisioner(deployment);
     run = await runFailingFast(stack, config, options.provision ? options.provision(provision) : provision);
+    iam.load(run.resources);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -156,10 +172,12 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     // Without ReportBatchItemFailures, Lambda ignores a batchItemFailures answer: a successful
     // invocation deletes the whole batch.
     const host = mapping.reportBatchItemFailures ? fn.host : { invoke: async (event: unknown) => void (await fn.host.invoke(event)) };
+    // The mapping polls as the function's role, as Lambda's pollers do.
+    const role = iam.functionRole(fn.name);
     const poller = startSqsPoller({
       queueUrl: queue.url,
       eventSourceArn: queue.arn,
-      sqsClient: clients.sqs,
+      sqsClient: role ? hooks.clientsAs(role, fn.name).sqs : clients.sqs,
       host,
       region,
       batchSize: mapping.batchSize,
@@ -173,7 +191,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
   const startMappings = () => {
     for (const mapping of deployment.mappings) if (mapping.enabled) startMapping(mapping);
   };
-  return { stack, region, emulators, faults, clients, apis, deployment, run, startMapping, startMappings, stop };
+  return { stack, region, emulators, faults, iam, clients, apis, deployment, run, startMapping, startMappings, stop };
 }
 
 /**

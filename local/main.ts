@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>]`: the local cloud.
+ * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>] [-- --no-iam]`: the local cloud.
  *
  * Deploys the stack's program onto local emulators (127.0.0.1 only), writes
  * `.local/<stack>/outputs.json` (guarded by the `cloud.pid` lock beside it: one cloud per stack),
@@ -28,17 +28,20 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   emitWarning(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>]
+const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>] [--no-iam]
   --stack   the stack to run (Pulumi.<stack>.yaml), default dev
   --config  a config override, like \`pulumi config set key value\` (repeatable)
   --faults  faults to inject, e.g. "functions=crash:0.05,throttle:0.05;dynamodb=throttle:0.1;seed=42"
-            (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)`;
+            (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)
+  --no-iam  do not enforce IAM: every call is let through, whatever the roles grant (enforced by default)`;
 
 export interface CliOptions {
   stack: string;
   config: Record<string, string>;
   /** Faults from the start; none when the option is absent. */
   faults?: FaultSpec;
+  /** Enforce IAM (`--no-iam` turns it off). */
+  iam: boolean;
 }
 
 /** Parses the command line; throws a usage error. */
@@ -50,6 +53,7 @@ export function parseCli(argv: string[]): CliOptions {
       stack: { type: "string", default: "dev" },
       config: { type: "string", multiple: true, default: [] },
       faults: { type: "string" },
+      "no-iam": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -69,7 +73,7 @@ export function parseCli(argv: string[]): CliOptions {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
   }
-  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}) };
+  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}), iam: !values["no-iam"] };
 }
 
 export class UsageError extends Error {}
@@ -154,7 +158,7 @@ async function main(): Promise<number> {
   const stopRequested = waitForStop().then((reason) => (stopReason = reason));
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults });
+    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults, iam: cli.iam });
   } catch (error) {
     if (error instanceof LocalCloudRunningError) {
       console.error(error.message);
@@ -174,6 +178,11 @@ async function main(): Promise<number> {
     );
   }
   console.log(`  faults: ${cli.faults ? cloud.faults.report().spec : "none"}; control endpoint ${outputs.faultControlUrl} (GET, PUT a spec, DELETE)`);
+  console.log(
+    cli.iam
+      ? `  iam: enforced; each function signs with its own role's credentials (localRoleCredentials in the outputs); refusals are logged as [iam] lines; npm run iam-report lists what each role used`
+      : "  iam: NOT enforced (--no-iam): every call is let through, whatever the roles grant",
+  );
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,

@@ -20,6 +20,16 @@ const localCloudKeys = {
   otlpEndpoint: z.url().optional(),
   /** The local cloud's fault control endpoint (`local/faults/control.ts`); local cloud only. */
   faultControlUrl: z.url().optional(),
+  /**
+   * Function name → the local credentials that act as its role (`local/iam/credentials.ts`): a call
+   * signed with them gets the answer the function would; local cloud only, and only with IAM on.
+   */
+  /**
+   * AWS CLI service name → the gateway the functions call (IAM, then faults), where a call signed
+   * with `localRoleCredentials` gets the function's answer; local cloud only.
+   */
+  functionEndpoints: z.record(z.string(), z.url()).optional(),
+  localRoleCredentials: z.record(z.string(), z.object({ roleArn: z.string(), accessKeyId: z.string(), secretAccessKey: z.string() })).optional(),
 };
 
 /**
@@ -39,6 +49,11 @@ const ROOT = path.resolve(__dirname, "..");
  */
 export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LOCAL_CLOUD_DIR?.trim() ? path.resolve(env.LOCAL_CLOUD_DIR.trim()) : path.join(ROOT, ".local");
+}
+
+/** Where the local cloud writes what each role used and was refused: beside the outputs file. */
+export function iamUsagePath(outputsFile: string): string {
+  return path.join(path.dirname(outputsFile), "iam-usage.json");
 }
 
 /** Where the local cloud writes a stack's outputs. */

@@ -7,6 +7,7 @@
  * ENFORCEMENT (a test checks it), so adding a policy means deciding its level here.
  */
 import type { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { actionCataloguePolicies } from "./rules/action-catalogue";
 import { apiPolicies } from "./rules/api";
 import { corsPolicies } from "./rules/cors";
 import { deployTimePolicies } from "./rules/deploy-time";
@@ -25,7 +26,7 @@ export const PACK_DESCRIPTION = "Guardrails for the utility serverless program: 
 /** Policies by theme, in the order the catalogue (docs/policies.md) lists them. */
 export const THEMES = {
   encryption: encryptionPolicies,
-  "least-privilege": leastPrivilegePolicies,
+  "least-privilege": [...leastPrivilegePolicies, ...actionCataloguePolicies],
   resilience: resiliencePolicies,
   observability: [...observabilityPolicies, ...alarmPolicies],
   "supply-chain": supplyChainPolicies,
@@ -53,6 +54,10 @@ export const ENFORCEMENT: Record<string, EnforcementLevel> = {
   "resource-policy-no-public-principal": "mandatory",
   "iam-role-trust-restricted": "mandatory",
   "iam-role-trust-matches-use": "mandatory",
+  // A misspelt action or a resource of the wrong type grants nothing: the function fails on AWS with AccessDenied.
+  "iam-actions-exist": "mandatory",
+  "iam-resources-fit-actions": "mandatory",
+  "iam-actions-fit-resources": "mandatory",
   // Resilience
   "sqs-queue-has-dlq": "mandatory",
   "sqs-dlq-retention-covers-source": "mandatory",

@@ -45,6 +45,8 @@ export interface EmulatorsOptions {
   enforceQueuePolicies?: boolean;
   /** Called for each SNS delivery that failed (dead-lettered or discarded). @default nothing */
   onDeliveryFailure?: (failure: DeliveryFailure) => void;
+  /** Decides each SNS delivery instead of the queue policy alone (the local cloud's IAM). @default the queue policy */
+  authorizeDelivery?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 /** Endpoint URLs, keyed by the AWS CLI's service names (as `outputs.json`'s `awsEndpoints`). */
@@ -84,7 +86,7 @@ export interface Emulators {
 export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
   const started = await Promise.allSettled([
-    startSnsSqs({ region, enforceQueuePolicies: options.enforceQueuePolicies, onDeliveryFailure: options.onDeliveryFailure }),
+    startSnsSqs({ region, enforceQueuePolicies: options.enforceQueuePolicies, onDeliveryFailure: options.onDeliveryFailure, authorizeDelivery: options.authorizeDelivery }),
     startDynamoDb(),
     startStepFunctions({ region, resolveTask: options.resolveTask, timing: options.timing }),
     startSsm(),

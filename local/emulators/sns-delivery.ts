@@ -56,6 +56,12 @@ export interface SnsDeliveryOptions {
   enforceQueuePolicies?: boolean;
   /** Called for each failed delivery. @default nothing */
   onFailure?: (failure: DeliveryFailure) => void;
+  /**
+   * Decides each delivery instead of the queue policy alone (the local cloud's IAM, which also
+   * checks the key of an encrypted queue): why it is refused, or undefined. Only while enforcing.
+   * @default the queue policy (`queue-policy.ts`)
+   */
+  authorize?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 interface Subscription {
@@ -96,6 +102,7 @@ export function installSnsDelivery(snsStore: SnsStore, sqsStore: SqsStore, optio
   const refusal = (queue: SqsQueue | undefined, topicArn: string): string | undefined => {
     if (!queue) return "the queue does not exist (AWS.SimpleQueueService.NonExistentQueue)";
     if (!enforce) return undefined;
+    if (options.authorize) return options.authorize(queue.arn, topicArn, queue.attributes.Policy);
     const decision = snsMaySend(queue.attributes.Policy, { queueArn: queue.arn, topicArn });
     return decision.allowed ? undefined : decision.reason;
   };

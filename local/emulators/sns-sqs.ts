@@ -46,6 +46,8 @@ export interface SnsSqsOptions {
   enforceQueuePolicies?: boolean;
   /** Called for each delivery SNS could not make (dead-lettered or discarded). @default nothing */
   onDeliveryFailure?: (failure: DeliveryFailure) => void;
+  /** Decides each delivery instead of the queue policy alone (`sns-delivery.ts`). @default the queue policy */
+  authorizeDelivery?: (queueArn: string, topicArn: string, queuePolicy: string | undefined) => string | undefined;
 }
 
 /** A running SNS + SQS emulator. */
@@ -109,7 +111,7 @@ export async function startSnsSqs(options: SnsSqsOptions = {}): Promise<SnsSqsEm
   stores.sqsStore.host = "";
   // SNS delivery as AWS decides it (queue policies, subscription DLQs) and SQS's message move
   // tasks: neither is in fauxqs 2.4.1.
-  const delivery = installSnsDelivery(stores.snsStore, stores.sqsStore, { enforceQueuePolicies: options.enforceQueuePolicies ?? false, onFailure: options.onDeliveryFailure });
+  const delivery = installSnsDelivery(stores.snsStore, stores.sqsStore, { enforceQueuePolicies: options.enforceQueuePolicies ?? false, onFailure: options.onDeliveryFailure, authorize: options.authorizeDelivery });
   const moveTasks = new MessageMoveTasks(stores.sqsStore, stores.createMessage);
   await allowSupplementaryCharacters();
   const app = fauxqs.buildApp({ logger: options.logger ?? false, defaultRegion: region, stores: { sqsStore: stores.sqsStore, snsStore: stores.snsStore, s3Store: stores.s3Store } });

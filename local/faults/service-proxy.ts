@@ -1,19 +1,41 @@
 /**
- * An HTTP proxy between the functions and one emulator, where the spec's service faults are
- * injected: a delay before the call, or, instead of the emulator's answer, the error the real
+ * The gateway between the functions and one emulator: the one layer where a call is first
+ * authorized (IAM, `local/iam/`: the `guard` answers a refused call with the service's own
+ * AccessDenied error) and then the spec's service faults are injected: a delay before the call, or, instead of the emulator's answer, the error the real
  * service returns in its own protocol (DynamoDB's `ProvisionedThroughputExceededException`, a 5xx
  * from SQS, SNS or Step Functions). The AWS SDK in the function then does what it does on AWS: it
  * retries throttling and 5xx with backoff, and the handler sees the error only when retries run out.
  *
  * The functions' `AWS_ENDPOINT_URL_<SERVICE>` point here; clients outside the functions (the tools,
  * the tests, the AWS CLI) use the emulators directly, as callers outside an FIS experiment would.
- * With no service fault in force a request is piped through untouched.
+ * With no guard and no service fault in force a request is piped through untouched.
  */
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FaultInjector } from "./injector";
 import type { FaultService, ServiceFaultKind } from "./spec";
+
+/** The services behind the gateway: the fault services, and Parameter Store (authorized, no faults). */
+export type GatewayService = FaultService | "ssm";
+
+/** An answer sent instead of the emulator's. */
+export interface GatewayAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Decides a request before it reaches the emulator: undefined lets it through, an answer refuses it.
+ * @param parameters - The call's parameters (JSON body, or the query protocol's form), parsed on demand.
+ */
+export type RequestGuard = (
+  service: GatewayService,
+  operation: string,
+  request: { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer },
+  parameters: () => Record<string, unknown>,
+) => Promise<GatewayAnswer | undefined>;
 
 export interface ServiceProxy {
   /** `http://127.0.0.1:<port>`. */
@@ -22,9 +44,10 @@ export interface ServiceProxy {
 }
 
 /** Which service and operation a request calls: the JSON protocols name it in `X-Amz-Target`, SNS's query protocol in `Action`. */
-export function identify(headers: http.IncomingHttpHeaders, body: string, fallback: FaultService): { service: FaultService; operation: string } {
+export function identify(headers: http.IncomingHttpHeaders, body: string, fallback: GatewayService): { service: GatewayService; operation: string } {
   const target = String(headers["x-amz-target"] ?? "");
   const [prefix, operation] = target.split(".");
+  if (prefix === "AmazonSSM") return { service: "ssm", operation: operation ?? target };
   if (target.startsWith("DynamoDB_")) return { service: "dynamodb", operation: operation ?? target };
   if (prefix === "AmazonSQS") return { service: "sqs", operation: operation ?? target };
   if (prefix === "AWSStepFunctions") return { service: "stepfunctions", operation: operation ?? target };
@@ -61,11 +84,25 @@ export function faultResponse(service: FaultService, fault: ServiceFaultKind): {
   }
 }
 
+/** The parameters of a call: its JSON body, or its query-protocol form. */
+function parseParameters(body: string): Record<string, unknown> {
+  const text = body.trim();
+  if (text.startsWith("{")) {
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
 /**
  * Starts a proxy in front of `target` (an emulator's base URL) on 127.0.0.1.
  * @param fallback - The service a request belongs to when nothing in it says (SNS for fauxqs).
+ * @param guard - Authorizes each request first (IAM). @default none: every request passes
  */
-export async function startServiceProxy(target: string, fallback: FaultService, injector: FaultInjector, log: (line: string) => void): Promise<ServiceProxy> {
+export async function startServiceProxy(target: string, fallback: GatewayService, injector: FaultInjector, log: (line: string) => void, guard?: RequestGuard): Promise<ServiceProxy> {
   const upstream = new URL(target);
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer) => {
     const outgoing = http.request(
@@ -85,22 +122,35 @@ export async function startServiceProxy(target: string, fallback: FaultService, 
   };
 
   const server = http.createServer((req, res) => {
-    if (injector.quiet) return forward(req, res);
+    if (injector.quiet && !guard) return forward(req, res);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const { service, operation } = identify(req.headers, body.toString("utf8"), fallback);
-      const decision = injector.serviceFault(service, operation);
-      const answer = () => {
-        if (!decision.fault) return forward(req, res, body);
-        const { status, headers, body: text } = faultResponse(service, decision.fault);
-        res.writeHead(status, headers).end(text);
-      };
-      if (decision.delayMs > 0) setTimeout(answer, decision.delayMs);
-      else answer();
-    });
+    req.on("end", () => void handle(req, res, Buffer.concat(chunks)));
   });
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const text = body.toString("utf8");
+    const { service, operation } = identify(req.headers, text, fallback);
+    if (guard) {
+      let refused: GatewayAnswer | undefined;
+      try {
+        refused = await guard(service, operation, { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body }, () => parseParameters(text));
+      } catch (error) {
+        log(`[gateway] ${service} ${operation}: the authorization failed: ${error instanceof Error ? error.message : String(error)}`);
+        refused = { status: 500, headers: { "content-type": "application/x-amz-json-1.0" }, body: JSON.stringify({ __type: "InternalFailure", message: "The local cloud could not authorize the request" }) };
+      }
+      if (refused) return void res.writeHead(refused.status, refused.headers).end(refused.body);
+    }
+    if (service === "ssm" || injector.quiet) return forward(req, res, body);
+    const decision = injector.serviceFault(service, operation);
+    const answer = () => {
+      if (!decision.fault) return forward(req, res, body);
+      const fault = faultResponse(service, decision.fault);
+      res.writeHead(fault.status, fault.headers).end(fault.body);
+    };
+    if (decision.delayMs > 0) setTimeout(answer, decision.delayMs);
+    else answer();
+  };
   // A client that hangs up mid-request must not take the proxy (and the cloud) down.
   server.on("clientError", (_error, socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

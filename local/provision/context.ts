@@ -52,6 +52,18 @@ export interface LocalDeploymentOptions {
   log: (line: string) => void;
   /** Decides the injected faults of each invocation. @default none */
   faults?: FunctionHostOptions["faults"];
+  /** IAM: the credentials each role session acts with (`local/iam/hooks.ts`). @default none: administrator credentials everywhere */
+  iam?: LocalIamHooks;
+}
+
+/** What the provisioners need of the local cloud's IAM. */
+export interface LocalIamHooks {
+  /** The environment variables with the credentials of a function's role session. */
+  functionCredentials(functionName: string, roleArn: string): Record<string, string>;
+  /** SDK clients acting as a role session (a state machine's role), through the gateway. */
+  clientsAs(roleArn: string, sessionName: string): Pick<LocalDeploymentOptions["clients"], "sns" | "sqs" | "dynamodb">;
+  /** Why a role session may not invoke a function (in process: the state machine's Lambda tasks), or undefined. */
+  invokeRefusal(roleArn: string, sessionName: string, functionArn: string): string | undefined;
 }
 
 /** The registry the provisioners fill in. */

@@ -46,7 +46,8 @@ export function provisionFunction(args: MockResourceArgs, deployment: LocalDeplo
     name,
     arn,
     bundleDir: bundleDirOf(inputs, variables),
-    environment: { ...variables, ...deployment.options.functionEnvironment },
+    // With IAM, the function signs with its own role session's credentials (local/iam/credentials.ts).
+    environment: { ...variables, ...deployment.options.functionEnvironment, ...deployment.options.iam?.functionCredentials(name, asString(inputs.role) ?? "") },
     timeoutSeconds: asNumber(inputs.timeout) ?? 3,
     memoryMb: asNumber(inputs.memorySize) ?? 128,
     concurrency: reserved !== undefined && reserved >= 0 ? Math.max(1, reserved) : DEFAULT_LOCAL_CONCURRENCY,

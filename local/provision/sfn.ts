@@ -8,6 +8,7 @@
  * Errors carry the names the real integrations use (`Lambda.ResourceNotFoundException`, the
  * function's own `errorType`, `SQS.<code>`, `DynamoDB.<code>`), so Retry/Catch match the same way.
  */
+import { randomUUID } from "node:crypto";
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { CreateStateMachineCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand } from "@aws-sdk/client-sns";
@@ -15,7 +16,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import { awsShapedState } from "../../runner/aws-shaped-state";
 import { FunctionError } from "../runtime/function-host";
-import type { StepFunctionsEmulator } from "../services/stepfunctions";
+import type { StepFunctionsEmulator, TaskContext } from "../services/stepfunctions";
 import { TaskFailedError } from "../services/stepfunctions";
 import type { LocalDeployment } from "./context";
 import { asRecord, asString, plainInputs } from "./context";
@@ -41,9 +42,28 @@ function statesError(name: string, cause: string): TaskFailedError {
   return new TaskFailedError(name, cause);
 }
 
-async function invokeFunction(deployment: LocalDeployment, functionName: string, payload: unknown): Promise<unknown> {
+/**
+ * The role session a Task acts as: the state machine's role (the execution's `RoleArn`), its
+ * session named after the state machine. Without IAM, none (the administrator clients).
+ */
+function sessionOf(context: TaskContext | undefined): { roleArn: string; sessionName: string } | undefined {
+  if (!context) return undefined;
+  return { roleArn: context.contextObject.Execution.RoleArn, sessionName: context.contextObject.StateMachine.Name };
+}
+
+/** The clients a Task calls the emulators with: as the state machine's role, through the gateway, when IAM is on. */
+function clientsFor(deployment: LocalDeployment, context: TaskContext | undefined): Pick<LocalDeployment["clients"], "sns" | "sqs" | "dynamodb"> {
+  const session = sessionOf(context);
+  return session && deployment.options.iam ? deployment.options.iam.clientsAs(session.roleArn, session.sessionName) : deployment.clients;
+}
+
+async function invokeFunction(deployment: LocalDeployment, functionName: string, payload: unknown, context?: TaskContext): Promise<unknown> {
   const fn = deployment.findFunction(functionName);
   if (!fn) throw statesError("Lambda.ResourceNotFoundException", `Function not found: ${functionName}`);
+  const session = sessionOf(context);
+  const refusal = session ? deployment.options.iam?.invokeRefusal(session.roleArn, session.sessionName, fn.arn) : undefined;
+  // As the Lambda integration fails when the role may not invoke: Lambda's AccessDeniedException.
+  if (refusal) throw statesError("Lambda.AWSLambdaException", `${refusal} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`);
   try {
     return await fn.host.invoke(payload);
   } catch (error) {
@@ -74,19 +94,19 @@ async function sdkCall<T>(prefix: string, call: () => Promise<T>): Promise<T> {
 
 /** Binds the service integrations the program's state machines use to the local cloud. */
 export function registerServiceIntegrations(stepFunctions: StepFunctionsEmulator, deployment: LocalDeployment): void {
-  stepFunctions.registerTaskHandler("arn:aws:states:::lambda:invoke", async (input) => {
+  stepFunctions.registerTaskHandler("arn:aws:states:::lambda:invoke", async (input, context) => {
     const parameters = asRecord(input);
     const functionName = asString(parameters.FunctionName);
     if (!functionName) throw statesError("States.Runtime", "lambda:invoke needs Parameters.FunctionName");
-    const payload = await invokeFunction(deployment, functionName, parameters.Payload ?? {});
+    const payload = await invokeFunction(deployment, functionName, parameters.Payload ?? {}, context);
     return { ExecutedVersion: "$LATEST", Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } };
   });
-  stepFunctions.registerTaskHandler("arn:aws:lambda:*:*:function:*", (input, context) => invokeFunction(deployment, context.resource, input));
+  stepFunctions.registerTaskHandler("arn:aws:lambda:*:*:function:*", (input, context) => invokeFunction(deployment, context.resource, input, context));
 
-  stepFunctions.registerTaskHandler("arn:aws:states:::sqs:sendMessage", async (input) => {
+  stepFunctions.registerTaskHandler("arn:aws:states:::sqs:sendMessage", async (input, context) => {
     const p = asRecord(input);
     const result = await sdkCall("SQS", () =>
-      deployment.clients.sqs.send(
+      clientsFor(deployment, context).sqs.send(
         new SendMessageCommand({
           QueueUrl: asString(p.QueueUrl),
           MessageBody: text(p.MessageBody),
@@ -100,10 +120,10 @@ export function registerServiceIntegrations(stepFunctions: StepFunctionsEmulator
     return { MessageId: result.MessageId, MD5OfMessageBody: result.MD5OfMessageBody, ...(result.SequenceNumber ? { SequenceNumber: result.SequenceNumber } : {}) };
   });
 
-  stepFunctions.registerTaskHandler("arn:aws:states:::sns:publish", async (input) => {
+  stepFunctions.registerTaskHandler("arn:aws:states:::sns:publish", async (input, context) => {
     const p = asRecord(input);
     const result = await sdkCall("SNS", () =>
-      deployment.clients.sns.send(
+      clientsFor(deployment, context).sns.send(
         new PublishCommand({
           TopicArn: asString(p.TopicArn),
           Message: text(p.Message),
@@ -124,8 +144,8 @@ export function registerServiceIntegrations(stepFunctions: StepFunctionsEmulator
     deleteItem: (p: never) => new DeleteItemCommand(p),
   };
   for (const [operation, command] of Object.entries(dynamo)) {
-    stepFunctions.registerTaskHandler(`arn:aws:states:::dynamodb:${operation}`, async (input) => {
-      const result = (await sdkCall("DynamoDB", () => deployment.clients.dynamodb.send(command(input as never) as never))) as unknown as Record<string, unknown>;
+    stepFunctions.registerTaskHandler(`arn:aws:states:::dynamodb:${operation}`, async (input, context) => {
+      const result = (await sdkCall("DynamoDB", () => clientsFor(deployment, context).dynamodb.send(command(input as never) as never))) as unknown as Record<string, unknown>;
       const { $metadata: _metadata, ...rest } = result;
       return rest;
     });

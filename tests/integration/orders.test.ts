@@ -166,3 +166,11 @@ describe("OrderFulfillment", () => {
     expect(Items).toEqual([]);
   }, 60_000);
 });
+
+// Last in the file: every call the suite made the program make was allowed by the real grants.
+describe("IAM", () => {
+  it("enforced IAM on every call and refused none", () => {
+    expect(target.iamEnforced).toBe(true);
+    expect(target.deniedCalls()).toEqual([]);
+  });
+});

@@ -6,10 +6,13 @@
  * - otherwise a local cloud of the `dev` stack, started for the test file and stopped after it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import type { DeniedCall } from "../../local/iam/usage";
 import type { StackOutputsFile } from "../../local/outputs";
 import { clientConfig, readStackOutputs } from "../../local/outputs";
 
@@ -24,6 +27,10 @@ export interface Target {
   dynamo: DynamoDBDocumentClient;
   /** The local cloud's last log lines (function logs), to print when a test fails. */
   recentLogs(): string[];
+  /** Whether IAM is enforced on the calls the program makes (the local cloud's; a deployed stack's always is). */
+  iamEnforced: boolean;
+  /** The calls IAM refused so far (the local cloud's record; none known of a deployed stack). */
+  deniedCalls(): DeniedCall[];
   stop(): Promise<void>;
 }
 
@@ -35,6 +42,8 @@ export async function openTarget(): Promise<Target> {
   const file = process.env.OUTPUTS_FILE;
   let outputs: StackOutputsFile;
   let stopCloud = async (): Promise<void> => undefined;
+  let deniedCalls = (): DeniedCall[] => [];
+  let iamEnforced = true;
   if (file) {
     outputs = readStackOutputs(file);
   } else {
@@ -53,7 +62,17 @@ export async function openTarget(): Promise<Target> {
       },
     });
     outputs = cloud.outputs;
-    stopCloud = () => cloud.stop();
+    deniedCalls = () => cloud.iam.usage.deniedCalls();
+    iamEnforced = cloud.iam.enabled;
+    stopCloud = async () => {
+      await cloud.stop();
+      // IAM_USAGE_DIR=<dir>: keep what each role used, for `npm run iam-report -- --usage <dir>/*.json`.
+      const dir = process.env.IAM_USAGE_DIR;
+      if (dir) {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, `iam-usage-${runId}.json`), `${JSON.stringify(cloud.iam.usage.snapshot(), null, 2)}\n`);
+      }
+    };
   }
   const sns = new SNSClient(clientConfig(outputs, "sns"));
   const sqs = new SQSClient(clientConfig(outputs, "sqs"));
@@ -67,6 +86,8 @@ export async function openTarget(): Promise<Target> {
     sqs,
     dynamo,
     recentLogs: () => [...logs],
+    iamEnforced,
+    deniedCalls: () => deniedCalls(),
     stop: async () => {
       sns.destroy();
       sqs.destroy();

@@ -270,3 +270,11 @@ describe("FifoTransactionBus", () => {
     expect(left.byKey.filter((k) => Object.values(customers).some((c) => k.value.includes(c)))).toEqual([]);
   }, 240_000);
 });
+
+// Last in the file: every call the suite made the program make was allowed by the real grants.
+describe("IAM", () => {
+  it("enforced IAM on every call and refused none", () => {
+    expect(target.iamEnforced).toBe(true);
+    expect(target.deniedCalls()).toEqual([]);
+  });
+});

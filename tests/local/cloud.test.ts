@@ -16,12 +16,19 @@ import type { ApiGatewayRegistry } from "../../local/services/api-gateway";
 
 describe("local cloud CLI", () => {
   it("parses --stack and repeated --config key=value", () => {
-    expect(parseCli([])).toEqual({ stack: "dev", config: {} });
+    expect(parseCli([])).toEqual({ stack: "dev", config: {}, iam: true });
     expect(parseCli(["--stack", "staging", "--config", "maxReceiveCount=3", "--config", "aws:region=us-east-1"])).toEqual({
       stack: "staging",
       config: { maxReceiveCount: "3", "aws:region": "us-east-1" },
+      iam: true,
     });
     expect(() => parseCli(["--config", "novalue"])).toThrow(UsageError);
+  });
+
+  it("turns IAM enforcement off with --no-iam only, and refuses a value or a misspelling", () => {
+    expect(parseCli(["--no-iam"]).iam).toBe(false);
+    expect(() => parseCli(["--no-iam=yes"])).toThrow();
+    expect(() => parseCli(["--noiam"])).toThrow();
   });
 
   it("generates a throwaway accountFingerprintKey only when none is given", () => {
@@ -194,12 +201,12 @@ describe("startLocalCloud", () => {
     expect(fs.existsSync(path.join(dir, "outputs.json"))).toBe(true);
   });
 
-  it("stops cleanly: every server is closed, the outputs file and its lock are removed", async () => {
+  it("stops cleanly: every server is closed, the outputs file and its lock are removed (the IAM usage stays, for npm run iam-report)", async () => {
     await cloud.stop();
     expect(cloud.outputs.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const urls = [...Object.values(cloud.outputs.awsEndpoints ?? {}), cloud.outputs.apiUrl];
     expect(urls).toHaveLength(6);
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(dir)).toEqual(["iam-usage.json"]);
   });
 });

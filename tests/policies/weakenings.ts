@@ -670,5 +670,30 @@ export const WEAKENINGS: Weakening[] = [
       "Topic \"utility-serverless-staging-alarms\" is encrypted with KMS key \"monitoring-key-key\", whose policy does not allow events.amazonaws.com to kms:GenerateDataKey and kms:Decrypt: nothing would be delivered; add events.amazonaws.com to the key's serviceUsers.",
     ],
   },
+  // ── The catalogue (policies/rules/action-catalogue.ts) ─────────────────────────────────────────
+  {
+    what: "a misspelt action (sqs:RecieveMessage), which IAM accepts and which grants nothing",
+    policy: "iam-actions-exist",
+    transform: weaken(T.rolePolicy, "transactions-payment-processing-consumer-policy", (p) =>
+      editDoc(p, "policy", (d) => d.Statement.filter((s) => s.Sid === "DeadLetterQueue").forEach((s) => void (s.Action = [...(s.Action as string[]), "sqs:RecieveMessage"])))),
+    messages: ["statement \"DeadLetterQueue\" in \"policy\" names \"sqs:RecieveMessage\", which is not an IAM action: sqs has no such action (did you mean sqs:ReceiveMessage?)"],
+  },
+  {
+    what: "a queue statement that also names the topic, which no sqs action applies to",
+    policy: "iam-resources-fit-actions",
+    transform: weaken(T.rolePolicy, "transactions-payment-processing-consumer-policy", (p) =>
+      editDoc(p, "policy", (d) => d.Statement.filter((s) => s.Sid === "SourceQueue").forEach((s) => void (s.Resource = [s.Resource as string, arn("sns", `${TX}-transaction-processing.fifo`)])))),
+    messages: [
+      `statement "SourceQueue" in "policy" names resource ${arn("sns", `${TX}-transaction-processing.fifo`)}, which none of its actions (sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes, sqs:GetQueueUrl) applies to: it grants nothing there.`,
+    ],
+  },
+  {
+    what: "an action without resource-level permissions (xray:PutTraceSegments) given the table's ARNs",
+    policy: "iam-actions-fit-resources",
+    transform: weaken(T.rolePolicy, "orders-store-policy", (p) =>
+      editDoc(p, "policy", (d) => d.Statement.filter((s) => s.Sid === "FailedOrdersTable").forEach((s) => void (s.Action = [...(s.Action as string[]), "xray:PutTraceSegments"])))),
+    messages: [
+      `statement "FailedOrdersTable" in "policy" gives xray:PutTraceSegments, which takes no resource, the resources ${arn("dynamodb", `table/${DOFS}-failed-orders`)}: it grants nothing (IAM accepts only "*" for it).`,
+    ],
+  },
 ];
-

@@ -27,6 +27,12 @@ export interface ApiGatewayRegistryOptions {
   resolveFunction: (functionArn: string) => LambdaInvoker | undefined;
   /** Warnings (unsupported integration types, and so on). */
   log: (line: string) => void;
+  /**
+   * Whether API Gateway may invoke the function for a request (the function's Lambda permissions,
+   * `local/iam`): undefined allows, a message refuses (500, as AWS answers a missing permission).
+   * @default every invocation allowed
+   */
+  authorizeInvoke?: (functionArn: string, sourceArn: string) => string | undefined;
 }
 
 /** Every REST API of the local cloud. The provisioners fill it in; each API serves on its own port. */
@@ -141,6 +147,14 @@ export class ApiGatewayRegistry {
       throw new HttpError(500, "DEFAULT_5XX", "Internal server error", "InternalServerErrorException");
     }
 
+    const functionArn = /\/functions\/(.+)\/invocations$/.exec(integration.uri ?? "")?.[1];
+    // The ARN API Gateway invokes with: arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>.
+    const sourceArn = `arn:aws:execute-api:${this.options.region}:${this.options.accountId}:${api.id}/${matched.stageName}/${req.method ?? "GET"}/${matched.segments.join("/")}`;
+    const refusal = functionArn ? this.options.authorizeInvoke?.(functionArn, sourceArn) : undefined;
+    if (refusal) {
+      this.options.log(`${where}: Execution failed due to configuration error: Invalid permissions on Lambda function (${refusal})`);
+      throw new HttpError(500, "DEFAULT_5XX", "Internal server error", "InternalServerErrorException");
+    }
     const event = proxyEvent({ api, matched, req, url, headers, query, body, requestId, accountId: this.options.accountId, apiKey });
     const result = await invokeWithTimeout(fn, event, integration.timeoutMilliseconds, (failure) => this.options.log(`${where}: Lambda invocation failed: ${failure}`));
     return proxyResponse(result, (problem) => this.options.log(`${where}: malformed Lambda proxy response: ${problem}`));
