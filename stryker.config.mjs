@@ -1,0 +1,50 @@
+// @ts-check
+/**
+ * Mutation testing (`npm run mutation`, docs/testing.md): Stryker changes the code of the Lambda
+ * functions (handlers, the typed-function runtime, redaction) and of the local cloud's runtime (SQS
+ * poller, function host) one small change ("mutant") at a time, and runs the tests that cover it: a
+ * mutant no test notices is a test gap, or an equivalent change listed in docs/testing.md.
+ *
+ * - Incremental: the result of every mutant is kept in reports/mutation/incremental.json
+ *   (gitignored), so a rerun retests only the mutants of changed code and of changed tests.
+ *   `npm run mutation -- --force` retests everything.
+ * - One folder at a time: `npm run mutation -- --mutate "local/runtime/**\/*.ts"`.
+ * - Concurrency 2: the machine is shared, and each test process starts its own emulators.
+ *
+ * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
+ */
+export default {
+  packageManager: "npm",
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutation.config.mts", related: true, pool: "forks" },
+  checkers: ["typescript"],
+  tsconfigFile: "tsconfig.json",
+  // Type-check each mutant against the files it can reach only, not the whole program.
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    "functions/**/*.ts",
+    "local/runtime/**/*.ts",
+    // Declarations with no behaviour of their own: each definition is checked whole by the
+    // infrastructure tests, and the telemetry constants by name.
+    "!functions/**/definition.ts",
+    "!functions/lib/telemetry/constants.ts",
+  ],
+  plugins: ["@stryker-mutator/*", "./tests/support/stryker-ignore-logging.mjs"],
+  // Log lines' wording is not behaviour the tests pin (tests/support/stryker-ignore-logging.mjs).
+  ignorers: ["logging"],
+  coverageAnalysis: "perTest",
+  concurrency: 2,
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  incremental: true,
+  incrementalFile: "reports/mutation/incremental.json",
+  reporters: ["clear-text", "html", "json", "progress"],
+  htmlReporter: { fileName: "reports/mutation/index.html" },
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  clearTextReporter: { allowColor: false, reportScoreTable: true, reportMutants: true, reportTests: false },
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+  // Not copied into the sandbox: built bundles, local cloud state, reports, the git directory.
+  ignorePatterns: [".build", ".local", "reports", "coverage", ".git"],
+  thresholds: { high: 90, low: 85, break: null },
+};
