@@ -15,6 +15,8 @@ export default defineConfig({
       "tests/functions/transactions/handlers.test.ts",
       "tests/local/runtime/**/*.test.ts",
     ],
+    // The cold-start measurement spawns bundles (30 s) and asserts no behaviour a mutant could change.
+    exclude: ["tests/functions/lib/telemetry-coldstart.test.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
