@@ -11,8 +11,13 @@
  * - One folder at a time: `npm run mutation -- --mutate "local/runtime/**\/*.ts"`.
  * - Concurrency 2: the machine is shared, and each test process starts its own emulators.
  *
+ * - Reports in reports/mutation/ (gitignored), or in `MUTATION_REPORT_DIR` when set (two folder
+ *   runs side by side: `MUTATION_REPORT_DIR=reports/mutation/orders npm run mutation -- --mutate ...`).
+ *
  * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
  */
+const reportDir = process.env.MUTATION_REPORT_DIR ?? "reports/mutation";
+
 export default {
   packageManager: "npm",
   testRunner: "vitest",
@@ -38,12 +43,12 @@ export default {
   timeoutMS: 10_000,
   timeoutFactor: 1.5,
   incremental: true,
-  incrementalFile: "reports/mutation/incremental.json",
+  incrementalFile: `${reportDir}/incremental.json`,
   reporters: ["clear-text", "html", "json", "progress"],
-  htmlReporter: { fileName: "reports/mutation/index.html" },
-  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  htmlReporter: { fileName: `${reportDir}/index.html` },
+  jsonReporter: { fileName: `${reportDir}/mutation.json` },
   clearTextReporter: { allowColor: false, reportScoreTable: true, reportMutants: true, reportTests: false },
-  tempDirName: ".stryker-tmp",
+  tempDirName: `.stryker-tmp/${reportDir.replace(/\W+/g, "-")}`,
   cleanTempDir: "always",
   // Not copied into the sandbox: built bundles, local cloud state, reports, the git directory.
   ignorePatterns: [".build", ".local", "reports", "coverage", ".git"],

@@ -92,7 +92,7 @@ beforeAll(() => {
       const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
       return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
     },
-    { step: "finalizeRequest", priority: "high", name: "testStub" },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
   // The runtime's log lines (JSON, and EMF metrics) are kept to check that no secret reaches them.
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));

@@ -67,7 +67,7 @@ beforeAll(async () => {
       const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
       return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
     },
-    { step: "finalizeRequest", priority: "high", name: "testStub" },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   table = await import("../../../functions/orders/order-table");
