@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { clients } from "../../../functions/lib/aws";
@@ -33,7 +33,7 @@ let dlq: typeof DlqHandler;
 let store: typeof StoreHandler;
 /** SQS commands the handlers sent (the stub answers them). */
 const sent: { command: string; input: Record<string, unknown> }[] = [];
-/** What the handlers wrote to stdout: JSON log lines and EMF metric lines. */
+/** What the handlers wrote to stdout and stderr (WARN and above): JSON log lines and EMF metric lines. */
 const output: string[] = [];
 
 const FULFILLED_CUSTOMER = "cust-ok";
@@ -70,6 +70,7 @@ beforeAll(async () => {
     { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   table = await import("../../../functions/orders/order-table");
   fulfillment = await import("../../../functions/orders/fulfillment/handler");
   dlq = await import("../../../functions/orders/dlq/handler");
@@ -118,6 +119,8 @@ function completions(): { status: string; latency?: number }[] {
     .map((line) => JSON.parse(line) as { status: string; OrderProcessingLatency?: number })
     .map(({ status }) => ({ status }));
 }
+/** The `message` of each JSON log line written since the test began. */
+const logMessages = () => output.filter((line) => line.startsWith("{") && !line.includes('"_aws"')).map((line) => (JSON.parse(line) as { message: string }).message);
 const latencies = () => output.filter((line) => line.includes('"OrderProcessingLatency"')).map((line) => (JSON.parse(line) as { OrderProcessingLatency: number }).OrderProcessingLatency);
 const deadLettered = () =>
   sent
@@ -147,6 +150,13 @@ describe("createOrder", () => {
     const other = workflowOrder();
     await table.createOrder(TABLES.orders, other, "PENDING", null);
     expect(await orderOf(other.order_id)).not.toHaveProperty("status_reason");
+  });
+  it("rethrows a failed write that is not the condition, even when the order exists", async () => {
+    const order = workflowOrder();
+    await table.createOrder(TABLES.orders, order, "PENDING");
+    // Over DynamoDB's 400 KB item limit: refused whatever the condition says.
+    const huge = { ...order, items: [{ product_id: "p".repeat(410 * 1024), quantity: 1 }] };
+    await expect(table.createOrder(TABLES.orders, huge, "PENDING")).rejects.toThrow(/size/i);
   });
   it("answers the stored order, unchanged, when it exists already (a retried Task)", async () => {
     const order = workflowOrder();
@@ -241,6 +251,33 @@ describe("fulfillment handler", () => {
     expect(latency).toBeLessThan(60_000);
     expect(deadLettered()).toEqual([]);
   });
+  it("an order that became final between its read and its write is left as it is, and not counted", async () => {
+    const id = await putOrder("PENDING", FULFILLED_CUSTOMER);
+    const dynamoClient = clients.dynamo();
+    const send = dynamoClient.send.bind(dynamoClient);
+    // The DLQ handler wins the race: it fails the order just before the fulfillment's write.
+    const spy = vi.spyOn(dynamoClient, "send").mockImplementation((async (command: { constructor: { name: string } }) => {
+      if (command.constructor.name === "UpdateCommand") {
+        await documents.send(
+          new UpdateCommand({
+            TableName: TABLES.orders,
+            Key: { order_id: id },
+            UpdateExpression: "SET #s = :failed, status_reason = :reason",
+            ExpressionAttributeNames: { "#s": "status" },
+            ExpressionAttributeValues: { ":failed": "FAILED", ":reason": "the DLQ handler was first" },
+          }),
+        );
+      }
+      return (send as (c: unknown) => Promise<unknown>)(command);
+    }) as never);
+    try {
+      expect(await run(sqsRecord(id, FULFILLED_CUSTOMER))).toEqual({ batchItemFailures: [] });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await orderOf(id)).toMatchObject({ status: "FAILED", status_reason: "the DLQ handler was first" });
+    expect(completions()).toEqual([]);
+  });
   it("fails (to be retried) an order bound to fail, leaving it PENDING", async () => {
     const id = await putOrder("PENDING", FAILED_CUSTOMER);
     const record = sqsRecord(id, FAILED_CUSTOMER);
@@ -278,6 +315,8 @@ describe("DLQ handler", () => {
     expect(await failedRowOf(id)).toMatchObject({ failure_reason: "Fulfillment simulation failed" });
     expect(completions()).toEqual([{ status: "FAILED" }]);
     expect(latencies()[0]).toBeGreaterThanOrEqual(3000);
+    expect(latencies()[0]).toBeLessThan(60_000);
+    expect(logMessages()).toContain("Order failed");
   });
   it("without a reason attribute (moved by the redrive policy) records the reason that says so", async () => {
     const id = await putOrder("PENDING");
@@ -291,12 +330,18 @@ describe("DLQ handler", () => {
     output.length = 0;
     await run(sqsRecord(id, FULFILLED_CUSTOMER, { reason: "r2" }));
     expect(completions()).toEqual([]);
+    // Each case says what it did (an operator reading the DLQ handler's log must tell them apart).
+    expect(logMessages()).toEqual(["Order failed"]);
+    output.length = 0;
     const done = await putOrder("FULFILLED");
     await run(sqsRecord(done, FULFILLED_CUSTOMER, { reason: "late" }));
     expect((await orderOf(done))!.status).toBe("FULFILLED");
+    expect(logMessages()).toEqual(["Order already final; not marked failed"]);
+    output.length = 0;
     const unknown = randomUUID();
     expect(await run(sqsRecord(unknown, FULFILLED_CUSTOMER, { reason: "late" }))).toEqual({ batchItemFailures: [] });
     expect(await orderOf(unknown)).toBeUndefined();
+    expect(logMessages()).toEqual(["Dead-lettered message for an unknown order; nothing to record"]);
     expect(completions()).toEqual([]);
   });
 });
@@ -317,6 +362,10 @@ describe("store handler (the workflow's Task)", () => {
     expect(await failedRowOf(order.order_id)).toMatchObject({ customer_id: "cust-e", failure_reason: "States.Timeout" });
     expect(await run({ action: "fail", order, reason: "again" })).toEqual({ order_id: order.order_id, status: "FAILED" });
     expect(completions()).toEqual([{ status: "FAILED" }]);
+    // Since the order was received (2026-01-01): positive, and not a sum of two dates.
+    const [latency] = latencies();
+    expect(latency).toBeGreaterThan(0);
+    expect(latency).toBeLessThan(Date.now());
     const fulfilled = await putOrder("FULFILLED");
     const stored = (await orderOf(fulfilled))!;
     expect(await run({ action: "fail", order: { order_id: fulfilled, customer_id: stored.customer_id, items: stored.items, received_at: stored.created_at }, reason: "late" })).toEqual({ order_id: fulfilled, status: "FULFILLED" });
