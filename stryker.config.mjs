@@ -1,4 +1,6 @@
 // @ts-check
+import process from "node:process";
+
 /**
  * Mutation testing (`npm run mutation`, docs/testing.md): Stryker changes the code of the Lambda
  * functions (handlers, the typed-function runtime, redaction) and of the local cloud's runtime (SQS
