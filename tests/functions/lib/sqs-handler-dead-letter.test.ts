@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { z } from "zod";
 import { clients } from "../../../functions/lib/aws";
 import { defineFunction } from "../../../functions/lib/define";
+import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
 
 const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
@@ -209,5 +210,16 @@ describe("the dead-letter message", () => {
       ['{"id":7,"outcome":"maybe"}', "String:validation", 'String:id: Invalid input: expected string, received number; outcome: Invalid option: expected one of "ok"|"retry"|"permanent"|"long"'],
       ["null", "String:validation", "String:(body): Invalid input: expected object, received null"],
     ]);
+  });
+});
+
+describe("what counts as sensitive (observability.ts, used for every reason and log line)", () => {
+  it("every sensitive key, whatever its case, `_` or `-`", () => {
+    const keys = ["account_number", "routingNumber", "bank-account-number", "API_KEY", "x-api-key", "apiKeyValue", "Authorization", "password", "secret", "accountFingerprintKey"];
+    expect(keys.filter((key) => !isSensitiveKey(key))).toEqual([]);
+    expect(["account_last4", "customer_id", "", "key"].filter((key) => isSensitiveKey(key))).toEqual([]);
+  });
+  it("a key pair with spaces around its separator", () => {
+    expect(redactText("api_key  : abcdefgh1234 and account_number = 1234-5678")).toBe("api_key  : [REDACTED] and account_number = [REDACTED]");
   });
 });
