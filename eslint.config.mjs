@@ -25,7 +25,7 @@ const BOUNDARY = {
 const refuse = (message, ...folders) => ["error", { patterns: folders.map((name) => ({ regex: folder(name), message })) }];
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".build/**", ".local/**", "coverage/**"] },
+  { ignores: ["node_modules/**", ".build/**", ".local/**", "coverage/**", ".stryker-tmp/**", "reports/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

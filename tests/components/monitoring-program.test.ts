@@ -14,6 +14,24 @@ it("watches every function, queue and DLQ of the program, the API and the state 
   const inputs = (type: string) => run.all(type).map((r) => r.inputs);
   const functions = inputs("aws:lambda/function:Function").map((f) => f.name as string);
   const alarms = inputs("aws:cloudwatch/metricAlarm:MetricAlarm");
+  // The known set: what each check below derives from the program, named once in full.
+  const per = (unit: string, ...kinds: string[]) => kinds.map((kind) => `${unit}-${kind}`);
+  expect(alarms.map((a) => String(a.name).replace(/^utility-serverless-dev-/, "")).sort()).toEqual(
+    [
+      ...per("api", "errors", "throttles"),
+      ...per("bank_account_setup", "dlq-expiring", "dlq-messages", "errors", "failures", "oldest-message", "subscription-dlq-expiring", "subscription-dlq-messages", "throttles"),
+      ...per("bus-notifications", "failed", "lost"),
+      ...per("deadLetter", "errors", "throttles"),
+      ...per("dlq-failures", "dlq-expiring", "dlq-messages"),
+      ...per("fulfillment-dlq", "oldest-message"),
+      ...per("fulfillment", "errors", "oldest-message", "throttles"),
+      ...per("orders-api", "5xx", "latency-p99"),
+      ...per("payment", "dlq-expiring", "dlq-messages", "errors", "failures", "oldest-message", "subscription-dlq-expiring", "subscription-dlq-messages", "throttles"),
+      ...per("store", "errors", "throttles"),
+      ...per("validate", "errors", "throttles"),
+      ...per("workflow", "failed-executions"),
+    ].sort(),
+  );
   const watchedFunctions = new Set(alarms.filter((a) => a.metricName === "Errors").map((a) => (a.dimensions as { FunctionName: string }).FunctionName));
   expect([...watchedFunctions].sort()).toEqual([...functions].sort());
   // A queue some function consumes is a working queue: alarmed when its oldest message gets old.
@@ -23,8 +41,15 @@ it("watches every function, queue and DLQ of the program, the API and the state 
   const working = queues.filter((q) => consumedArns.has(q.state.arn as string)).map((q) => q.inputs.name as string);
   const parking = queues.filter((q) => !consumedArns.has(q.state.arn as string)).map((q) => q.inputs.name as string);
   expect(working).toContain("dofs-dev-fulfillment-dlq"); // the normal path to FAILED, drained by orders-dlq
-  expect(parking.length).toBeGreaterThanOrEqual(3);
-  for (const q of parking) expect(q).toMatch(/dlq/);
+  // Where messages that failed for good are parked: each consumer's DLQ, each subscription's DLQ,
+  // and the queue where the fulfillment DLQ's own failures end.
+  expect([...parking].sort()).toEqual([
+    "dofs-dev-fulfillment-dlq-failures",
+    "utility-customer-system-dev-bank-account-setup-dlq.fifo",
+    "utility-customer-system-dev-bank-account-setup-subscription-dlq.fifo",
+    "utility-customer-system-dev-payment-processing-dlq.fifo",
+    "utility-customer-system-dev-payment-processing-subscription-dlq.fifo",
+  ]);
   const dlqAlarms = alarms.filter((a) => a.metricName === "ApproximateNumberOfMessagesVisible").map((a) => (a.dimensions as { QueueName: string }).QueueName);
   expect([...dlqAlarms].sort()).toEqual([...parking].sort());
   const aged = alarms.filter((a) => a.metricName === "ApproximateAgeOfOldestMessage" && String(a.name).endsWith("-oldest-message")).map((a) => (a.dimensions as { QueueName: string }).QueueName);

@@ -47,6 +47,12 @@ export interface DeployProgramOptions {
   logLevel?: string;
   /** Receives each function log line (`[<function name>] <line>`). @default drops them */
   log?: (line: string) => void;
+  /**
+   * Variables every function gets on top of the local runtime's, e.g. `AWS_ENDPOINT_URL_DYNAMODB`
+   * pointed at a test's own proxy in front of the emulator.
+   * @default {}
+   */
+  environment?: Record<string, string>;
 }
 
 /** A function as the program declared it and as it runs locally. */
@@ -82,7 +88,7 @@ export async function deployProgram(options: DeployProgramOptions = {}): Promise
     config: { ...TEST_SECRET, ...options.config },
     log: options.log ?? (() => undefined),
     timing: options.timing ?? { retryIntervalMs: 0 },
-    environment: options.logLevel ? { POWERTOOLS_LOG_LEVEL: options.logLevel } : {},
+    environment: { ...(options.logLevel ? { POWERTOOLS_LOG_LEVEL: options.logLevel } : {}), ...options.environment },
     provision: (next) => withTestSettings(next, options.functionSettings ?? []),
   });
   const { run, deployment } = local;

@@ -77,7 +77,7 @@ beforeAll(() => {
       const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
       return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
     },
-    { step: "finalizeRequest", priority: "high", name: "testStub" },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
   // The runtime's JSON log lines are not under test.
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);

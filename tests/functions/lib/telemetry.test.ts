@@ -55,7 +55,7 @@ function addStub(client: { middlewareStack: unknown }): void {
       const extra = respond(context.commandName, args.input) ?? {};
       return { output: { $metadata: { httpStatusCode: 200, requestId: `req-${sent.length}` }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, ...extra }, response: {} };
     },
-    { step: "finalizeRequest", priority: "high", name: "testStub" },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
 }
 

@@ -7,14 +7,17 @@
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { ReceiveMessageCommand, SendMessageCommand, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleFunction } from "../../../components/lib/bundle";
 import { bankAccountSetup } from "../../../functions/transactions/bank-account-setup/definition";
 import { payment } from "../../../functions/transactions/payment/definition";
+import { toPublishRequest } from "../../../functions/transactions/publisher";
 import type { FunctionHost } from "../../../local/runtime/function-host";
+import type { BatchOutcome } from "../../../local/runtime/sqs-poller";
 import { deployProgram } from "../../support/local-program";
 import type { DeployedProgram } from "../../support/local-program";
 
@@ -143,7 +146,9 @@ describe("seed scenario (CUST-WORKFLOW-001)", () => {
     const ledger = await ledgerOf(customer);
     expect(ledger).toHaveLength(1);
     expect(ledger[0]).toMatchObject({ transaction_id: pay.transaction_id, customer_id: customer, amount: 250.75, balance_after: 250.75, status: "COMPLETED" });
-    expect(Date.parse(ledger[0]!.processed_at as string)).toBeGreaterThan(0);
+    // Processed by this test run, not copied from the transaction's own (2025) timestamp.
+    expect(Date.parse(ledger[0]!.processed_at as string)).toBeGreaterThan(Date.parse(pay.timestamp));
+    expect(Date.parse(ledger[0]!.processed_at as string)).toBeLessThanOrEqual(Date.now());
     expect(await drainDlq("payment-processing")).toEqual([]);
     expect(logs.some((line) => line.includes('"level":"INFO"'))).toBe(true); // the functions' logs are captured, so the next check means something
     expect(logs.join("\n")).not.toContain("000123456789");
@@ -216,6 +221,56 @@ describe("payment", () => {
     expect(await balanceOf(customer)).toBe(1500);
     const row = (await ledgerOf(customer)).find((r) => r.transaction_id === first.transaction_id);
     expect(row).toMatchObject({ status: "COMPLETED", balance_after: 10 });
+  });
+
+  it("never applies a LATER payment twice, after a redrive from the DLQ and after a republish with a fresh dedup id", async () => {
+    // The guard that matters here is the balance's `applied` map: the customer's first payment is
+    // recorded there by the put that creates the balance, every later one by the conditional update.
+    const customer = `CUST-${randomUUID()}`;
+    await invoke(setupHost, [record(setupTx(customer))]);
+    const [p1, p2, p3] = [paymentTx(customer, 10), paymentTx(customer, 20), paymentTx(customer, 30)];
+    for (const p of [p1, p2, p3]) expect(failedIds(await invoke(paymentHost, [record(p)]))).toEqual([]);
+    // As if p2's and p3's first attempts stopped after crediting the balance, before completing their
+    // ledger rows (then went to the DLQ), and the customer's next payment went through meanwhile.
+    for (const p of [p2, p3]) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tables.payments,
+          Key: { customer_id: customer, entry: `TX#${p.transaction_id}` },
+          UpdateExpression: "SET #s = :applying REMOVE balance_after, processed_at",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":applying": "APPLYING" },
+        }),
+      );
+    }
+    expect(failedIds(await invoke(paymentHost, [record(paymentTx(customer, 5))]))).toEqual([]);
+    expect(await balanceOf(customer)).toBe(6500);
+
+    // Through the queues as deployed: the payment function's event source mapping polls its queue.
+    const fn = program.functionOf(payment);
+    const sourceQueue = program.queue(fn.mapping!.eventSourceArn);
+    const dlq = program.queue(dlqUrls[payment.name]!);
+    const outcomes: BatchOutcome[] = [];
+    const poller = program.startMapping(fn, (outcome) => outcomes.push(outcome));
+    try {
+      // p2 is redriven: in the DLQ (as the runtime dead-letters), then moved back by SQS's move task.
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: JSON.stringify(p2), MessageGroupId: customer, MessageDeduplicationId: randomUUID() }));
+      await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: sourceQueue.arn }));
+      // p3 is republished to the bus after the FIFO dedup window: same transaction, fresh dedup id.
+      const request = toPublishRequest(p3);
+      await program.clients.sns.send(new PublishCommand({ TopicArn: (program.run.outputs as { transactionTopicArn: string }).transactionTopicArn, ...request, MessageDeduplicationId: randomUUID() }));
+      const deadline = Date.now() + 20_000;
+      while (outcomes.reduce((n, o) => n + o.deleted, 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await poller.stop();
+    }
+    expect({ received: outcomes.reduce((n, o) => n + o.received, 0), deleted: outcomes.reduce((n, o) => n + o.deleted, 0) }).toEqual({ received: 2, deleted: 2 });
+    expect(await balanceOf(customer)).toBe(6500);
+    const ledger = await ledgerOf(customer);
+    expect(ledger).toHaveLength(4);
+    expect(ledger.find((r) => r.transaction_id === p2.transaction_id)).toMatchObject({ status: "COMPLETED", balance_after: 30 });
+    expect(ledger.find((r) => r.transaction_id === p3.transaction_id)).toMatchObject({ status: "COMPLETED", balance_after: 60 });
+    expect(await drainDlq("payment-processing")).toEqual([]);
   });
 
   it("dead-letters a payment whose bank account never arrives on its last receive, with that reason", async () => {

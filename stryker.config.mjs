@@ -1,0 +1,58 @@
+// @ts-check
+import process from "node:process";
+
+/**
+ * Mutation testing (`npm run mutation`, docs/testing.md): Stryker changes the code of the Lambda
+ * functions (handlers, the typed-function runtime, redaction) and of the local cloud's runtime (SQS
+ * poller, function host) one small change ("mutant") at a time, and runs the tests that cover it: a
+ * mutant no test notices is a test gap, or an equivalent change listed in docs/testing.md.
+ *
+ * - Incremental: the result of every mutant is kept in reports/mutation/incremental.json
+ *   (gitignored), so a rerun retests only the mutants of changed code and of changed tests.
+ *   `npm run mutation -- --force` retests everything.
+ * - One folder at a time: `npm run mutation -- --mutate "local/runtime/**\/*.ts"`.
+ * - Concurrency 2: the machine is shared, and each test process starts its own emulators.
+ *
+ * - Reports in reports/mutation/ (gitignored), or in `MUTATION_REPORT_DIR` when set (two folder
+ *   runs side by side: `MUTATION_REPORT_DIR=reports/mutation/orders npm run mutation -- --mutate ...`).
+ *
+ * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
+ */
+const reportDir = process.env.MUTATION_REPORT_DIR ?? "reports/mutation";
+
+export default {
+  packageManager: "npm",
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutation.config.mts", related: true, pool: "forks" },
+  checkers: ["typescript"],
+  tsconfigFile: "tsconfig.json",
+  // Type-check each mutant against the files it can reach only, not the whole program.
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    "functions/**/*.ts",
+    "local/runtime/**/*.ts",
+    // Declarations with no behaviour of their own: each definition is checked whole by the
+    // infrastructure tests, and the telemetry constants by name.
+    "!functions/**/definition.ts",
+    "!functions/lib/telemetry/constants.ts",
+  ],
+  plugins: ["@stryker-mutator/*", "./tests/support/stryker-ignore-logging.mjs"],
+  // Log lines' wording is not behaviour the tests pin (tests/support/stryker-ignore-logging.mjs).
+  ignorers: ["logging"],
+  coverageAnalysis: "perTest",
+  concurrency: 2,
+  // A mutant that loops forever (the poller's `while (!stopping)`) costs this much: keep it short.
+  timeoutMS: 10_000,
+  timeoutFactor: 1.5,
+  incremental: true,
+  incrementalFile: `${reportDir}/incremental.json`,
+  reporters: ["clear-text", "html", "json", "progress"],
+  htmlReporter: { fileName: `${reportDir}/index.html` },
+  jsonReporter: { fileName: `${reportDir}/mutation.json` },
+  clearTextReporter: { allowColor: false, reportScoreTable: true, reportMutants: true, reportTests: false },
+  tempDirName: `.stryker-tmp/${reportDir.replace(/\W+/g, "-")}`,
+  cleanTempDir: "always",
+  // Not copied into the sandbox: built bundles, local cloud state, reports, the git directory.
+  ignorePatterns: [".build", ".local", "reports", "coverage", ".git"],
+  thresholds: { high: 90, low: 85, break: null },
+};

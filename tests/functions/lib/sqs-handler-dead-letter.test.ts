@@ -1,0 +1,225 @@
+/**
+ * What the SQS runtime sends to the dead-letter queue, for each of the three ways a message ends
+ * there (`validation`, `permanent`, `exhausted`): the body unchanged, the reason redacted (account
+ * and routing numbers, API keys) and cut to 1000 characters, the failure attributes, which original
+ * attributes travel with it, and the FIFO group and deduplication id. A retryable failure before
+ * the last receive is not dead-lettered. The reason's redaction is checked for every kind, and so is
+ * every log line the runtime wrote. SQS is a local stub on the shared client (no network), as in
+ * sqs-handler-backoff.test.ts.
+ */
+import { createHash } from "node:crypto";
+import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { clients } from "../../../functions/lib/aws";
+import { defineFunction } from "../../../functions/lib/define";
+import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
+import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
+
+const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
+const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
+const MAX_RECEIVE = 3;
+
+/** Secrets as an exception message or a schema error might quote them. */
+const SECRETS = "account_number=000123456789, routing_number: 021000021, x-api-key: AbCdEf0123456789xyz";
+const REDACTED_SECRETS = "account_number=[REDACTED], routing_number: [REDACTED], x-api-key: [REDACTED]";
+
+const sent: { command: string; input: Record<string, unknown> }[] = [];
+const output: string[] = [];
+
+const Message = z.object({
+  id: z.string(),
+  outcome: z.enum(["ok", "retry", "permanent", "long"]),
+  // A schema whose error quotes the value it refused, as a careless refinement would.
+  reference: z.string().regex(/^REF-\d+$/, { error: (issue) => `not a reference: ${String(issue.input)}` }).optional(),
+});
+const definition = (fifo: boolean) =>
+  defineFunction({ name: "dead-letter-test", description: "", entry: __filename, trigger: { kind: "sqs", fifo, message: Message }, links: {}, settings: z.object({}) });
+const processMessage = async (message: z.output<typeof Message>) => {
+  if (message.outcome === "retry") throw new Error(`bank refused ${SECRETS}`);
+  if (message.outcome === "permanent") throw new PermanentFailure(`bank refused for good ${SECRETS}`);
+  if (message.outcome === "long") throw new PermanentFailure("x".repeat(1500));
+};
+
+function record(id: string, body: unknown, options: { receiveCount?: number; group?: string; attributes?: SQSMessageAttributes } = {}): SQSRecord {
+  return {
+    messageId: id,
+    receiptHandle: `rh-${id}`,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: "AIDA",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+      ...(options.group ? { MessageGroupId: options.group, MessageDeduplicationId: `dedup-${id}` } : {}),
+    },
+    messageAttributes: options.attributes ?? {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:source.fifo",
+    awsRegion: "us-east-2",
+  };
+}
+const stringAttribute = (value: string) => ({ dataType: "String", stringValue: value, stringListValues: [], binaryListValues: [] });
+
+const lambdaContext = { awsRequestId: "req-1", functionName: "dead-letter-test", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+/** The messages sent to the DLQ: body, attributes (name → string value), group and dedup id. */
+const deadLetters = () =>
+  sent
+    .filter((c) => c.command === "SendMessageCommand")
+    .map((c) => ({
+      queue: c.input.QueueUrl,
+      body: c.input.MessageBody,
+      attributes: Object.fromEntries(Object.entries(c.input.MessageAttributes as Record<string, { DataType: string; StringValue: string }>).map(([k, v]) => [k, `${v.DataType}:${v.StringValue}`])),
+      group: c.input.MessageGroupId,
+      dedup: c.input.MessageDeduplicationId,
+    }));
+
+beforeAll(() => {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-2",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    LINK_SOURCE: JSON.stringify({ url: QUEUE_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source.fifo" }),
+    LINK_DEAD_LETTER: JSON.stringify({ url: DLQ_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source-dlq.fifo" }),
+    FUNCTION_SETTINGS: "{}",
+    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
+  });
+  (clients.sqs().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
+      sent.push({ command: context.commandName, input: args.input });
+      const body = args.input.MessageBody;
+      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
+      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
+    },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
+  );
+  // The runtime's log lines (JSON, and EMF metrics) are kept to check that no secret reaches them.
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
+});
+beforeEach(() => {
+  sent.length = 0;
+  output.length = 0;
+});
+afterAll(() => vi.restoreAllMocks());
+
+describe("every dead-letter reason is redacted", () => {
+  it.each([
+    ["validation", record("v", { id: "v", outcome: "ok", reference: SECRETS }), `reference: not a reference: ${REDACTED_SECRETS}`],
+    ["permanent", record("p", { id: "p", outcome: "permanent" }), `bank refused for good ${REDACTED_SECRETS}`],
+    ["exhausted", record("e", { id: "e", outcome: "retry" }, { receiveCount: MAX_RECEIVE }), `bank refused ${REDACTED_SECRETS}`],
+  ])("%s", async (kind, message, reason) => {
+    const response = await sqsHandler(definition(false), processMessage)({ Records: [message] }, lambdaContext);
+    expect(response.batchItemFailures).toEqual([]);
+    const [dead, ...more] = deadLetters();
+    expect(more).toEqual([]);
+    expect(dead!.attributes.failure_kind).toBe(`String:${kind}`);
+    expect(dead!.attributes.failure_reason).toBe(`String:${reason}`);
+    // The body itself travels unchanged (a redrive must replay it as it was).
+    expect(dead!.body).toBe(message.body);
+    for (const line of output) {
+      expect(line).not.toContain("000123456789");
+      expect(line).not.toContain("021000021");
+      expect(line).not.toContain("AbCdEf0123456789xyz");
+    }
+    expect(output.some((line) => line.includes("Message sent to the dead-letter queue") && line.includes(reason))).toBe(true);
+  });
+
+  it("a retryable failure before the last receive is retried, not dead-lettered, and its log line is redacted too", async () => {
+    const message = record("r", { id: "r", outcome: "retry" }, { receiveCount: MAX_RECEIVE - 1 });
+    const response = await sqsHandler(definition(false), processMessage)({ Records: [message] }, lambdaContext);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "r" }]);
+    expect(deadLetters()).toEqual([]);
+    const retried = output.find((line) => line.includes("it will be retried"));
+    expect(JSON.parse(retried!)).toMatchObject({ error: `bank refused ${REDACTED_SECRETS}`, retry_in_seconds: 2 });
+  });
+});
+
+describe("the dead-letter message", () => {
+  it("carries the failure attributes and the original String attributes, without the trace context", async () => {
+    const before = Date.now();
+    await sqsHandler(definition(false), processMessage)(
+      {
+        Records: [
+          record("a", { id: "a", outcome: "permanent" }, {
+            receiveCount: 2,
+            attributes: {
+              transaction_type: stringAttribute("payment"),
+              traceparent: stringAttribute("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+              tracestate: stringAttribute("k=v"),
+              amount: { dataType: "Number", stringValue: "5", stringListValues: [], binaryListValues: [] },
+              blob: { dataType: "Binary", binaryValue: "AQID", stringListValues: [], binaryListValues: [] },
+            },
+          }),
+        ],
+      },
+      lambdaContext,
+    );
+    const [dead] = deadLetters();
+    const { failed_at: failedAt, traceparent, ...attributes } = dead!.attributes;
+    // The trace context is not copied: the SQS client injects this span's own (same trace, new span).
+    expect(traceparent).toMatch(/^String:00-0af7651916cd43dd8448eb211c80319c-(?!b7ad6b7169203331)[0-9a-f]{16}-01$/);
+    expect(attributes).toEqual({
+      tracestate: "String:k=v",
+      transaction_type: "String:payment",
+      failure_kind: "String:permanent",
+      failure_reason: `String:bank refused for good ${REDACTED_SECRETS}`,
+      failed_function: "String:dead-letter-test",
+      receive_count: "String:2",
+    });
+    const at = Date.parse(failedAt!.replace(/^String:/, ""));
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1);
+    expect(dead!.queue).toBe(DLQ_URL);
+    // Standard queue: no group, no deduplication id.
+    expect(dead!.group).toBeUndefined();
+    expect(dead!.dedup).toBeUndefined();
+  });
+
+  it("keeps at most 4 original attributes: 5 failure attributes and traceparent fill SQS's 10", async () => {
+    const attributes = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`attr${i}`, stringAttribute(`v${i}`)]));
+    await sqsHandler(definition(false), processMessage)({ Records: [record("m", { id: "m", outcome: "permanent" }, { attributes })] }, lambdaContext);
+    const names = Object.keys(deadLetters()[0]!.attributes);
+    expect(names).toEqual(["attr0", "attr1", "attr2", "attr3", "failure_kind", "failure_reason", "failed_function", "receive_count", "failed_at", "traceparent"]);
+  });
+
+  it("cuts the reason to 1000 characters", async () => {
+    await sqsHandler(definition(false), processMessage)({ Records: [record("l", { id: "l", outcome: "long" })] }, lambdaContext);
+    expect(deadLetters()[0]!.attributes.failure_reason).toBe(`String:${"x".repeat(1000)}`);
+  });
+
+  it("FIFO: sent in the message's group, deduplicated by the message id", async () => {
+    await sqsHandler(definition(true), processMessage)({ Records: [record("f", { id: "f", outcome: "permanent" }, { group: "CUST-1" })] }, lambdaContext);
+    expect(deadLetters()[0]).toMatchObject({ group: "CUST-1", dedup: "f" });
+  });
+
+  it("FIFO: a record without a group goes to the group \"unknown\"", async () => {
+    await sqsHandler(definition(true), processMessage)({ Records: [record("u", { id: "u", outcome: "permanent" })] }, lambdaContext);
+    expect(deadLetters()[0]).toMatchObject({ group: "unknown", dedup: "u" });
+  });
+
+  it("a body that is not JSON, or not of the schema, is dead-lettered at once with the exact reason", async () => {
+    await sqsHandler(definition(false), processMessage)(
+      { Records: [record("j", "{not json"), record("s", { id: 7, outcome: "maybe" }), record("n", "null")] },
+      lambdaContext,
+    );
+    expect(deadLetters().map((d) => [d.body, d.attributes.failure_kind, d.attributes.failure_reason])).toEqual([
+      ["{not json", "String:validation", "String:body is not JSON"],
+      ['{"id":7,"outcome":"maybe"}', "String:validation", 'String:id: Invalid input: expected string, received number; outcome: Invalid option: expected one of "ok"|"retry"|"permanent"|"long"'],
+      ["null", "String:validation", "String:(body): Invalid input: expected object, received null"],
+    ]);
+  });
+});
+
+describe("what counts as sensitive (observability.ts, used for every reason and log line)", () => {
+  it("every sensitive key, whatever its case, `_` or `-`", () => {
+    const keys = ["account_number", "routingNumber", "bank-account-number", "API_KEY", "x-api-key", "apiKeyValue", "Authorization", "password", "secret", "accountFingerprintKey"];
+    expect(keys.filter((key) => !isSensitiveKey(key))).toEqual([]);
+    expect(["account_last4", "customer_id", "", "key"].filter((key) => isSensitiveKey(key))).toEqual([]);
+  });
+  it("a key pair with spaces around its separator", () => {
+    expect(redactText("api_key  : abcdefgh1234 and account_number = 1234-5678")).toBe("api_key  : [REDACTED] and account_number = [REDACTED]");
+  });
+});
