@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>]`: the local cloud.
+ * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>] [-- --concurrency n]`: the local cloud.
  *
  * Deploys the stack's program onto local emulators (127.0.0.1 only), writes
  * `.local/<stack>/outputs.json` (guarded by the `cloud.pid` lock beside it: one cloud per stack),
@@ -19,6 +19,7 @@ import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
 import { parseFaultSpec } from "./faults/spec";
 import type { FaultSpec } from "./faults/spec";
+import { defaultAccountConcurrency, parseAccountConcurrency } from "./runtime/account-concurrency";
 import { LocalCloudRunningError, localOutputsPath, localStateDir } from "./outputs";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
@@ -28,17 +29,21 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   emitWarning(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>]
+const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>] [--concurrency <n>]
   --stack   the stack to run (Pulumi.<stack>.yaml), default dev
   --config  a config override, like \`pulumi config set key value\` (repeatable)
   --faults  faults to inject, e.g. "functions=crash:0.05,throttle:0.05;dynamodb=throttle:0.1;seed=42"
-            (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)`;
+            (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)
+  --concurrency  most function environments alive at once, all functions together (1..1000),
+            default ${defaultAccountConcurrency()} on this machine (4 per core, within half its memory)`;
 
 export interface CliOptions {
   stack: string;
   config: Record<string, string>;
   /** Faults from the start; none when the option is absent. */
   faults?: FaultSpec;
+  /** The account's concurrency; the machine's default when absent. */
+  concurrency?: number;
 }
 
 /** Parses the command line; throws a usage error. */
@@ -50,6 +55,7 @@ export function parseCli(argv: string[]): CliOptions {
       stack: { type: "string", default: "dev" },
       config: { type: "string", multiple: true, default: [] },
       faults: { type: "string" },
+      concurrency: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -69,7 +75,15 @@ export function parseCli(argv: string[]): CliOptions {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
   }
-  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}) };
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    try {
+      concurrency = parseAccountConcurrency(values.concurrency);
+    } catch (error) {
+      throw new UsageError(`--${(error as Error).message}`);
+    }
+  }
+  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}), ...(concurrency !== undefined ? { concurrency } : {}) };
 }
 
 export class UsageError extends Error {}
@@ -154,7 +168,7 @@ async function main(): Promise<number> {
   const stopRequested = waitForStop().then((reason) => (stopReason = reason));
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults });
+    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults, concurrency: cli.concurrency });
   } catch (error) {
     if (error instanceof LocalCloudRunningError) {
       console.error(error.message);
@@ -174,6 +188,8 @@ async function main(): Promise<number> {
     );
   }
   console.log(`  faults: ${cli.faults ? cloud.faults.report().spec : "none"}; control endpoint ${outputs.faultControlUrl} (GET, PUT a spec, DELETE)`);
+  const account = cloud.concurrency();
+  console.log(`  concurrency: at most ${account.limit} function environments at once (--concurrency, in flight); status ${outputs.localStatusUrl} (event-loop delay, environments)`);
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,

@@ -20,6 +20,8 @@ const localCloudKeys = {
   otlpEndpoint: z.url().optional(),
   /** The local cloud's fault control endpoint (`local/faults/control.ts`); local cloud only. */
   faultControlUrl: z.url().optional(),
+  /** The local cloud's status endpoint: event-loop delay and account concurrency (`local/runtime/status.ts`); local cloud only. */
+  localStatusUrl: z.url().optional(),
 };
 
 /**

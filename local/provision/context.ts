@@ -8,6 +8,7 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { EmulatorEndpoints } from "../emulators";
+import type { AccountConcurrency } from "../runtime/account-concurrency";
 import type { FunctionHost, FunctionHostOptions } from "../runtime/function-host";
 import type { SsmService } from "../services/ssm";
 import type { ApiGatewayRegistry } from "../services/api-gateway";
@@ -52,6 +53,8 @@ export interface LocalDeploymentOptions {
   log: (line: string) => void;
   /** Decides the injected faults of each invocation. @default none */
   faults?: FunctionHostOptions["faults"];
+  /** Bounds all functions' environments together. @default none: each function only by its own concurrency */
+  account?: AccountConcurrency;
 }
 
 /** The registry the provisioners fill in. */
