@@ -189,7 +189,9 @@ async function main(): Promise<number> {
   }
   console.log(`  faults: ${cli.faults ? cloud.faults.report().spec : "none"}; control endpoint ${outputs.faultControlUrl} (GET, PUT a spec, DELETE)`);
   const account = cloud.concurrency();
-  console.log(`  concurrency: at most ${account.limit} function environments at once (--concurrency, in flight); status ${outputs.localStatusUrl} (event-loop delay, environments)`);
+  console.log(
+    `  concurrency: at most ${account.limit} invocations in flight (${account.limit - account.reservedForRequests} for SQS pollers; --concurrency), ${account.maxEnvironments} environments alive; status ${outputs.localStatusUrl}`,
+  );
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(
     `Local cloud ready (${cli.stack}) in ${(cloud.bootMs / 1000).toFixed(1)} s — API ${outputs.apiUrl} — outputs ${outputsPath}`,

@@ -86,8 +86,12 @@ interface Waiter {
 export interface ConcurrencySnapshot {
   /** Most invocations in flight. */
   limit: number;
+  /** Slots only requests may take. */
+  reservedForRequests: number;
   /** Invocations in flight (running, or starting their environment). */
   inFlight: number;
+  /** Of which from event sources (at most `limit` minus the slots kept for requests). */
+  fromEventSources: number;
   /** Most environments alive. */
   maxEnvironments: number;
   /** Environments alive (starting, busy or idle). */
@@ -104,7 +108,10 @@ export class AccountConcurrency {
   readonly limit: number;
   readonly maxEnvironments: number;
   readonly requestWaitMs: number;
+  /** Slots event sources cannot take: a quarter of the limit, at least one when the limit is above one. */
+  readonly reservedForRequests: number;
   private inFlight = 0;
+  private fromEventSources = 0;
   private live = 0;
   private reclaimed = 0;
   private throttled = 0;
@@ -117,20 +124,27 @@ export class AccountConcurrency {
     this.limit = limit;
     this.maxEnvironments = Math.max(limit, options.maxEnvironments ?? defaultMaxEnvironments());
     this.requestWaitMs = options.requestWaitMs ?? 2000;
+    this.reservedForRequests = limit > 1 ? Math.max(1, Math.floor(limit / 4)) : 0;
   }
 
   register(owner: EnvironmentOwner): void {
     this.owners.add(owner);
   }
 
-  /** Whether another invocation may start now. */
-  hasRoom(): boolean {
-    return this.inFlight < this.limit;
+  /**
+   * Whether another invocation from `source` may start now. Event sources may hold at most
+   * `limit - reservedForRequests` slots: the rest is kept for callers, as AWS keeps part of an
+   * account's concurrency unreserved, so a bus backlog cannot take every slot from the API.
+   */
+  hasRoom(source: InvocationSource): boolean {
+    if (this.inFlight >= this.limit) return false;
+    return source === "request" || this.fromEventSources < this.limit - this.reservedForRequests;
   }
 
-  /** An invocation starts (after {@link hasRoom}); pair with {@link end}. */
-  begin(): void {
+  /** An invocation from `source` starts (after {@link hasRoom}); pair with {@link end}. */
+  begin(source: InvocationSource): void {
     this.inFlight += 1;
+    if (source === "event-source") this.fromEventSources += 1;
   }
 
   /**
@@ -138,8 +152,9 @@ export class AccountConcurrency {
    * slot taken and given back in the same turn (nothing changed for the waiters; waking them would
    * have them wake each other forever).
    */
-  end(notify = true): void {
+  end(source: InvocationSource, notify = true): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    if (source === "event-source") this.fromEventSources = Math.max(0, this.fromEventSources - 1);
     if (notify) this.changed();
   }
 
@@ -210,7 +225,9 @@ export class AccountConcurrency {
   snapshot(): ConcurrencySnapshot {
     return {
       limit: this.limit,
+      reservedForRequests: this.reservedForRequests,
       inFlight: this.inFlight,
+      fromEventSources: this.fromEventSources,
       maxEnvironments: this.maxEnvironments,
       environments: this.live,
       waiting: this.waiters.length,

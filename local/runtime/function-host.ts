@@ -148,7 +148,8 @@ export class FunctionHost {
     if (fault === "throttle") throw new FunctionError("TooManyRequestsException", "Rate Exceeded. (injected fault)", name, "service");
     if (fault === "throw") throw new FunctionError("InjectedFault", `The handler of ${name} failed (injected fault)`, name);
     for (let attempt = 0; ; attempt++) {
-      const env = await this.acquire(options.source ?? "request");
+      const source = options.source ?? "request";
+      const env = await this.acquire(source);
       try {
         if (fault === "timeout") return await this.timeOut(env);
         return await this.run(env, event, fault === "crash" ? (this.options.faults?.crashDelayMs() ?? 0) : undefined);
@@ -158,7 +159,7 @@ export class FunctionHost {
       } finally {
         env.busy = false;
         env.idleSince = Date.now();
-        this.account.end();
+        this.account.end(source);
       }
     }
   }
@@ -189,15 +190,15 @@ export class FunctionHost {
       const mayStart = this.environments.length < (this.options.concurrency ?? 1) && this.starting === 0;
       // The warm environment first; either takes one of the account's slots (given back in
       // invoke's finally).
-      const accountFull = !this.account.hasRoom();
+      const accountFull = !this.account.hasRoom(source);
       if ((idle || mayStart) && !accountFull) {
-        this.account.begin();
+        this.account.begin(source);
         if (idle) {
           idle.busy = true;
           return idle;
         }
-        if (this.account.tryAddEnvironment()) return this.startEnvironment();
-        this.account.end(false);
+        if (this.account.tryAddEnvironment()) return this.startEnvironment(source);
+        this.account.end(source, false);
       }
       // Waiting for the account is bounded for a request (throttled, as on AWS); waiting for the
       // function's own limit or its starting environment is not (as before).
@@ -206,12 +207,12 @@ export class FunctionHost {
   }
 
   /** A new environment, busy, once it is ready; its account slot is given back if it fails to start. */
-  private async startEnvironment(): Promise<Environment> {
+  private async startEnvironment(source: InvocationSource): Promise<Environment> {
     let env: Environment;
     try {
       env = this.spawn();
     } catch (error) {
-      this.account.end();
+      this.account.end(source);
       throw error;
     }
     env.busy = true;
@@ -221,7 +222,7 @@ export class FunctionHost {
       await env.ready;
     } catch (error) {
       this.discard(env);
-      this.account.end();
+      this.account.end(source);
       throw error;
     } finally {
       this.starting -= 1;

@@ -63,6 +63,18 @@ describe("AccountConcurrency", () => {
     expect(account.snapshot()).toMatchObject({ inFlight: 0, waiting: 0 });
   });
 
+  it("keeps a quarter of the slots for requests: a bus backlog cannot take every slot from the API", async () => {
+    const account = new AccountConcurrency({ limit: 4, requestWaitMs: 300 });
+    const poller = host("fn-p", account);
+    const api = host("fn-q", account);
+    // Environments start one at a time: wait until the backlog holds every slot it may.
+    const backlog = Array.from({ length: 5 }, () => poller.invoke({ ms: 3000 }, { source: "event-source" }));
+    for (let waited = 0; account.snapshot().fromEventSources < 3 && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(account.snapshot()).toMatchObject({ reservedForRequests: 1, fromEventSources: 3, inFlight: 3 });
+    await expect(api.invoke({})).resolves.toMatchObject({ pid: expect.any(Number) });
+    await Promise.all(backlog);
+  }, 60_000);
+
   it("reclaims the least recently used idle environment when the environments are at their bound", async () => {
     const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });
     const a = host("fn-c", account);
