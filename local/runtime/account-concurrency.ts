@@ -15,9 +15,11 @@
  * - `request` (API Gateway, Step Functions Tasks): someone is waiting on the answer. It waits at
  *   most `requestWaitMs`, then fails with `TooManyRequestsException`, as a throttled synchronous
  *   invocation does on AWS (a 500 through API Gateway, `Lambda.TooManyRequestsException` in Step
- *   Functions, which the workflow retries). A short wait rather than AWS's immediate refusal,
- *   because locally the limit is a CPU budget, not a contract: a burst becomes latency, and only a
- *   sustained overload becomes throttling.
+ *   Functions, which the workflow retries). A wait (a third of API Gateway's 29 s integration
+ *   timeout) rather than AWS's immediate refusal, because locally the limit is a CPU budget, not a
+ *   contract: a burst becomes latency, and only a sustained overload becomes throttling. (With
+ *   2 s, a soak on a loaded 2-core machine had its clients retry 500s more than it placed orders,
+ *   and each retry was more load.)
  * - `event-source` (SQS pollers): waits as long as it takes. The poller loop that holds the batch
  *   does not receive another meanwhile, so a backlog stays in the queue (where it is cheap) instead
  *   of in environments; this is how Lambda's pollers back off when the function is throttled.
@@ -47,7 +49,7 @@ export interface AccountConcurrencyOptions {
    * @default {@link defaultMaxEnvironments}, and never below `limit`
    */
   maxEnvironments?: number;
-  /** Longest a `request` invocation waits for an environment before it is throttled. @default 2000 */
+  /** Longest a `request` invocation waits for a slot before it is throttled. @default 10000 */
   requestWaitMs?: number;
 }
 
@@ -123,7 +125,7 @@ export class AccountConcurrency {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`account concurrency must be a whole number of at least 1, got ${limit}`);
     this.limit = limit;
     this.maxEnvironments = Math.max(limit, options.maxEnvironments ?? defaultMaxEnvironments());
-    this.requestWaitMs = options.requestWaitMs ?? 2000;
+    this.requestWaitMs = options.requestWaitMs ?? 10_000;
     this.reservedForRequests = limit > 1 ? Math.max(1, Math.floor(limit / 4)) : 0;
   }
 
