@@ -45,7 +45,8 @@ async function invokeFunction(deployment: LocalDeployment, functionName: string,
   const fn = deployment.findFunction(functionName);
   if (!fn) throw statesError("Lambda.ResourceNotFoundException", `Function not found: ${functionName}`);
   try {
-    return await fn.host.invoke(payload);
+    // A Task waits for the local account rather than being throttled (runtime/account-concurrency.ts).
+    return await fn.host.invoke(payload, { source: "workflow" });
   } catch (error) {
     if (error instanceof FunctionError) {
       // Like Lambda's integration: a function error is named by its errorType, with its JSON error as

@@ -12,10 +12,12 @@
  *
  * An invocation that finds the account full waits. Waiters are served by priority, then in arrival
  * order:
- * - `request` (API Gateway, Step Functions Tasks): someone is waiting on the answer. It waits at
- *   most `requestWaitMs`, then fails with `TooManyRequestsException`, as a throttled synchronous
- *   invocation does on AWS (a 500 through API Gateway, `Lambda.TooManyRequestsException` in Step
- *   Functions, which the workflow retries). A wait (a third of API Gateway's 29 s integration
+ * - `request` (API Gateway): someone is waiting on the answer. It waits at most `requestWaitMs`,
+ *   then fails with `TooManyRequestsException`, as a throttled synchronous invocation does on AWS
+ *   (a 500 through API Gateway).
+ * - `workflow` (Step Functions Tasks): served with requests, from the slots kept for them, but never
+ *   throttled: a soak showed workflows whose Lambda retries (and then their failure-recording
+ *   Task) were all throttled, leaving their orders PENDING for good; a Task waits instead. A wait (a third of API Gateway's 29 s integration
  *   timeout) rather than AWS's immediate refusal, because locally the limit is a CPU budget, not a
  *   contract: a burst becomes latency, and only a sustained overload becomes throttling. (With
  *   2 s, a soak on a loaded 2-core machine had its clients retry 500s more than it placed orders,
@@ -27,8 +29,11 @@
 import * as os from "node:os";
 import { FunctionError } from "./function-host-errors";
 
-/** Who is waiting on an invocation: a caller (`request`) or an event source mapping. */
-export type InvocationSource = "request" | "event-source";
+/**
+ * Who is waiting on an invocation: a caller (`request`: API Gateway), a Step Functions Task
+ * (`workflow`), or an event source mapping.
+ */
+export type InvocationSource = "request" | "workflow" | "event-source";
 
 /** What the pool needs from a function host: its idle environments, to reclaim one. */
 export interface EnvironmentOwner {
@@ -140,7 +145,7 @@ export class AccountConcurrency {
    */
   hasRoom(source: InvocationSource): boolean {
     if (this.inFlight >= this.limit) return false;
-    return source === "request" || this.fromEventSources < this.limit - this.reservedForRequests;
+    return source !== "event-source" || this.fromEventSources < this.limit - this.reservedForRequests;
   }
 
   /** An invocation from `source` starts (after {@link hasRoom}); pair with {@link end}. */
@@ -239,4 +244,4 @@ export class AccountConcurrency {
   }
 }
 
-const rank = (source: InvocationSource) => (source === "request" ? 0 : 1);
+const rank = (source: InvocationSource) => (source === "event-source" ? 1 : 0);

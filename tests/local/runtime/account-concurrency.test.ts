@@ -56,8 +56,9 @@ describe("AccountConcurrency", () => {
     expect(refused).toMatchObject({ errorType: "TooManyRequestsException", source: "service" });
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(account.snapshot()).toMatchObject({ limit: 1, inFlight: 1, throttled: 1 });
-    // An event source waits its turn instead.
-    const waited = await b.invoke({}, { source: "event-source" });
+    // A Step Functions Task and an event source wait their turn instead.
+    const [task, waited] = await Promise.all([b.invoke({}, { source: "workflow" }), b.invoke({}, { source: "event-source" })]);
+    expect(task).toMatchObject({ pid: expect.any(Number) });
     expect(waited).toMatchObject({ pid: expect.any(Number) });
     await long;
     expect(account.snapshot()).toMatchObject({ inFlight: 0, waiting: 0 });
