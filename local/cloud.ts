@@ -18,6 +18,10 @@ import type { FaultSpec } from "./faults/spec";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver, StoredSpan } from "./otlp-receiver";
 import type { LocalIam } from "./iam";
+import type { ConcurrencySnapshot } from "./runtime/account-concurrency";
+import { lineWriter } from "./runtime/line-writer";
+import { startStatusServer } from "./runtime/status";
+import type { StatusServer } from "./runtime/status";
 import { acquireCloudLock, iamUsagePath, localOutputsPath, StackOutputsFile } from "./outputs";
 import type { ApiGatewayRegistry } from "./services/api-gateway";
 import type { TimingOverrides } from "./services/stepfunctions";
@@ -34,7 +38,7 @@ export interface LocalCloudOptions {
    * @default `.local/<stack>/outputs.json` (`$LOCAL_CLOUD_DIR/<stack>/outputs.json` when set)
    */
   outputsFile?: string | false;
-  /** Receives function logs and local cloud warnings, one line each. @default console.log */
+  /** Receives function logs and local cloud warnings, one line each. @default stdout, one write per event-loop turn (`runtime/line-writer.ts`) */
   log?: (line: string) => void;
   /** Step Functions retry and Wait timing overrides (tests). @default {} (AWS timing) */
   timing?: TimingOverrides;
@@ -58,6 +62,12 @@ export interface LocalCloudOptions {
    * @default true
    */
   iam?: boolean;
+  /**
+   * Most function environments alive at once across all functions, like an account's concurrency
+   * limit (`local/runtime/account-concurrency.ts`).
+   * @default from the machine's cores and memory: 8 on 2 cores
+   */
+  concurrency?: number;
   /** Export to this OTLP/HTTP endpoint instead of starting a receiver. @default undefined */
   otlpEndpoint?: string;
   /**
@@ -92,6 +102,8 @@ export interface LocalCloud {
   faults: FaultInjector;
   /** IAM: credentials per role session, and the usage (`iam.usage`: allowed and denied calls). */
   iam: LocalIam;
+  /** The account's concurrency now: limit, environments alive, invocations waiting, reclaimed, throttled. */
+  concurrency(): ConcurrencySnapshot;
   /**
    * Stops pollers (after their in-flight batch), functions, API servers and emulators, then removes
    * the outputs file and its lock (the addresses in it are dead). The spans file stays.
@@ -103,22 +115,26 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const started = Date.now();
   const stack = options.stack ?? "dev";
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.log ?? defaultLog();
   const outputsFile = options.outputsFile === false ? undefined : path.resolve(options.outputsFile ?? localOutputsPath(stack));
   // Before anything listens: a second cloud for the same outputs is refused at once.
   const files = outputsFile ? ownedFiles(outputsFile, acquireCloudLock(outputsFile, stack)) : undefined;
   let receiver: OtlpReceiver | undefined;
   let local: LocalDeploy | undefined;
+  let status: StatusServer | undefined;
   const stop = async () => {
     await local?.stop();
+    await status?.close();
     if (receiver) await receiver.flushed().then(() => receiver!.close()).catch(() => undefined);
     files?.remove();
   };
   try {
     receiver = options.traces === false || options.otlpEndpoint ? undefined : await startOtlpReceiver({ stack, dir: options.spansDir });
     const otlpEndpoint = options.traces === false ? undefined : (options.otlpEndpoint ?? receiver?.url);
-    local = await deployLocally({ stack, config: options.config, log, timing: options.timing, faults: options.faults, otlpEndpoint, iam: options.iam, iamUsageFile: outputsFile ? iamUsagePath(outputsFile) : undefined });
+    local = await deployLocally({ stack, config: options.config, log, timing: options.timing, faults: options.faults, otlpEndpoint, iam: options.iam, iamUsageFile: outputsFile ? iamUsagePath(outputsFile) : undefined, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
     local.startMappings();
+    const account = local.account;
+    status = await startStatusServer(() => account.snapshot());
     const { run, apis, emulators, faults, deployment } = local;
     const programOutputs = localizeApiUrls(run.outputs, apis) as Record<string, unknown>;
     // `otlpEndpoint` lets clients outside the cloud (`npm run tx`) export to the same receiver, so
@@ -131,6 +147,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       faultControlUrl: faults.controlUrl,
       functionEndpoints: { ...faults.functionEndpoints },
       ...(local.iam.enabled ? { localRoleCredentials: local.iam.functionCredentials() } : {}),
+      localStatusUrl: status.url,
     });
     if (outputsFile) {
       fs.mkdirSync(path.dirname(outputsFile), { recursive: true });
@@ -150,6 +167,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       bootMs: Date.now() - started,
       faults: faults.injector,
       iam: local.iam,
+      concurrency: () => account.snapshot(),
       stop,
     };
   } catch (error) {
@@ -190,4 +208,11 @@ function ownedFiles(outputsFile: string, releaseLock: () => void): { remove(): v
   };
   process.on("exit", remove);
   return { remove };
+}
+
+let stdoutWriter: ReturnType<typeof lineWriter> | undefined;
+/** One batching writer for stdout, shared by every cloud of this process (lines stay in order). */
+function defaultLog(): (line: string) => void {
+  stdoutWriter ??= lineWriter(process.stdout);
+  return stdoutWriter;
 }

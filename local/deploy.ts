@@ -30,6 +30,7 @@ import { localProvisioner } from "./provision/index";
 import { registerServiceIntegrations } from "./provision/sfn";
 import type { BatchOutcome, SqsPoller } from "./runtime/sqs-poller";
 import { startSqsPoller } from "./runtime/sqs-poller";
+import { AccountConcurrency } from "./runtime/account-concurrency";
 import { ApiGatewayRegistry } from "./services/api-gateway";
 import type { LambdaInvoker } from "./services/api-gateway";
 import { LOCAL_ACCOUNT_ID } from "./services/stepfunctions";
@@ -46,6 +47,11 @@ export interface LocalDeployOptions {
   timing?: TimingOverrides;
   /** Faults from the start (`faults/spec.ts`). @default no faults */
   faults?: FaultSpec;
+  /**
+   * Most function environments alive at once across all functions (`runtime/account-concurrency.ts`).
+   * @default from the machine's cores and memory (`defaultAccountConcurrency`)
+   */
+  concurrency?: number;
   /** Where the functions export traces; without one, tracing is off in the functions. @default undefined */
   otlpEndpoint?: string;
   /** Variables every function gets on top of its own and the runtime's (e.g. `POWERTOOLS_LOG_LEVEL`). @default {} */
@@ -68,6 +74,8 @@ export interface LocalDeploy {
   faults: LocalFaults;
   /** IAM: the credentials per role session, the usage, the refusals. */
   iam: LocalIam;
+  /** The bound on all functions' environments together. */
+  account: AccountConcurrency;
   clients: { sns: SNSClient; sqs: SQSClient; dynamodb: DynamoDBClient; sfn: SFNClient };
   apis: ApiGatewayRegistry;
   deployment: LocalDeployment;
@@ -105,6 +113,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     onDeliveryFailure: (f) =>
       log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
   });
+  const account = new AccountConcurrency(options.concurrency !== undefined ? { limit: options.concurrency } : {});
   const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log, (service, operation, request, parameters) => iam.guard(service, operation, request, parameters));
   const hooks = iamHooks(iam, faults.functionEndpoints, region);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
@@ -129,6 +138,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       clients,
       functionEnvironment: { ...functionEnvironment(faults.functionEndpoints, region, options.otlpEndpoint), ...options.environment },
       faults: faults.injector,
+      account,
       parameters: emulators.ssm,
       log,
       iam: hooks,
@@ -171,7 +181,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
     }
     // Without ReportBatchItemFailures, Lambda ignores a batchItemFailures answer: a successful
     // invocation deletes the whole batch.
-    const host = mapping.reportBatchItemFailures ? fn.host : { invoke: async (event: unknown) => void (await fn.host.invoke(event)) };
+    const host = mapping.reportBatchItemFailures ? fn.host : { invoke: async (event: unknown, how?: { source?: "event-source" }) => void (await fn.host.invoke(event, how)) };
     // The mapping polls as the function's role, as Lambda's pollers do.
     const role = iam.functionRole(fn.name);
     const poller = startSqsPoller({
@@ -191,7 +201,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
   const startMappings = () => {
     for (const mapping of deployment.mappings) if (mapping.enabled) startMapping(mapping);
   };
-  return { stack, region, emulators, faults, iam, clients, apis, deployment, run, startMapping, startMappings, stop };
+  return { stack, region, emulators, faults, iam, account, clients, apis, deployment, run, startMapping, startMappings, stop };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>] [-- --no-iam]`: the local cloud.
+ * `npm start [-- --stack staging] [-- --config key=value ...] [-- --faults <spec>] [-- --no-iam] [-- --concurrency n]`: the local cloud.
  *
  * Deploys the stack's program onto local emulators (127.0.0.1 only), writes
  * `.local/<stack>/outputs.json` (guarded by the `cloud.pid` lock beside it: one cloud per stack),
@@ -19,6 +19,7 @@ import type { LocalCloud } from "./cloud";
 import { startLocalCloud } from "./cloud";
 import { parseFaultSpec } from "./faults/spec";
 import type { FaultSpec } from "./faults/spec";
+import { defaultAccountConcurrency, parseAccountConcurrency } from "./runtime/account-concurrency";
 import { LocalCloudRunningError, localOutputsPath, localStateDir } from "./outputs";
 
 // fauxqs loads node:sqlite, whose ExperimentalWarning would be the first thing a user reads.
@@ -28,12 +29,14 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   emitWarning(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>] [--no-iam]
+const USAGE = `usage: npm start [-- --stack <name>] [--config key=value ...] [--faults <spec>] [--no-iam] [--concurrency <n>]
   --stack   the stack to run (Pulumi.<stack>.yaml), default dev
   --config  a config override, like \`pulumi config set key value\` (repeatable)
   --faults  faults to inject, e.g. "functions=crash:0.05,throttle:0.05;dynamodb=throttle:0.1;seed=42"
             (targets: functions, function:<name>, dynamodb, sqs, sns, stepfunctions; see docs/local-cloud.md)
-  --no-iam  do not enforce IAM: every call is let through, whatever the roles grant (enforced by default)`;
+  --no-iam  do not enforce IAM: every call is let through, whatever the roles grant (enforced by default)
+  --concurrency  most function environments alive at once, all functions together (1..1000),
+            default ${defaultAccountConcurrency()} on this machine (4 per core, within half its memory)`;
 
 export interface CliOptions {
   stack: string;
@@ -42,6 +45,8 @@ export interface CliOptions {
   faults?: FaultSpec;
   /** Enforce IAM (`--no-iam` turns it off). */
   iam: boolean;
+  /** The account's concurrency; the machine's default when absent. */
+  concurrency?: number;
 }
 
 /** Parses the command line; throws a usage error. */
@@ -54,6 +59,7 @@ export function parseCli(argv: string[]): CliOptions {
       config: { type: "string", multiple: true, default: [] },
       faults: { type: "string" },
       "no-iam": { type: "boolean", default: false },
+      concurrency: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -73,7 +79,15 @@ export function parseCli(argv: string[]): CliOptions {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
   }
-  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}), iam: !values["no-iam"] };
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    try {
+      concurrency = parseAccountConcurrency(values.concurrency);
+    } catch (error) {
+      throw new UsageError(`--${(error as Error).message}`);
+    }
+  }
+  return { stack: values.stack ?? "dev", config, ...(faults ? { faults } : {}), iam: !values["no-iam"], ...(concurrency !== undefined ? { concurrency } : {}) };
 }
 
 export class UsageError extends Error {}
@@ -158,7 +172,7 @@ async function main(): Promise<number> {
   const stopRequested = waitForStop().then((reason) => (stopReason = reason));
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults, iam: cli.iam });
+    cloud = await startLocalCloud({ stack: cli.stack, config, outputsFile: localOutputsPath(cli.stack), spansDir: localStateDir(), faults: cli.faults, iam: cli.iam, concurrency: cli.concurrency });
   } catch (error) {
     if (error instanceof LocalCloudRunningError) {
       console.error(error.message);
@@ -182,6 +196,10 @@ async function main(): Promise<number> {
     cli.iam
       ? `  iam: enforced; each function signs with its own role's credentials (localRoleCredentials in the outputs); refusals are logged as [iam] lines; npm run iam-report lists what each role used`
       : "  iam: NOT enforced (--no-iam): every call is let through, whatever the roles grant",
+  );
+  const account = cloud.concurrency();
+  console.log(
+    `  concurrency: at most ${account.limit} invocations in flight (${account.limit - account.reservedForRequests} for SQS pollers; --concurrency), ${account.maxEnvironments} environments alive; status ${outputs.localStatusUrl}`,
   );
   const outputsPath = cloud.outputsFile ? path.relative(process.cwd(), cloud.outputsFile) : "(not written)";
   console.log(

@@ -21,15 +21,17 @@ const localCloudKeys = {
   /** The local cloud's fault control endpoint (`local/faults/control.ts`); local cloud only. */
   faultControlUrl: z.url().optional(),
   /**
-   * Function name → the local credentials that act as its role (`local/iam/credentials.ts`): a call
-   * signed with them gets the answer the function would; local cloud only, and only with IAM on.
-   */
-  /**
    * AWS CLI service name → the gateway the functions call (IAM, then faults), where a call signed
    * with `localRoleCredentials` gets the function's answer; local cloud only.
    */
   functionEndpoints: z.record(z.string(), z.url()).optional(),
+  /**
+   * Function name → the local credentials that act as its role (`local/iam/credentials.ts`): a call
+   * signed with them gets the answer the function would; local cloud only, and only with IAM on.
+   */
   localRoleCredentials: z.record(z.string(), z.object({ roleArn: z.string(), accessKeyId: z.string(), secretAccessKey: z.string() })).optional(),
+  /** The local cloud's status endpoint: event-loop delay and account concurrency (`local/runtime/status.ts`); local cloud only. */
+  localStatusUrl: z.url().optional(),
 };
 
 /**

@@ -8,6 +8,7 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
 import type { EmulatorEndpoints } from "../emulators";
+import type { AccountConcurrency } from "../runtime/account-concurrency";
 import type { FunctionHost, FunctionHostOptions } from "../runtime/function-host";
 import type { SsmService } from "../services/ssm";
 import type { ApiGatewayRegistry } from "../services/api-gateway";
@@ -54,6 +55,8 @@ export interface LocalDeploymentOptions {
   faults?: FunctionHostOptions["faults"];
   /** IAM: the credentials each role session acts with (`local/iam/hooks.ts`). @default none: administrator credentials everywhere */
   iam?: LocalIamHooks;
+  /** Bounds all functions' environments together. @default none: each function only by its own concurrency */
+  account?: AccountConcurrency;
 }
 
 /** What the provisioners need of the local cloud's IAM. */

@@ -53,6 +53,7 @@ export function provisionFunction(args: MockResourceArgs, deployment: LocalDeplo
     concurrency: reserved !== undefined && reserved >= 0 ? Math.max(1, reserved) : DEFAULT_LOCAL_CONCURRENCY,
     onLog: (line) => deployment.options.log(`[${name}] ${line}`),
     faults: deployment.options.faults,
+    ...(deployment.options.account ? { account: deployment.options.account } : {}),
   });
   deployment.addFunction({ name, arn, host });
   return base;

@@ -65,7 +65,8 @@ async function invokeFunction(deployment: LocalDeployment, functionName: string,
   // As the Lambda integration fails when the role may not invoke: Lambda's AccessDeniedException.
   if (refusal) throw statesError("Lambda.AWSLambdaException", `${refusal} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`);
   try {
-    return await fn.host.invoke(payload);
+    // A Task waits for the local account rather than being throttled (runtime/account-concurrency.ts).
+    return await fn.host.invoke(payload, { source: "workflow" });
   } catch (error) {
     if (error instanceof FunctionError) {
       // Like Lambda's integration: a function error is named by its errorType, with its JSON error as

@@ -17,6 +17,12 @@ import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import type { FunctionFaultKind } from "../faults/spec";
+import { AccountConcurrency } from "./account-concurrency";
+import type { InvocationSource } from "./account-concurrency";
+import { FunctionError } from "./function-host-errors";
+
+export { FunctionError } from "./function-host-errors";
+export type { InvocationSource } from "./account-concurrency";
 
 export interface FunctionHostOptions {
   /** Physical function name (`AWS_LAMBDA_FUNCTION_NAME`, and the log prefix). */
@@ -31,6 +37,12 @@ export interface FunctionHostOptions {
   memoryMb?: number;
   /** Most environments running at once. @default 1 */
   concurrency?: number;
+  /**
+   * The bound on all functions' environments together (`account-concurrency.ts`), shared by every
+   * host of a local cloud.
+   * @default none: only `concurrency` bounds this function
+   */
+  account?: AccountConcurrency;
   /** The function's ARN, reported to the handler's context. @default a local ARN from `name` */
   arn?: string;
   /** Receives each output line. @default prints `[name] line` to stdout */
@@ -42,26 +54,13 @@ export interface FunctionHostOptions {
   faults?: { functionFault(functionName: string): FunctionFaultKind | undefined; crashDelayMs(): number };
 }
 
-/**
- * An invocation that failed: the handler threw, timed out, its environment died, or the bundle did
- * not load (`source: "function"`); or Lambda refused to run it, e.g. throttled (`source:
- * "service"`: Step Functions names these `Lambda.<errorType>`).
- */
-export class FunctionError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-    readonly functionName: string,
-    readonly source: "function" | "service" = "function",
-  ) {
-    super(message);
-    this.name = errorType;
-  }
-}
-
 interface Environment {
   child: ChildProcess;
   busy: boolean;
+  /** When it last finished an invocation (or started): the least recently used idle one is reclaimed first. */
+  idleSince: number;
+  /** Gives its account slot back, once. */
+  releaseSlot: () => void;
   ready: Promise<void>;
   /** The process has exited: it is out of the pool and never handed out again. */
   dead: boolean;
@@ -113,24 +112,44 @@ export function lambdaEnvironment(options: FunctionHostOptions, environmentNumbe
 
 export class FunctionHost {
   private readonly environments: Environment[] = [];
-  private readonly waiting: (() => void)[] = [];
   private stopped = false;
+  /** Environments starting now (at most one: see acquire). */
+  private starting = 0;
+  /** Where waiting invocations wait: the account's pool, or one of this host's own. */
+  private readonly account: AccountConcurrency;
   /** Cold starts so far (environments created). */
   coldStarts = 0;
 
-  constructor(readonly options: FunctionHostOptions) {}
+  constructor(readonly options: FunctionHostOptions) {
+    this.account = options.account ?? new AccountConcurrency({ limit: Number.MAX_SAFE_INTEGER });
+    this.account.register({
+      oldestIdleSince: () => this.oldestIdle()?.idleSince,
+      reclaimIdle: () => {
+        const env = this.oldestIdle();
+        if (!env) return false;
+        this.discard(env);
+        env.dead = true;
+        env.releaseSlot();
+        void this.kill(env);
+        return true;
+      },
+    });
+  }
 
   /**
    * Invokes the function with `event` and returns its result.
-   * @throws FunctionError when the handler throws or times out.
+   * @param options.source - who waits on it (`account-concurrency.ts`): a caller (`request`) is
+   *   throttled when the account stays full; an event source waits. @default "request"
+   * @throws FunctionError when the handler throws or times out, or `TooManyRequestsException` when throttled.
    */
-  async invoke(event: unknown): Promise<unknown> {
+  async invoke(event: unknown, options: { source?: InvocationSource } = {}): Promise<unknown> {
     const fault = this.options.faults?.functionFault(this.options.name);
     const { name } = this.options;
     if (fault === "throttle") throw new FunctionError("TooManyRequestsException", "Rate Exceeded. (injected fault)", name, "service");
     if (fault === "throw") throw new FunctionError("InjectedFault", `The handler of ${name} failed (injected fault)`, name);
     for (let attempt = 0; ; attempt++) {
-      const env = await this.acquire();
+      const source = options.source ?? "request";
+      const env = await this.acquire(source);
       try {
         if (fault === "timeout") return await this.timeOut(env);
         return await this.run(env, event, fault === "crash" ? (this.options.faults?.crashDelayMs() ?? 0) : undefined);
@@ -139,7 +158,8 @@ export class FunctionHost {
         if (attempt >= MAX_ENVIRONMENT_RETRIES) throw new FunctionError("Runtime.ExitError", error.message, this.options.name);
       } finally {
         env.busy = false;
-        this.waiting.shift()?.();
+        env.idleSince = Date.now();
+        this.account.end(source);
       }
     }
   }
@@ -152,45 +172,94 @@ export class FunctionHost {
     this.environments.length = 0;
   }
 
-  private async acquire(): Promise<Environment> {
+  private oldestIdle(): Environment | undefined {
+    let oldest: Environment | undefined;
+    for (const env of this.environments) if (!env.busy && !env.dead && (!oldest || env.idleSince < oldest.idleSince)) oldest = env;
+    return oldest;
+  }
+
+  private async acquire(source: InvocationSource): Promise<Environment> {
+    const since = Date.now();
     for (;;) {
       if (this.stopped) throw new FunctionError("ServiceUnavailable", `function ${this.options.name} is stopping`, this.options.name);
       const idle = this.environments.find((e) => !e.busy && !e.dead);
-      if (idle) {
-        idle.busy = true;
-        await idle.ready;
-        return idle;
-      }
-      if (this.environments.length < (this.options.concurrency ?? 1)) {
-        const env = this.spawn();
-        env.busy = true;
-        this.environments.push(env);
-        try {
-          await env.ready;
-        } catch (error) {
-          this.environments.splice(this.environments.indexOf(env), 1);
-          throw error;
+      // A new environment only below the function's own limit, and one at a time: a start costs a
+      // synchronous fork on the cloud's event loop and a few hundred ms of CPU, while a busy
+      // environment is usually free again in tens of ms. A burst then waits for the first warm
+      // environment instead of starting one per request (which, on 2 cores, made every start slower).
+      const mayStart = this.environments.length < (this.options.concurrency ?? 1) && this.starting === 0;
+      // The warm environment first; either takes one of the account's slots (given back in
+      // invoke's finally).
+      const accountFull = !this.account.hasRoom(source);
+      if ((idle || mayStart) && !accountFull) {
+        this.account.begin(source);
+        if (idle) {
+          idle.busy = true;
+          return idle;
         }
-        return env;
+        if (this.account.tryAddEnvironment()) return this.startEnvironment(source);
+        this.account.end(source, false);
       }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      // Waiting for the account is bounded for a request (throttled, as on AWS); waiting for the
+      // function's own limit or its starting environment is not (as before).
+      await this.account.wait(source, this.options.name, since, accountFull);
     }
+  }
+
+  /** A new environment, busy, once it is ready; its account slot is given back if it fails to start. */
+  private async startEnvironment(source: InvocationSource): Promise<Environment> {
+    let env: Environment;
+    try {
+      env = this.spawn();
+    } catch (error) {
+      this.account.end(source);
+      throw error;
+    }
+    env.busy = true;
+    this.environments.push(env);
+    this.starting += 1;
+    try {
+      await env.ready;
+    } catch (error) {
+      this.discard(env);
+      this.account.end(source);
+      throw error;
+    } finally {
+      this.starting -= 1;
+    }
+    return env;
   }
 
   private spawn(): Environment {
     const { options } = this;
     this.coldStarts += 1;
-    const child = fork(WORKER, [], {
-      execPath: process.execPath,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: lambdaEnvironment(options, this.coldStarts),
-    });
+    let child: ChildProcess;
+    let released = false;
+    const releaseSlot = () => {
+      if (released) return;
+      released = true;
+      this.account.removeEnvironment();
+    };
+    try {
+      // execArgv: [] — the worker and the bundles are plain JavaScript: an environment must not
+      // inherit the cloud's own `--import tsx` (which doubled its start: 0.22 s → 0.38–0.59 s) or
+      // any profiling flag it was started with.
+      child = fork(WORKER, [], {
+        execPath: process.execPath,
+        execArgv: [],
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+        env: lambdaEnvironment(options, this.coldStarts),
+      });
+    } catch (error) {
+      releaseSlot();
+      throw error;
+    }
     const log = options.onLog ?? ((line: string) => console.log(`[${options.name}] ${line}`));
     for (const stream of ["stdout", "stderr"] as const) {
       const source = child[stream];
       if (source) readline.createInterface({ input: source }).on("line", (line) => log(line, stream));
     }
-    const env: Environment = { child, busy: false, ready: Promise.resolve(), dead: false };
+    const env: Environment = { child, busy: false, idleSince: Date.now(), releaseSlot, ready: Promise.resolve(), dead: false };
     const number = this.coldStarts;
     // A send on a closed channel is reported here (and the exit below follows): never an
     // unhandled 'error' event, which would take the whole local cloud down.
@@ -201,7 +270,7 @@ export class FunctionHost {
       const unexpected = this.environments.includes(env);
       this.discard(env);
       if (unexpected && !env.busy && !this.stopped) log(`environment ${number} ${exitMessage(code, signal).toLowerCase()} while idle; the next invocation starts a fresh one`, "stderr");
-      this.waiting.shift()?.(); // its slot is free
+      releaseSlot(); // its slot is free, and every waiter looks again
     });
     env.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string; error?: { errorType: string; errorMessage: string } }) => {

@@ -17,7 +17,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 /** Anything that can be invoked with an event (a `FunctionHost`). */
 export interface Invocable {
-  invoke(event: unknown): Promise<unknown>;
+  /** `source: "event-source"`: the invocation waits for a free environment rather than being throttled. */
+  invoke(event: unknown, options?: { source?: "event-source" }): Promise<unknown>;
 }
 
 export interface SqsPollerOptions {
@@ -104,7 +105,7 @@ async function processBatch(options: SqsPollerOptions, messages: Message[], onEr
   let failedIds: Set<string>;
   let invocationError: string | undefined;
   try {
-    const response = (await options.host.invoke(event)) as SQSBatchResponse | null | undefined;
+    const response = (await options.host.invoke(event, { source: "event-source" })) as SQSBatchResponse | null | undefined;
     failedIds = failuresOf(response, event.Records);
   } catch (error) {
     invocationError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -10,10 +10,13 @@ import { parseBenchArgs } from "../../bench/index";
 const ROOT = path.resolve(__dirname, "../..");
 
 describe("npm run bench arguments", () => {
-  it("runs both parts by default, one when named, and refuses anything else", () => {
-    expect(parseBenchArgs([])).toEqual({ functions: true, flows: true });
-    expect(parseBenchArgs(["--functions"])).toEqual({ functions: true, flows: false });
-    expect(parseBenchArgs(["--flows"])).toEqual({ functions: false, flows: true });
+  it("runs every part by default, those named otherwise, writes JSON when asked, and refuses anything else", () => {
+    expect(parseBenchArgs([])).toEqual({ functions: true, flows: true, latency: true, quick: false });
+    expect(parseBenchArgs(["--functions"])).toEqual({ functions: true, flows: false, latency: false, quick: false });
+    expect(parseBenchArgs(["--flows"])).toEqual({ functions: false, flows: true, latency: false, quick: false });
+    expect(parseBenchArgs(["--latency", "--quick", "--json", "figures.json"])).toEqual({ functions: false, flows: false, latency: true, quick: true, json: "figures.json" });
+    expect(() => parseBenchArgs(["--json"])).toThrow("--json needs a file name");
+    expect(() => parseBenchArgs(["--json", "--flows"])).toThrow("--json needs a file name");
     expect(parseBenchArgs(["-h"])).toBe("help");
     expect(() => parseBenchArgs(["--function"])).toThrow('unknown option "--function"');
     expect(() => parseBenchArgs(["flows"])).toThrow('unknown argument "flows"');
@@ -23,7 +26,7 @@ describe("npm run bench arguments", () => {
     const bench = (arg: string) => spawnSync("npx", ["tsx", "bench/index.ts", arg], { cwd: ROOT, encoding: "utf8" });
     const help = bench("--help");
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^usage: npm run bench \[-- --functions \| --flows\]\n[\s\S]*--functions[\s\S]*--flows/);
+    expect(help.stdout).toMatch(/^usage: npm run bench \[-- --functions \| --flows \| --latency\] \[--quick\] \[--json <file>\]\n[\s\S]*--functions[\s\S]*--flows[\s\S]*--latency[\s\S]*--json/);
     const bogus = bench("--bogus");
     expect(bogus.status).toBe(2);
     expect(bogus.stdout).toBe("");

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { clients } from "../../../functions/lib/aws";
+import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
@@ -86,7 +86,7 @@ beforeAll(() => {
     FUNCTION_SETTINGS: "{}",
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
   });
-  (clients.sqs().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
     (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
       sent.push({ command: context.commandName, input: args.input });
       const body = args.input.MessageBody;

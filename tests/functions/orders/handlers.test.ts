@@ -11,7 +11,8 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { clients } from "../../../functions/lib/aws";
+import { sqsClient } from "../../../functions/lib/aws/sqs";
+import { documentClient } from "../../../functions/lib/aws/dynamodb";
 import type * as DlqHandler from "../../../functions/orders/dlq/handler";
 import type * as FulfillmentHandler from "../../../functions/orders/fulfillment/handler";
 import type * as OrderTable from "../../../functions/orders/order-table";
@@ -60,7 +61,7 @@ beforeAll(async () => {
     FUNCTION_SETTINGS: JSON.stringify({ fulfillmentSuccessRate: 0.5, fulfillmentOverrides: { [FULFILLED_CUSTOMER]: "FULFILLED", [FAILED_CUSTOMER]: "FAILED" } }),
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 3 }),
   });
-  (clients.sqs().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
     (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
       sent.push({ command: context.commandName, input: args.input });
       const body = args.input.MessageBody;
@@ -253,7 +254,7 @@ describe("fulfillment handler", () => {
   });
   it("an order that became final between its read and its write is left as it is, and not counted", async () => {
     const id = await putOrder("PENDING", FULFILLED_CUSTOMER);
-    const dynamoClient = clients.dynamo();
+    const dynamoClient = documentClient();
     const send = dynamoClient.send.bind(dynamoClient);
     // The DLQ handler wins the race: it fails the order just before the fulfillment's write.
     const spy = vi.spyOn(dynamoClient, "send").mockImplementation((async (command: { constructor: { name: string } }) => {

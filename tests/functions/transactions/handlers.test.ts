@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { clients } from "../../../functions/lib/aws";
+import { sqsClient } from "../../../functions/lib/aws/sqs";
 import type * as PaymentHandler from "../../../functions/transactions/payment/handler";
 import { awsClientConfig } from "../../../local/emulators";
 import { startDynamoDb } from "../../../local/emulators/dynamodb";
@@ -51,7 +51,7 @@ beforeAll(async () => {
     FUNCTION_SETTINGS: JSON.stringify({ paymentLimit: 10_000 }),
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 3 }),
   });
-  (clients.sqs().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
     (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
       sent.push({ command: context.commandName, input: args.input });
       const body = args.input.MessageBody;

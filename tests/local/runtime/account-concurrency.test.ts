@@ -1,0 +1,99 @@
+/**
+ * The local account's concurrency (issue 17): one bound on the invocations in flight across all
+ * functions, one on the environments alive; a request that finds the account full waits briefly and
+ * is then throttled as on AWS, an event source waits; environments start one at a time per function
+ * and never inherit the cloud's loader.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountConcurrency, defaultAccountConcurrency, parseAccountConcurrency } from "../../../local/runtime/account-concurrency";
+import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
+
+let dir: string;
+const hosts: FunctionHost[] = [];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "account-concurrency-"));
+  // Sleeps `event.ms`, then answers its pid and what it was started with.
+  fs.writeFileSync(
+    path.join(dir, "index.js"),
+    `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms ?? 0)); return { pid: process.pid, execArgv: process.execArgv }; };`,
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function host(name: string, account: AccountConcurrency, concurrency = 10): FunctionHost {
+  const h = new FunctionHost({ name, bundleDir: dir, environment: {}, concurrency, account, onLog: () => undefined });
+  hosts.push(h);
+  return h;
+}
+
+describe("AccountConcurrency", () => {
+  it("sizes its default from cores and memory, and refuses a bad --concurrency with the reason", () => {
+    expect(defaultAccountConcurrency(2, 24 * 2 ** 30)).toBe(8);
+    expect(defaultAccountConcurrency(64, 2 * 2 ** 30)).toBe(4); // memory bounds it: 1 GiB at 256 MiB each
+    expect(defaultAccountConcurrency(1, 2 ** 28)).toBe(2);
+    expect(parseAccountConcurrency("12")).toBe(12);
+    for (const bad of ["0", "-1", "1.5", "abc", "1001", ""]) expect(() => parseAccountConcurrency(bad)).toThrow(/whole number of environments from 1 to 1000/);
+  });
+
+  it("bounds the invocations in flight across functions: a request waits, then is throttled as on AWS", async () => {
+    const account = new AccountConcurrency({ limit: 1, requestWaitMs: 300 });
+    const a = host("fn-a", account);
+    const b = host("fn-b", account);
+    await b.invoke({}); // b has a warm environment
+    const long = a.invoke({ ms: 1500 });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const refused = await b.invoke({}).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(FunctionError);
+    expect(refused).toMatchObject({ errorType: "TooManyRequestsException", source: "service" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(account.snapshot()).toMatchObject({ limit: 1, inFlight: 1, throttled: 1 });
+    // A Step Functions Task and an event source wait their turn instead.
+    const [task, waited] = await Promise.all([b.invoke({}, { source: "workflow" }), b.invoke({}, { source: "event-source" })]);
+    expect(task).toMatchObject({ pid: expect.any(Number) });
+    expect(waited).toMatchObject({ pid: expect.any(Number) });
+    await long;
+    expect(account.snapshot()).toMatchObject({ inFlight: 0, waiting: 0 });
+  });
+
+  it("keeps a quarter of the slots for requests: a bus backlog cannot take every slot from the API", async () => {
+    const account = new AccountConcurrency({ limit: 4, requestWaitMs: 300 });
+    const poller = host("fn-p", account);
+    const api = host("fn-q", account);
+    // Environments start one at a time: wait until the backlog holds every slot it may.
+    const backlog = Array.from({ length: 5 }, () => poller.invoke({ ms: 3000 }, { source: "event-source" }));
+    for (let waited = 0; account.snapshot().fromEventSources < 3 && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(account.snapshot()).toMatchObject({ reservedForRequests: 1, fromEventSources: 3, inFlight: 3 });
+    await expect(api.invoke({})).resolves.toMatchObject({ pid: expect.any(Number) });
+    await Promise.all(backlog);
+  }, 60_000);
+
+  it("reclaims the least recently used idle environment when the environments are at their bound", async () => {
+    const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });
+    const a = host("fn-c", account);
+    const b = host("fn-d", account);
+    await a.invoke({});
+    await b.invoke({});
+    expect(account.snapshot()).toMatchObject({ environments: 1, reclaimed: 1 });
+    expect(a.coldStarts + b.coldStarts).toBe(2);
+  });
+
+  it("starts one environment at a time per function and forks it without the cloud's loader", async () => {
+    const account = new AccountConcurrency({ limit: 10 });
+    const c = host("fn-e", account, 10);
+    const results = (await Promise.all(Array.from({ length: 6 }, () => c.invoke({ ms: 5 })))) as { pid: number; execArgv: string[] }[];
+    // A burst of six on a cold function: the first environment serves the ones that waited for it,
+    // so fewer than six start (each start is a synchronous fork and hundreds of ms of CPU).
+    expect(c.coldStarts).toBeLessThan(6);
+    expect(new Set(results.map((r) => r.pid)).size).toBe(c.coldStarts);
+    for (const r of results) expect(r.execArgv).toEqual([]);
+  });
+});
