@@ -179,6 +179,18 @@ const CASES: Record<string, Case[]> = {
       ],
     },
   ],
+  // The action catalogue (IAM Access Analyzer's "invalid action", "unsupported resource ARN", "no supported resource")
+  "iam-actions-exist": [
+    { what: "a misspelt action", break: (w) => ROLE_POLICY(w, { Sid: "SourceQueue", Effect: "Allow", Action: ["sqs:RecieveMessage"], Resource: QUEUE_ARN }), expected: ['statement "SourceQueue" in "policy" names "sqs:RecieveMessage", which is not an IAM action: sqs has no such action (did you mean sqs:ReceiveMessage?)'] },
+    { what: "an unknown service", break: (w) => ROLE_POLICY(w, { Sid: "Nope", Effect: "Allow", Action: ["sqsx:ReceiveMessage"], Resource: QUEUE_ARN }), expected: ['statement "Nope" in "policy" names "sqsx:ReceiveMessage", which is not an IAM action: IAM has no service prefix "sqsx"'] },
+  ],
+  "iam-resources-fit-actions": [
+    { what: "a topic ARN given to sqs:SendMessage", break: (w) => ROLE_POLICY(w, { Sid: "Send", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [QUEUE_ARN, TOPIC_ARN] }), expected: [`statement "Send" in "policy" names resource ${TOPIC_ARN}, which none of its actions (sqs:SendMessage) applies to: it grants nothing there.`] },
+  ],
+  "iam-actions-fit-resources": [
+    { what: "an action without resource-level permissions given an ARN", break: (w) => ROLE_POLICY(w, { Sid: "Trace", Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: QUEUE_ARN }), expected: [`statement "Trace" in "policy" gives xray:PutTraceSegments, which takes no resource, the resources ${QUEUE_ARN}: it grants nothing (IAM accepts only "*" for it).`] },
+    { what: "an action given only resources of another type", break: (w) => ROLE_POLICY(w, { Sid: "Publish", Effect: "Allow", Action: ["sns:Publish", "sqs:SendMessage"], Resource: QUEUE_ARN }), expected: [`statement "Publish" in "policy" gives sns:Publish only resources it does not apply to (${QUEUE_ARN}; it applies to topic): it grants nothing.`] },
+  ],
   // Resilience
   "sqs-queue-has-dlq": [
     {

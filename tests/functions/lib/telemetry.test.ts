@@ -449,7 +449,7 @@ describe("one order, one trace through the DOFS runtimes: API → StartExecution
     LINK_IDEMPOTENCY: JSON.stringify({ name: "idempotency", arn: "arn:aws:dynamodb:us-east-2:123456789012:table/idempotency" }),
     LINK_FAILED_ORDERS: JSON.stringify({ name: "failed-orders", arn: "arn:aws:dynamodb:us-east-2:123456789012:table/failed-orders" }),
     LINK_WORKFLOW: JSON.stringify({ arn: "arn:aws:states:us-east-2:123456789012:stateMachine:dofs-test-order-workflow" }),
-    FUNCTION_SETTINGS: JSON.stringify({ fulfillmentSuccessRate: 1 }),
+    FUNCTION_SETTINGS: JSON.stringify({ fulfillmentSuccessRate: 1, corsAllowOrigins: [] }),
   };
   const saved: Record<string, string | undefined> = {};
   type Handler<E, R> = (event: E, context: Context) => Promise<R>;
