@@ -54,6 +54,9 @@ describe("soak", () => {
     // Faults really fired, on functions and on DynamoDB.
     expect(report.figures["faults injected"]).toMatch(/function crash \d+/);
     expect(report.figures["faults injected"]).toMatch(/dynamodb error \d+/);
+    // IAM was enforced throughout (the default), and the real grants refused nothing.
+    expect(cloud.iam.enabled).toBe(true);
+    expect(cloud.iam.usage.deniedCalls()).toEqual([]);
   }, 420_000);
 });
 
