@@ -194,6 +194,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       maximumConcurrency: mapping.maximumConcurrency,
       ...(onBatch ? { onBatch } : {}),
       onError: (error) => log(`[${fn.name} poller] ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
+      hasRoom: () => account.roomFor("event-source"),
     });
     pollers.push(poller);
     return poller;

@@ -229,6 +229,25 @@ export class AccountConcurrency {
     });
   }
 
+  /**
+   * Whether `source` has room, waiting up to `maxWaitMs` for it: an SQS poller asks before it
+   * receives, and asks again after a `false` (so it can notice it is being stopped).
+   * @param maxWaitMs - Longest wait for a change. @default 1000
+   */
+  async roomFor(source: InvocationSource, maxWaitMs = 1000): Promise<boolean> {
+    if (this.hasRoom(source)) return true;
+    await new Promise<void>((resolve) => {
+      const waiter: Waiter = { source, wake: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      }, maxWaitMs);
+      this.waiters.push(waiter);
+    });
+    return this.hasRoom(source);
+  }
+
   snapshot(): ConcurrencySnapshot {
     return {
       limit: this.limit,

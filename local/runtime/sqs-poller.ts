@@ -42,6 +42,15 @@ export interface SqsPollerOptions {
   onBatch?: (outcome: BatchOutcome) => void;
   /** Called when polling or an invocation fails. @default logs to stderr */
   onError?: (error: unknown) => void;
+  /**
+   * Whether a batch could be invoked now (the account has a slot for an event source), after
+   * waiting a little for one. The poller receives only then: a batch received while the account is
+   * full would wait for a slot while its visibility timeout ran, come back, and count a receive per
+   * return towards `maxReceiveCount`, reaching the DLQ without ever being handled. Lambda's pollers
+   * likewise scale down to the concurrency the function can get.
+   * @default always: no account bound
+   */
+  hasRoom?: () => Promise<boolean>;
 }
 
 export interface BatchOutcome {
@@ -66,6 +75,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
 
   const loop = async () => {
     while (!stopping) {
+      if (options.hasRoom && !(await options.hasRoom())) continue;
       let messages: Message[];
       try {
         const received = await options.sqsClient.send(

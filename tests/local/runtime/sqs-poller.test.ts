@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig } from "../../../local/emulators";
 import { startSnsSqs } from "../../../local/emulators/sns-sqs";
 import type { SnsSqsEmulator } from "../../../local/emulators/sns-sqs";
+import { AccountConcurrency } from "../../../local/runtime/account-concurrency";
 import { failuresOf, startSqsPoller, toRecord } from "../../../local/runtime/sqs-poller";
 import type { BatchOutcome, SqsPoller, SqsPollerOptions } from "../../../local/runtime/sqs-poller";
 
@@ -187,6 +188,27 @@ describe("concurrency", () => {
   it("keeps 2 in flight by default, and at least 1 when given 0", async () => {
     expect(await maxInFlight(undefined, 2)).toBe(2);
     expect(await maxInFlight(0, 1)).toBe(1);
+  });
+});
+
+describe("the account's concurrency", () => {
+  it("receives nothing while the account has no slot for an event source, so no receive counts towards maxReceiveCount; receives once a slot frees", async () => {
+    const account = new AccountConcurrency({ limit: 1 });
+    account.begin("request"); // a request holds the only slot
+    const q = await queue();
+    await sendAll(q.url, ["a"]);
+    const run = poll(q, async () => undefined, { maximumConcurrency: 1, hasRoom: () => account.roomFor("event-source", 100) });
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      expect(run.sent.filter((c) => c.command === "ReceiveMessageCommand")).toEqual([]);
+      expect(await counts(q.url)).toEqual({ visible: 1, inFlight: 0 });
+      account.end("request");
+      await waitUntil("the batch", () => run.outcomes.length === 1);
+      expect(run.outcomes).toEqual([{ received: 1, deleted: 1, failed: 0 }]);
+      expect(run.events[0]!.Records[0]!.attributes.ApproximateReceiveCount).toBe("1");
+    } finally {
+      await run.poller.stop();
+    }
   });
 });
 
