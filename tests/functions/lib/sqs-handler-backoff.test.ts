@@ -5,13 +5,13 @@
  * all get the group's longest one, successes and dead-lettered messages are not touched, and
  * entries go out in batches of at most 10. SQS is a local stub on the shared client (no network).
  */
-import { createHash } from "node:crypto";
 import type { Context, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { PermanentFailure, retryBackoffSeconds, sqsHandler } from "../../../functions/lib/sqs-handler";
+import { stubSqs } from "../../support/sqs-stub";
 
 const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
 const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
@@ -69,16 +69,7 @@ beforeAll(() => {
     // High enough that no receive count used here exhausts a message.
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 1000 }),
   });
-  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
-    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
-      sent.push({ command: context.commandName, input: args.input });
-      const body = args.input.MessageBody;
-      // The SDK checks a sent body's MD5 against the answer's.
-      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
-      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
-    },
-    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
-  );
+  stubSqs(sqsClient(), sent);
   // The runtime's JSON log lines are not under test.
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);
   vi.spyOn(process.stderr, "write").mockImplementation(() => true);

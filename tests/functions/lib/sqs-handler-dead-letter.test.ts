@@ -7,7 +7,6 @@
  * every log line the runtime wrote. SQS is a local stub on the shared client (no network), as in
  * sqs-handler-backoff.test.ts.
  */
-import { createHash } from "node:crypto";
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
@@ -15,6 +14,7 @@ import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
+import { stubSqs } from "../../support/sqs-stub";
 
 const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
 const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
@@ -86,15 +86,7 @@ beforeAll(() => {
     FUNCTION_SETTINGS: "{}",
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
   });
-  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
-    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
-      sent.push({ command: context.commandName, input: args.input });
-      const body = args.input.MessageBody;
-      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
-      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
-    },
-    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
-  );
+  stubSqs(sqsClient(), sent);
   // The runtime's log lines (JSON, and EMF metrics) are kept to check that no secret reaches them.
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));

@@ -6,7 +6,7 @@
  * The tables have the program's keys (`order_id`); SQS is a local stub on the shared client: what
  * the SQS runtime sends is pinned in tests/functions/lib/sqs-handler-dead-letter.test.ts.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
@@ -21,6 +21,7 @@ import type { FailedOrderRecord, OrderRecord, WorkflowOrder } from "../../../fun
 import { awsClientConfig } from "../../../local/emulators";
 import { startDynamoDb } from "../../../local/emulators/dynamodb";
 import type { DynamoDbEmulator } from "../../../local/emulators/dynamodb";
+import { stubSqs } from "../../support/sqs-stub";
 
 const region = "us-east-2";
 const TABLES = { orders: "orders", failedOrders: "failed-orders" };
@@ -61,15 +62,7 @@ beforeAll(async () => {
     FUNCTION_SETTINGS: JSON.stringify({ fulfillmentSuccessRate: 0.5, fulfillmentOverrides: { [FULFILLED_CUSTOMER]: "FULFILLED", [FAILED_CUSTOMER]: "FAILED" } }),
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 3 }),
   });
-  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
-    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
-      sent.push({ command: context.commandName, input: args.input });
-      const body = args.input.MessageBody;
-      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
-      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
-    },
-    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
-  );
+  stubSqs(sqsClient(), sent);
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   table = await import("../../../functions/orders/order-table");

@@ -6,7 +6,7 @@
  * notices each change of the handler. The tables have the program's keys; SQS is a local stub (the
  * dead-letter message itself is pinned in tests/functions/lib/sqs-handler-dead-letter.test.ts).
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
@@ -16,6 +16,7 @@ import type * as PaymentHandler from "../../../functions/transactions/payment/ha
 import { awsClientConfig } from "../../../local/emulators";
 import { startDynamoDb } from "../../../local/emulators/dynamodb";
 import type { DynamoDbEmulator } from "../../../local/emulators/dynamodb";
+import { stubSqs } from "../../support/sqs-stub";
 
 const region = "us-east-2";
 const TABLES = { payments: "payments", bankAccounts: "bank-accounts" };
@@ -51,15 +52,7 @@ beforeAll(async () => {
     FUNCTION_SETTINGS: JSON.stringify({ paymentLimit: 10_000 }),
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 3 }),
   });
-  (sqsClient().middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
-    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
-      sent.push({ command: context.commandName, input: args.input });
-      const body = args.input.MessageBody;
-      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
-      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
-    },
-    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
-  );
+  stubSqs(sqsClient(), sent);
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);
   payment = await import("../../../functions/transactions/payment/handler");
 }, 60_000);

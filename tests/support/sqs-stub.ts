@@ -1,0 +1,30 @@
+/**
+ * Answers every command of the functions' shared SQS client in process (no emulator) and records
+ * it: the handler tests run the runtime's sends, deletes and visibility changes against this.
+ */
+import { createHash } from "node:crypto";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+
+/** A command the client sent: its name and input. */
+export interface SentCommand {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Stubs `client`: each command is pushed to `sent` and answered 200 with an empty batch result.
+ * Named `testStub` with `override: true`, so several test files sharing the one client replace it.
+ * @param sent - Receives every command, in order; its length numbers the message ids.
+ */
+export function stubSqs(client: SQSClient, sent: SentCommand[]): void {
+  (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+    (_next: unknown, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
+      sent.push({ command: context.commandName, input: args.input });
+      const body = args.input.MessageBody;
+      // The SDK checks a sent body's MD5 against the answer's.
+      const md5 = typeof body === "string" ? createHash("md5").update(body).digest("hex") : undefined;
+      return { output: { $metadata: { httpStatusCode: 200 }, MessageId: `msg-${sent.length}`, MD5OfMessageBody: md5, Successful: [], Failed: [] }, response: {} };
+    },
+    { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
+  );
+}
