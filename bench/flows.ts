@@ -6,14 +6,14 @@
  * Each runs with tracing on and off, so the telemetry's share reads as a ratio.
  * These are local figures (emulators on one machine), not AWS throughput.
  */
-import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { TransactionPublisher, newTransaction } from "../functions/transactions/publisher";
+import { TransactionPublisher } from "../functions/transactions/publisher";
 import { startLocalCloud } from "../local/cloud";
 import { clientConfig } from "../local/outputs";
 import type { StackOutputsFile } from "../local/outputs";
+import { transactionsFor } from "./bus";
 
 export interface FlowFigures {
   traces: boolean;
@@ -35,18 +35,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 async function transactionsFlow(outputs: StackOutputsFile, customers: number, paymentsEach: number) {
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(outputs, "dynamodb")));
   const publisher = new TransactionPublisher(outputs.transactionTopicArn, new SNSClient(clientConfig(outputs, "sns")));
-  const run = randomUUID().slice(0, 8);
-  const ids = Array.from({ length: customers }, (_, i) => `BENCH-${run}-${i}`);
-  const transactions = [
-    ...ids.map((customer_id) =>
-      newTransaction({
-        customer_id,
-        transaction_type: "bank_account_setup" as const,
-        bank_account: { account_holder: "Bench", routing_number: "021000021", account_number: "000123456789", account_type: "checking" as const },
-      }),
-    ),
-    ...Array.from({ length: paymentsEach }, (_, n) => ids.map((customer_id) => newTransaction({ customer_id, transaction_type: "payment" as const, amount: n + 1, currency: "USD" }))).flat(),
-  ];
+  const { customers: ids, transactions } = transactionsFor(customers, paymentsEach);
   const started = performance.now();
   await publisher.publishAll(transactions);
   await until(
