@@ -359,7 +359,12 @@ const postBody: fc.Arbitrary<PostBody> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .tuple(validOrder, fc.constantFrom("customer_id", "items"), fc.oneof(notAString, fc.constant([]), fc.constant("")), fc.boolean())
+      .tuple(validOrder, fc.constantFrom("customer_id", "items"), fc.boolean())
+      // A value that is wrong for the key itself, so the answer names the key: for `items`, an array of
+      // strings would be named by its elements (`items.0`), so it gets values that are no array at all.
+      .chain(([o, key, badLast]) =>
+        (key === "items" ? fc.oneof(notAnArray, fc.constant([])) : fc.oneof(notAString, fc.constant([]), fc.constant(""))).map((other) => [o, key, other, badLast] as const),
+      )
       .map(([o, key, other, badLast]) =>
         badLast
           ? { body: rawJson({ ...o, [key]: other }, { key, first: o[key] }), expected: refused(["(body)", key]), note: `duplicate ${key}, the last bad` }
