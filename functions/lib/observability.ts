@@ -73,8 +73,9 @@ export function redactValue(key: string, value: unknown): unknown {
 
 /**
  * The Powertools log format plus the active span's `trace_id` and `span_id`, so a log line leads to
- * its trace (and `npm run traces`) and back. `cold_start` is always present: from the Lambda context
- * once `addContext` ran, else true until the first invocation.
+ * its trace (and `npm run traces`) and back. `cold_start` is always present: true until this
+ * environment finished its first invocation. Not Powertools' own flag: that one is per logger, and
+ * every child logger (one per SQS record, `sqs-handler.ts`) would start cold.
  */
 class TracedLogFormatter extends LogFormatter {
   override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
@@ -85,7 +86,7 @@ class TracedLogFormatter extends LogFormatter {
       message: attributes.message,
       timestamp: this.formatTimestamp(attributes.timestamp),
       service: attributes.serviceName,
-      cold_start: attributes.lambdaContext?.coldStart ?? !invoked,
+      cold_start: !invoked,
       function_arn: attributes.lambdaContext?.invokedFunctionArn,
       function_memory_size: attributes.lambdaContext?.memoryLimitInMB,
       function_name: attributes.lambdaContext?.functionName,
