@@ -76,6 +76,42 @@ describe("AccountConcurrency", () => {
     await Promise.all(backlog);
   }, 60_000);
 
+  it("never starves event sources: while a poller waits, Step Functions Tasks leave it its quarter", async () => {
+    const account = new AccountConcurrency({ limit: 4 });
+    expect(account.reservedForEventSources).toBe(1);
+    for (let i = 0; i < 4; i++) {
+      // No event source wants a slot: Tasks may take every one.
+      expect(account.hasRoom("workflow")).toBe(true);
+      account.begin("workflow");
+    }
+    const poller = account.roomFor("event-source", 5000);
+    account.end("workflow");
+    // A slot is free, and it is the waiting poller's: not a Task's, though a request may have it.
+    expect(account.hasRoom("workflow")).toBe(false);
+    expect(account.hasRoom("request")).toBe(true);
+    expect(account.hasRoom("event-source")).toBe(true);
+    await expect(poller).resolves.toBe(true);
+    account.begin("event-source");
+    expect(account.hasRoom("workflow")).toBe(false); // full: 4 of 4
+    // With its quarter held, the event sources no longer hold Tasks back.
+    account.end("workflow");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(account.hasRoom("workflow")).toBe(true);
+    expect(account.snapshot()).toMatchObject({ inFlight: 3, fromEventSources: 1, waiting: 0 });
+  });
+
+  it("wakes the starved poller before the Tasks waiting beside it take the freed slot", async () => {
+    const account = new AccountConcurrency({ limit: 4 });
+    for (let i = 0; i < 4; i++) account.begin("workflow");
+    const events: string[] = [];
+    const task = account.wait("workflow", "fn-t", Date.now()).then(() => events.push(`task woke, room ${account.hasRoom("workflow")}`));
+    const poller = account.roomFor("event-source", 5000).then((room) => events.push(`poller woke, room ${room}`));
+    account.end("workflow");
+    await Promise.all([task, poller]);
+    // Tasks wake first (they rank with requests), but the freed slot is the poller's.
+    expect(events).toEqual(["task woke, room false", "poller woke, room true"]);
+  });
+
   it("reclaims the least recently used idle environment when the environments are at their bound", async () => {
     const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });
     const a = host("fn-c", account);
