@@ -139,10 +139,15 @@ export class ExecutionRunner {
   }
 }
 
-/** Settles with the task, or rejects once the execution is aborted. */
-function raceAbort<T>(task: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles with the task, or rejects once the execution is aborted (at once when it already is). */
+export function raceAbort<T>(task: Promise<T>, signal: AbortSignal): Promise<T> {
   const aborted = (): Error => Object.assign(new Error("Execution aborted"), { name: "States.Runtime" });
-  if (signal.aborted) return Promise.reject(aborted());
+  if (signal.aborted) {
+    // Nobody awaits the task now: its own failure (a function host that is stopping) must not
+    // become an unhandled rejection, which ended a cloud stopped while Tasks were starting.
+    task.catch(() => undefined);
+    return Promise.reject(aborted());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(aborted());
     signal.addEventListener("abort", onAbort, { once: true });

@@ -18,6 +18,7 @@ import type { DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig } from "../../../local/emulators";
 import { startStepFunctions } from "../../../local/services/stepfunctions/emulator";
+import { raceAbort } from "../../../local/services/stepfunctions/runner";
 import type { StepFunctionsEmulator } from "../../../local/services/stepfunctions/emulator";
 import { NO_TASK_HANDLER, TaskFailedError } from "../../../local/services/stepfunctions/task-handlers";
 import type { TaskContext } from "../../../local/services/stepfunctions/task-handlers";
@@ -303,6 +304,26 @@ describe("Step Functions emulator: resolveTask option", () => {
     } finally {
       client.destroy();
       await other.stop();
+    }
+  });
+});
+
+describe("a Task of an aborted execution", () => {
+  it("rejects at once, and the Task's own later failure is no unhandled rejection (it ended a cloud stopped while Tasks started)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      let fail!: (error: Error) => void;
+      const task = new Promise<never>((_, reject) => (fail = reject));
+      await expect(raceAbort(task, controller.signal)).rejects.toMatchObject({ name: "States.Runtime", message: "Execution aborted" });
+      fail(new Error("function dofs-dev-orders-store is stopping"));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
     }
   });
 });
