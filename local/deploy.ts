@@ -161,7 +161,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       await emulators.stop().catch(() => undefined);
       for (const client of Object.values(clients)) client.destroy();
       hooks.destroy();
-      iam.flush();
+      await iam.close();
     })());
 
   let run: ProgramRun;

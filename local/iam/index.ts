@@ -190,6 +190,11 @@ export class LocalIam {
     this.usage.flush();
   }
 
+  /** Waits for the usage write in flight, then writes the file a last time (the cloud stops). */
+  close(): Promise<void> {
+    return this.usage.close();
+  }
+
   private authorizeService(principal: CallerPrincipal, requests: ActionRequest[], context: Record<string, string>, caller: string): Refusal | undefined {
     const service = principal.kind === "service" ? principal.service : "";
     for (const request of requests) {
