@@ -86,9 +86,11 @@ export interface LatencyFigures {
   backlog: { transactions: number; post: Percentiles; errors: number; eventLoopDelayMs: EventLoopDelay; drain: Throughput };
 }
 
-type Api = { post(i: number): Promise<string>; get(orderId: string): Promise<void> };
+/** `POST /order` (the i-th order of this run, with an idempotency key) and `GET /order/{id}` against a cloud's API. */
+export type OrdersApi = { post(i: number): Promise<string>; get(orderId: string): Promise<void> };
 
-function api(outputs: StackOutputsFile): Api {
+/** The orders API of a cloud's outputs (its URL and API key). */
+export function api(outputs: StackOutputsFile): OrdersApi {
   const headers = { "content-type": "application/json", "x-api-key": outputs.apiKey };
   const run = randomUUID().slice(0, 8);
   return {
@@ -132,7 +134,7 @@ async function timeToFinal(outputs: StackOutputsFile, posted: { orderId: string;
   return { toFinal, notFinal: pending.size };
 }
 
-async function rateStep(cloud: CloudProcess, orders: Api, rate: number, seconds: number): Promise<RateStep> {
+async function rateStep(cloud: CloudProcess, orders: OrdersApi, rate: number, seconds: number): Promise<RateStep> {
   await cloud.status(true);
   const posted: { orderId: string; startedAt: number }[] = [];
   const load = await openLoop(rate, seconds, async (i) => {
@@ -157,39 +159,69 @@ async function rateStep(cloud: CloudProcess, orders: Api, rate: number, seconds:
   };
 }
 
+/** The command line of the benchmarks' cloud: a fixed fingerprint key, so runs compare. */
+export const BENCH_CLOUD_ARGS = ["--config", "accountFingerprintKey=bench-fingerprint-key-0123456789abcdef0123"];
+
+/** What {@link idleAndOneClient} measures. */
+export interface IdleAndOneClientFigures {
+  idle: LatencyFigures["idle"];
+  oneClient: LatencyFigures["oneClient"];
+  /** The orders the one-client POSTs placed (final by the time it returns). */
+  orderIds: string[];
+}
+
+/**
+ * The idle and one-client steps: `GetItem` and `StartExecution` one at a time against the idle
+ * cloud (admin credentials, straight to the emulators), then `POST /order` and `GET /order/{id}` at
+ * one client; waits until the POSTed orders are final, so the next step starts idle again.
+ * @param warm - an order id that is already final (the executions started on it fail at once).
+ * @param samples - requests per measurement (StartExecution: at most 30).
+ */
+export async function idleAndOneClient(cloud: CloudProcess, orders: OrdersApi, warm: string, samples: number, onStep: (line: string) => void = () => undefined): Promise<IdleAndOneClientFigures> {
+  const { outputs } = cloud;
+  onStep("idle: GetItem and StartExecution, one at a time");
+  await cloud.status(true);
+  const dynamodb = new DynamoDBClient(clientConfig(outputs, "dynamodb"));
+  const sfn = new SFNClient(clientConfig(outputs, "stepfunctions"));
+  const getItem = await oneClient(samples, () => dynamodb.send(new GetItemCommand({ TableName: outputs.ordersTable, Key: { order_id: { S: warm } } })));
+  // Executions of an order that is already final: the workflow's first write fails its condition,
+  // so the executions add little work to the idle cloud.
+  const startExecution = await oneClient(Math.min(samples, 30), () =>
+    sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.stateMachineArn, name: `bench-${randomUUID()}`, input: JSON.stringify({ order_id: warm }) })),
+  );
+  const idle = { getItem: percentiles(getItem), startExecution: percentiles(startExecution), eventLoopDelayMs: (await cloud.status(true)).eventLoopDelayMs };
+  dynamodb.destroy();
+  sfn.destroy();
+  await new Promise((r) => setTimeout(r, 2000));
+
+  onStep("one client: POST /order, GET /order/{id}");
+  await cloud.status(true);
+  const ids: string[] = [];
+  const post = await oneClient(samples, async (i) => ids.push(await orders.post(1_000_000 + i)));
+  const get = await oneClient(samples, (i) => orders.get(ids[i % ids.length]!));
+  const single = { post: percentiles(post), get: percentiles(get), eventLoopDelayMs: (await cloud.status(true)).eventLoopDelayMs };
+  await timeToFinal(outputs, ids.map((orderId) => ({ orderId, startedAt: 0 })));
+  return { idle, oneClient: single, orderIds: ids };
+}
+
+/** Places one order and waits until it is final (every function warm), then lets the cloud go idle for a second; returns its id. */
+export async function warmUp(cloud: CloudProcess, orders: OrdersApi): Promise<string> {
+  const warm = await orders.post(3_000_000);
+  await timeToFinal(cloud.outputs, [{ orderId: warm, startedAt: performance.now() }]);
+  await new Promise((r) => setTimeout(r, 1000));
+  return warm;
+}
+
 /** Runs every step against a fresh local cloud; `onStep` reports progress. */
 export async function benchLatency(size: LatencySize = DEFAULT_LATENCY_SIZE, onStep: (line: string) => void = () => undefined): Promise<LatencyFigures> {
-  const cloud = await startCloudProcess(["--config", "accountFingerprintKey=bench-fingerprint-key-0123456789abcdef0123"]);
+  const cloud = await startCloudProcess(BENCH_CLOUD_ARGS);
   try {
     const { outputs } = cloud;
     const orders = api(outputs);
     // Warm every function once (cold starts are `--functions`' business), then let the cloud go idle.
-    const warm = await orders.post(3_000_000);
-    await timeToFinal(outputs, [{ orderId: warm, startedAt: performance.now() }]);
-    await new Promise((r) => setTimeout(r, 1000));
+    const warm = await warmUp(cloud, orders);
 
-    onStep("idle: GetItem and StartExecution, one at a time");
-    await cloud.status(true);
-    const dynamodb = new DynamoDBClient(clientConfig(outputs, "dynamodb"));
-    const sfn = new SFNClient(clientConfig(outputs, "stepfunctions"));
-    const getItem = await oneClient(size.samples, () => dynamodb.send(new GetItemCommand({ TableName: outputs.ordersTable, Key: { order_id: { S: warm } } })));
-    // Executions of an order that is already final: the workflow's first write fails its condition,
-    // so the executions add little work to the idle cloud.
-    const startExecution = await oneClient(Math.min(size.samples, 30), () =>
-      sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.stateMachineArn, name: `bench-${randomUUID()}`, input: JSON.stringify({ order_id: warm }) })),
-    );
-    const idle = { getItem: percentiles(getItem), startExecution: percentiles(startExecution), eventLoopDelayMs: (await cloud.status(true)).eventLoopDelayMs };
-    dynamodb.destroy();
-    sfn.destroy();
-    await new Promise((r) => setTimeout(r, 2000));
-
-    onStep("one client: POST /order, GET /order/{id}");
-    await cloud.status(true);
-    const ids: string[] = [];
-    const post = await oneClient(size.samples, async (i) => ids.push(await orders.post(1_000_000 + i)));
-    const get = await oneClient(size.samples, (i) => orders.get(ids[i % ids.length]!));
-    const single = { post: percentiles(post), get: percentiles(get), eventLoopDelayMs: (await cloud.status(true)).eventLoopDelayMs };
-    await timeToFinal(outputs, ids.map((orderId) => ({ orderId, startedAt: 0 })));
+    const { idle, oneClient: single, orderIds: ids } = await idleAndOneClient(cloud, orders, warm, size.samples, onStep);
 
     onStep(`target: POST /order at ${size.targetRate}/s for ${size.targetSeconds} s`);
     const target = await rateStep(cloud, orders, size.targetRate, size.targetSeconds);

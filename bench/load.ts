@@ -105,11 +105,13 @@ const ROOT = path.resolve(__dirname, "..");
  * Starts `npm start`'s program (`local/main.ts`) in its own process with its own state directory,
  * and waits for its outputs file.
  * @param args - extra command-line arguments, e.g. `["--config", "maxConcurrency=5"]`.
+ * @param timeoutMs - how long the cloud may take to be ready. @default 180000
+ * @param root - the checkout whose `local/main.ts` runs (another worktree, to compare commits under the same load). @default this one
  */
-export async function startCloudProcess(args: string[], timeoutMs = 180_000): Promise<CloudProcess> {
+export async function startCloudProcess(args: string[], timeoutMs = 180_000, root = ROOT): Promise<CloudProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cloud-"));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "local", "main.ts"), "--stack", "dev", ...args], {
-    cwd: ROOT,
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "local", "main.ts"), "--stack", "dev", ...args], {
+    cwd: root,
     env: { ...process.env, LOCAL_CLOUD_DIR: dir },
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -114,7 +114,10 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       log(`[sns] delivery from ${f.topicArn} to ${f.endpoint} failed (${f.reason}): ${f.deadLetteredTo ? `moved to the subscription's dead-letter queue ${f.deadLetteredTo}` : `discarded${f.deadLetterFailure ? `, not even dead-lettered (${f.deadLetterFailure})` : " (the subscription has no dead-letter queue)"}`}`),
   });
   const account = new AccountConcurrency(options.concurrency !== undefined ? { limit: options.concurrency } : {});
-  const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log, (service, operation, request, parameters) => iam.guard(service, operation, request, parameters));
+  // Step Functions runs in this process: the gateway calls it directly rather than over loopback HTTP.
+  const faults = await startFaults(options.faults ?? noFaults(), emulators.endpoints, log, (service, operation, request, parameters) => iam.guard(service, operation, request, parameters), {
+    stepfunctions: (method, headers, body) => emulators.stepFunctions.answer(method, headers, body),
+  });
   const hooks = iamHooks(iam, faults.functionEndpoints, region);
   const clientConfig = (endpoint: string) => awsClientConfig(endpoint, region);
   const clients = {
@@ -158,7 +161,7 @@ export async function deployLocally(options: LocalDeployOptions = {}): Promise<L
       await emulators.stop().catch(() => undefined);
       for (const client of Object.values(clients)) client.destroy();
       hooks.destroy();
-      iam.flush();
+      await iam.close();
     })());
 
   let run: ProgramRun;

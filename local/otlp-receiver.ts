@@ -71,7 +71,28 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const max = options.maxSpansInMemory ?? 100_000;
   const memory: StoredSpan[] = [];
+  // One append at a time: the lines that arrive meanwhile go out together in the next one (one
+  // open, write and close per batch rather than per export, off the exporters' round trips).
   let writing: Promise<void> = Promise.resolve();
+  let queued = "";
+  let inFlight = false;
+  const append = (lines: string) => {
+    queued += lines;
+    if (inFlight) return;
+    inFlight = true;
+    const text = queued;
+    queued = "";
+    writing = fs.promises
+      .appendFile(file, text)
+      .catch(() => undefined)
+      .then(() => {
+        inFlight = false;
+        if (queued) append("");
+      });
+  };
+  const flushed = async () => {
+    while (inFlight || queued) await writing;
+  };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -98,7 +119,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       if (memory.length > max) memory.splice(0, memory.length - max);
       if (spans.length) {
         const lines = spans.map((s) => JSON.stringify(s)).join("\n") + "\n";
-        writing = writing.then(() => fs.promises.appendFile(file, lines)).catch(() => undefined);
+        append(lines);
       }
       reply(200, { partialSuccess: {} });
     });
@@ -113,10 +134,10 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     port,
     file,
     spans: () => [...memory],
-    flushed: () => writing,
+    flushed,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await writing;
+      await flushed();
     },
   };
 }

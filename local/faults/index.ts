@@ -10,7 +10,7 @@
 import type { EmulatorEndpoints } from "../emulators";
 import { startFaultControl } from "./control";
 import { FaultInjector } from "./injector";
-import type { RequestGuard } from "./service-proxy";
+import type { InProcessUpstream, RequestGuard } from "./service-proxy";
 import { startServiceProxy } from "./service-proxy";
 import type { FaultSpec } from "./spec";
 
@@ -26,14 +26,16 @@ export interface LocalFaults {
 /**
  * Starts the injector with `spec`, a gateway per emulator and the control endpoint.
  * @param guard - Authorizes every call through the gateway first (IAM). @default none
+ * @param inProcess - Emulators of this process the gateway calls directly instead of over HTTP
+ *   (`stepfunctions`: the Step Functions service). @default none
  */
-export async function startFaults(spec: FaultSpec, emulators: EmulatorEndpoints, log: (line: string) => void, guard?: RequestGuard): Promise<LocalFaults> {
+export async function startFaults(spec: FaultSpec, emulators: EmulatorEndpoints, log: (line: string) => void, guard?: RequestGuard, inProcess: { stepfunctions?: InProcessUpstream } = {}): Promise<LocalFaults> {
   const injector = new FaultInjector(spec, log);
   const [messaging, dynamodb, stepfunctions, ssm, control] = await Promise.all([
     // fauxqs serves SNS and SQS on one endpoint: the proxy tells them apart per request.
     startServiceProxy(emulators.sns, "sns", injector, log, guard),
     startServiceProxy(emulators.dynamodb, "dynamodb", injector, log, guard),
-    startServiceProxy(emulators.stepfunctions, "stepfunctions", injector, log, guard),
+    startServiceProxy(emulators.stepfunctions, "stepfunctions", injector, log, guard, inProcess.stepfunctions),
     // Parameter Store: authorized here, no faults (it is read once per environment at cold start).
     startServiceProxy(emulators.ssm, "ssm", injector, log, guard),
     startFaultControl(injector, log),

@@ -37,6 +37,13 @@ export type RequestGuard = (
   parameters: () => Record<string, unknown>,
 ) => Promise<GatewayAnswer | undefined>;
 
+/**
+ * An emulator that runs in this process, answering a request without HTTP (the Step Functions
+ * service, `StepFunctionsEmulator.answer`): the proxy hands it the request instead of making a
+ * loopback HTTP call back into its own event loop.
+ */
+export type InProcessUpstream = (method: string, headers: http.IncomingHttpHeaders, body: Buffer) => Promise<GatewayAnswer>;
+
 export interface ServiceProxy {
   /** `http://127.0.0.1:<port>`. */
   endpoint: string;
@@ -101,10 +108,23 @@ function parseParameters(body: string): Record<string, unknown> {
  * Starts a proxy in front of `target` (an emulator's base URL) on 127.0.0.1.
  * @param fallback - The service a request belongs to when nothing in it says (SNS for fauxqs).
  * @param guard - Authorizes each request first (IAM). @default none: every request passes
+ * @param inProcess - Answers in this process instead of `target` (the same emulator, without its
+ *   HTTP front). @default none: every request goes to `target` over HTTP
  */
-export async function startServiceProxy(target: string, fallback: GatewayService, injector: FaultInjector, log: (line: string) => void, guard?: RequestGuard): Promise<ServiceProxy> {
+export async function startServiceProxy(target: string, fallback: GatewayService, injector: FaultInjector, log: (line: string) => void, guard?: RequestGuard, inProcess?: InProcessUpstream): Promise<ServiceProxy> {
   const upstream = new URL(target);
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer) => {
+    if (inProcess && body) {
+      inProcess(req.method ?? "POST", req.headers, body).then(
+        (answer) => res.writeHead(answer.status, answer.headers).end(answer.body),
+        (error: unknown) => {
+          log(`[faults] in-process ${target}: ${error instanceof Error ? error.message : String(error)}`);
+          if (!res.headersSent) res.writeHead(502).end();
+          else res.destroy();
+        },
+      );
+      return;
+    }
     const outgoing = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
       (answer) => {
@@ -122,7 +142,8 @@ export async function startServiceProxy(target: string, fallback: GatewayService
   };
 
   const server = http.createServer((req, res) => {
-    if (injector.quiet && !guard) return forward(req, res);
+    // Piped untouched when nothing needs the body (an in-process upstream takes it whole).
+    if (injector.quiet && !guard && !inProcess) return forward(req, res);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => void handle(req, res, Buffer.concat(chunks)));

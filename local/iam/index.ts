@@ -49,11 +49,23 @@ export interface Refusal {
   missing: string;
 }
 
+/** Most decisions remembered (the resource names come from the callers' parameters); then the cache starts afresh. */
+const MAX_DECISIONS = 10_000;
+
 export class LocalIam {
   readonly enabled: boolean;
   readonly credentials = new CredentialRegistry();
   readonly usage: UsageRecorder;
   private model: IamModel;
+  /**
+   * Decisions by principal, action, resource and context: a decision depends on nothing else but
+   * the model's policies, so the cache is emptied whenever they change (`load`, a queue policy set
+   * through SQS). Every call still goes through `authorize` (usage, refusal logs); only the policy
+   * evaluation, a few wildcard matches per statement of every applicable document, is remembered.
+   */
+  private readonly decisions = new Map<string, Decision>();
+  /** The text each queue's policy was last read from (SNS deliveries pass it on every message). */
+  private readonly queuePolicyTexts = new Map<string, string>();
 
   constructor(private readonly options: LocalIamOptions) {
     this.enabled = options.enabled ?? true;
@@ -64,6 +76,8 @@ export class LocalIam {
   /** Reads the roles and policies from the program's resources (after the program ran). */
   load(resources: DeclaredResource[]): void {
     this.model = IamModel.fromResources(resources, this.options.account, this.options.region);
+    this.decisions.clear();
+    this.queuePolicyTexts.clear();
     if (!this.enabled) return;
     for (const role of this.model.roles.values()) {
       const grants: Grant[] = role.policies.flatMap((doc) =>
@@ -149,12 +163,14 @@ export class LocalIam {
    */
   snsDeliveryRefusal(queueArn: string, topicArn: string, queuePolicy?: string): string | undefined {
     if (!this.enabled) return undefined;
-    if (queuePolicy !== undefined) {
+    if (queuePolicy !== undefined && this.queuePolicyTexts.get(queueArn) !== queuePolicy) {
       try {
         this.model.resourcePolicies.set(queueArn, parsePolicy(queuePolicy, `queue policy of ${queueArn}`));
       } catch (error) {
         return `the queue policy cannot be read (${error instanceof Error ? error.message : String(error)})`;
       }
+      this.queuePolicyTexts.set(queueArn, queuePolicy);
+      this.decisions.clear();
     }
     const principal: CallerPrincipal = { kind: "service", service: "sns.amazonaws.com" };
     const keyArn = this.model.encryptionKeys.get(queueArn);
@@ -172,6 +188,11 @@ export class LocalIam {
   /** Writes the usage file. */
   flush(): void {
     this.usage.flush();
+  }
+
+  /** Waits for the usage write in flight, then writes the file a last time (the cloud stops). */
+  close(): Promise<void> {
+    return this.usage.close();
   }
 
   private authorizeService(principal: CallerPrincipal, requests: ActionRequest[], context: Record<string, string>, caller: string): Refusal | undefined {
@@ -196,9 +217,15 @@ export class LocalIam {
   }
 
   private decide(step: AuthorizationRequest): Decision {
+    const key = JSON.stringify([step.principal, step.action, step.resource, step.context ?? null]);
+    const known = this.decisions.get(key);
+    if (known) return known;
     const role = step.principal.kind === "role" ? this.model.roles.get(step.principal.roleArn) : undefined;
     const resource = this.model.resourcePolicies.get(step.resource);
-    return evaluate(step, { identity: role?.policies ?? [], ...(resource ? { resource } : {}), resourcePolicyRequired: step.action.startsWith("kms:") });
+    const decision = evaluate(step, { identity: role?.policies ?? [], ...(resource ? { resource } : {}), resourcePolicyRequired: step.action.startsWith("kms:") });
+    if (this.decisions.size >= MAX_DECISIONS) this.decisions.clear();
+    this.decisions.set(key, decision);
+    return decision;
   }
 }
 

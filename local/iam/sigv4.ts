@@ -56,6 +56,30 @@ function amzDate(value: string): Date | undefined {
   return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
 }
 
+/** Signers by credentials, region and service: a signer caches its signing keys (four HMACs per day, region and service). */
+const signers = new Map<string, SignatureV4>();
+/** More distinct signers than this (the region and service come from the caller's header) start the cache afresh. */
+const MAX_SIGNERS = 256;
+
+function signerFor(accessKeyId: string, secretAccessKey: string, region: string, service: string): SignatureV4 {
+  const key = `${accessKeyId}\n${secretAccessKey}\n${region}\n${service}`;
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size >= MAX_SIGNERS) signers.clear();
+    signer = new SignatureV4({
+      credentials: { accessKeyId, secretAccessKey },
+      region,
+      service,
+      sha256: NodeSha256,
+      uriEscapePath: true,
+      // Sign exactly the headers the caller signed: botocore (the AWS CLI) sends no x-amz-content-sha256.
+      applyChecksum: false,
+    });
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
 /**
  * Whether `auth.signature` is the signature of this request under `secretAccessKey`.
  * @param url - The request's path and query, as received (`req.url`).
@@ -79,16 +103,7 @@ export async function signatureMatches(
     const prior = query[k];
     query[k] = prior === undefined ? v : [...(Array.isArray(prior) ? prior : [prior]), v];
   }
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
-    region: auth.region,
-    service: auth.service,
-    sha256: NodeSha256,
-    uriEscapePath: true,
-    // Sign exactly the headers the caller signed: botocore (the AWS CLI) sends no x-amz-content-sha256.
-    applyChecksum: false,
-  });
-  const signed = await signer.sign(
+  const signed = await signerFor(auth.accessKeyId, secretAccessKey, auth.region, auth.service).sign(
     { method: request.method, protocol: "http:", hostname: "localhost", path: url.pathname, query, headers, body: request.body },
     { signingDate: date, signingRegion: auth.region, signingService: auth.service },
   );

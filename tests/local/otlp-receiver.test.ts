@@ -78,6 +78,17 @@ describe("OTLP receiver", () => {
     expect(lines.map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(spans.map((s) => s.spanId).sort());
   });
 
+  it("writes every span of concurrent exports to the file, each export's spans together, by the time flushed() resolves", async () => {
+    const exportOf = (i: number) =>
+      JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "burst" } }] }, scopeSpans: [{ spans: [0, 1].map((j) => ({ traceId: `${String(i).padStart(8, "0")}${"c".repeat(24)}`, spanId: `${String(j).padStart(2, "0")}${"d".repeat(14)}`, name: `burst-${i}-${j}`, kind: 1, startTimeUnixNano: "1000000", endTimeUnixNano: "2000000" })) }] }] });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post("/v1/traces", exportOf(i), { "content-type": "application/json" })));
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+    await receiver.flushed();
+    const names = fs.readFileSync(receiver.file, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { name: string }).name).filter((n) => n.startsWith("burst-"));
+    expect([...names].sort()).toEqual(Array.from({ length: 40 }, (_, i) => [`burst-${i}-0`, `burst-${i}-1`]).flat().sort());
+    for (let i = 0; i < 40; i++) expect(names.indexOf(`burst-${i}-1`)).toBe(names.indexOf(`burst-${i}-0`) + 1);
+  });
+
   it("accepts gzip, refuses protobuf with the setting to change, and answers 404/400 to the rest", async () => {
     const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "gz" } }] }, scopeSpans: [{ spans: [{ traceId: "6650a9c1aaaaaaaaaaaaaaaaaaaaaaaa", spanId: "bbbbbbbbbbbbbbbb", name: "zipped", kind: 1, startTimeUnixNano: "1000000", endTimeUnixNano: "3000000" }] }] }] });
     const ok = await post("/v1/traces", gzipSync(body), { "content-type": "application/json", "content-encoding": "gzip" });

@@ -3,7 +3,6 @@
  * fields (untrusted JSON, refused with AWS's validation errors), payload limits, epoch-second
  * dates, `nextToken` paging, and the wire form of the descriptions the API returns.
  */
-import type { IncomingMessage } from "node:http";
 import { StepFunctionsApiError } from "./errors";
 import type { ExecutionDescription, MachineRecord } from "./store";
 
@@ -23,11 +22,8 @@ export function parsePayload(text: string, errorType: string): unknown {
   }
 }
 
-/** The request's JSON object; an empty body is `{}`. */
-export async function readJsonBody(req: IncomingMessage): Promise<Body> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
+/** A request body's text as the JSON object the API reads (empty: `{}`); throws the API's SerializationException. */
+export function parseJsonBody(text: string): Body {
   if (text.trim() === "") return {};
   let parsed: unknown;
   try {

@@ -3,7 +3,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { ListStateMachinesCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { CreateStateMachineCommand, DescribeExecutionCommand, ListStateMachinesCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import { FaultInjector } from "../../../local/faults/injector";
 import type { ServiceProxy } from "../../../local/faults/service-proxy";
 import { identify, startServiceProxy } from "../../../local/faults/service-proxy";
 import { parseFaultSpec } from "../../../local/faults/spec";
+import { startStepFunctions } from "../../../local/services/stepfunctions";
 
 let upstream: http.Server;
 let proxy: ServiceProxy;
@@ -83,5 +84,32 @@ describe("service proxy", () => {
     expect(identify({}, "Action=Publish&TopicArn=x", "sns")).toEqual({ service: "sns", operation: "Publish" });
     expect(identify({}, "Action=SendMessage&QueueUrl=x", "sns")).toEqual({ service: "sqs", operation: "SendMessage" });
     expect(identify({ "x-amz-target": "AWSStepFunctions.StartExecution" }, "", "stepfunctions")).toEqual({ service: "stepfunctions", operation: "StartExecution" });
+  });
+
+  it("hands a request to an in-process emulator (Step Functions) after the guard and the faults, never over HTTP", async () => {
+    const sfn = await startStepFunctions();
+    const local = new FaultInjector(parseFaultSpec(""), () => undefined);
+    // Nothing listens on the target: a request that went over HTTP would fail with 502.
+    const refuse = { status: 400, headers: { "content-type": "application/x-amz-json-1.0" }, body: JSON.stringify({ __type: "AccessDeniedException", message: "no" }) };
+    const gateway = await startServiceProxy("http://127.0.0.1:9", "stepfunctions", local, () => undefined, async (_service, operation) => (operation === "ListStateMachines" ? refuse : undefined), (method, headers, body) =>
+      sfn.answer(method, headers, body),
+    );
+    const client = new SFNClient({ ...config(), endpoint: gateway.endpoint });
+    try {
+      const definition = JSON.stringify({ StartAt: "P", States: { P: { Type: "Pass", End: true } } });
+      const { stateMachineArn } = await client.send(new CreateStateMachineCommand({ name: "in-process", definition, roleArn: "arn:aws:iam::000000000000:role/r" }));
+      const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ a: 1 }) }));
+      await sfn.waitForExecution(executionArn!);
+      expect(await client.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({ status: "SUCCEEDED", output: JSON.stringify({ a: 1 }) });
+      // The emulator's own errors keep their status and type.
+      expect(await failure(client.send(new DescribeExecutionCommand({ executionArn: `${executionArn}-missing` })))).toMatchObject({ name: "ExecutionDoesNotExist", status: 400 });
+      expect(await failure(client.send(new ListStateMachinesCommand({})))).toMatchObject({ name: "AccessDeniedException", status: 400 });
+      local.set(parseFaultSpec("stepfunctions=error:1"));
+      expect(await failure(client.send(new StartExecutionCommand({ stateMachineArn })))).toMatchObject({ name: "InternalFailure", status: 500 });
+    } finally {
+      client.destroy();
+      await gateway.stop();
+      await sfn.stop();
+    }
   });
 });
