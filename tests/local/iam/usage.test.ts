@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { UsageFile } from "../../../local/iam/usage";
 import { UsageRecorder } from "../../../local/iam/usage";
 
@@ -41,14 +41,30 @@ describe("the IAM usage file", () => {
   it("keeps a synchronous flush's content over a background write that started before it", async () => {
     const at = file();
     const usage = new UsageRecorder(at, true, 1);
-    usage.allowed("p", "fn", "sqs:SendMessage", "arn:q");
-    // Let the background write start (serialized with one call), then flush with two.
-    await new Promise((r) => setTimeout(r, 5));
-    usage.allowed("p", "fn", "sqs:SendMessage", "arn:q");
-    usage.flush();
-    await usage.close();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(calls(at)).toEqual(["sqs:SendMessage x2"]);
-    expect(fs.readdirSync(path.dirname(at))).toEqual(["iam-usage.json"]);
+    // Hold the background write between its writeFile and its rename, whatever the machine's speed.
+    const writeFile = fs.promises.writeFile.bind(fs.promises);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const backgroundStarted = new Promise<void>((resolve) => (started = resolve));
+    const spy = vi.spyOn(fs.promises, "writeFile").mockImplementation(async (...args: Parameters<typeof fs.promises.writeFile>) => {
+      await writeFile(...args);
+      started();
+      await held;
+    });
+    try {
+      usage.allowed("p", "fn", "sqs:SendMessage", "arn:q");
+      await backgroundStarted; // the background write of one call is in flight
+      usage.allowed("p", "fn", "sqs:SendMessage", "arn:q");
+      usage.flush(); // two calls, written now
+      release();
+      // The background write finishes (its temporary file goes) without replacing the newer file.
+      await until(() => fs.readdirSync(path.dirname(at)).length === 1);
+      expect(fs.readdirSync(path.dirname(at))).toEqual(["iam-usage.json"]);
+      expect(calls(at)).toEqual(["sqs:SendMessage x2"]);
+    } finally {
+      spy.mockRestore();
+      await usage.close();
+    }
   });
 });
