@@ -12,22 +12,29 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCom
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
+import type * as BankAccountSetupHandler from "../../../functions/transactions/bank-account-setup/handler";
 import type * as PaymentHandler from "../../../functions/transactions/payment/handler";
 import { awsClientConfig } from "../../../local/emulators";
 import { startDynamoDb } from "../../../local/emulators/dynamodb";
 import type { DynamoDbEmulator } from "../../../local/emulators/dynamodb";
+import { startSsm } from "../../../local/services/ssm";
+import type { SsmService } from "../../../local/services/ssm";
 import { stubSqs } from "../../support/sqs-stub";
 
 const region = "us-east-2";
 const TABLES = { payments: "payments", bankAccounts: "bank-accounts" };
 let dynamo: DynamoDbEmulator;
+let ssm: SsmService;
+/** The fingerprint key's parameter: declared in the local Parameter Store by the bank account tests. */
+const FINGERPRINT_KEY = { name: "/dofs/test/fingerprint-key", arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/fingerprint-key` };
 let documents: DynamoDBDocumentClient;
 // Imported once the environment is set: the handler resolves its links when its module loads.
 let payment: typeof PaymentHandler;
+let bankSetup: typeof BankAccountSetupHandler;
 const sent: { command: string; input: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
+  [dynamo, ssm] = await Promise.all([startDynamoDb(), startSsm()]);
   const client = new DynamoDBClient(awsClientConfig(dynamo.endpoint, region));
   documents = DynamoDBDocumentClient.from(client);
   for (const [name, sort] of [[TABLES.payments, "entry"], [TABLES.bankAccounts, "record"]] as const) {
@@ -45,6 +52,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    LINK_FINGERPRINT_KEY: JSON.stringify(FINGERPRINT_KEY),
     LINK_PAYMENTS: JSON.stringify({ name: TABLES.payments, arn: `arn:aws:dynamodb:${region}:1:table/${TABLES.payments}` }),
     LINK_BANK_ACCOUNTS: JSON.stringify({ name: TABLES.bankAccounts, arn: `arn:aws:dynamodb:${region}:1:table/${TABLES.bankAccounts}` }),
     LINK_SOURCE: JSON.stringify({ url: "https://sqs.us-east-2.amazonaws.com/1/payment.fifo", arn: "arn:aws:sqs:us-east-2:1:payment.fifo" }),
@@ -55,10 +64,11 @@ beforeAll(async () => {
   stubSqs(sqsClient(), sent);
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);
   payment = await import("../../../functions/transactions/payment/handler");
+  bankSetup = await import("../../../functions/transactions/bank-account-setup/handler");
 }, 60_000);
 afterAll(async () => {
   vi.restoreAllMocks();
-  await dynamo?.stop();
+  await Promise.all([dynamo?.stop(), ssm?.stop()]);
 });
 beforeEach(() => {
   sent.length = 0;
@@ -210,5 +220,97 @@ describe("payment handler", () => {
     expect(await run(record(over))).toEqual([]);
     expect(deadLettered()).toEqual([{ kind: "permanent", reason: "amount 10000.01 exceeds the payment limit of 10000" }]);
     expect(await ledgerRow(customer, over.transaction_id)).toBeUndefined();
+  });
+});
+
+describe("bank account setup handler", () => {
+  const ACCOUNT = { account_holder: "Ada Lovelace", routing_number: "021000021", account_number: "123456789", account_type: "checking" };
+  const setupTx = (customer: string, timestamp: string, account: Partial<typeof ACCOUNT> = {}) => ({
+    transaction_id: randomUUID(),
+    customer_id: customer,
+    transaction_type: "bank_account_setup",
+    timestamp,
+    bank_account: { ...ACCOUNT, ...account },
+  });
+  const runSetup = async (...records: SQSRecord[]) => ((await bankSetup.handler({ Records: records }, lambdaContext)) as SQSBatchResponse).batchItemFailures.map((f) => f.itemIdentifier);
+  const row = async (customer: string, key: string) => (await documents.send(new GetCommand({ TableName: TABLES.bankAccounts, Key: { customer_id: customer, record: key }, ConsistentRead: true }))).Item;
+  // HMAC-SHA256 of "021000021:123456789" keyed "fingerprint-key-1" (openssl dgst -sha256 -hmac).
+  const FINGERPRINT = "8656866821e8bc5389e9ea589bb446ad3756721e309f39f1328637c2d1f26fe0";
+  beforeAll(() => ssm.put({ ...FINGERPRINT_KEY, type: "SecureString", value: "fingerprint-key-1" }));
+
+  it("fingerprints an account with HMAC-SHA256 of routing:account under the key", () => {
+    expect(bankSetup.accountFingerprint("fingerprint-key-1", "021000021", "123456789")).toBe(FINGERPRINT);
+  });
+
+  it("retries a setup while its fingerprint key cannot be read, and reads it again on the next invocation", async () => {
+    // A function environment of its own (fresh modules), linked to a parameter not declared yet:
+    // the other tests' environment has read its key already, and keeps it.
+    const missing = { name: `/dofs/test/key-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/missing` };
+    const linked = process.env.LINK_FINGERPRINT_KEY;
+    process.env.LINK_FINGERPRINT_KEY = JSON.stringify(missing);
+    vi.resetModules();
+    try {
+      stubSqs((await import("../../../functions/lib/aws/sqs")).sqsClient(), sent);
+      const fresh = await import("../../../functions/transactions/bank-account-setup/handler");
+      const customer = `CUST-${randomUUID()}`;
+      const r = record(setupTx(customer, "2026-01-01T00:00:00.000Z"));
+      const failures = async () => ((await fresh.handler({ Records: [r] }, lambdaContext)) as SQSBatchResponse).batchItemFailures.map((f) => f.itemIdentifier);
+      expect(await failures()).toEqual([r.messageId]);
+      expect(await row(customer, "ACTIVE")).toBeUndefined();
+      ssm.put({ ...missing, type: "SecureString", value: "fingerprint-key-1" });
+      expect(await failures()).toEqual([]);
+      expect((await row(customer, "ACTIVE"))!.account_fingerprint).toBe(FINGERPRINT);
+      expect(deadLettered()).toEqual([]);
+    } finally {
+      process.env.LINK_FINGERPRINT_KEY = linked;
+    }
+  });
+
+  it("stores the active account and its history row with the last four digits and the fingerprint, never the number", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const tx = setupTx(customer, "2026-01-01T00:00:00Z");
+    const before = Date.now();
+    expect(await runSetup(record(tx))).toEqual([]);
+    const stored = {
+      customer_id: customer,
+      transaction_id: tx.transaction_id,
+      account_holder: "Ada Lovelace",
+      account_type: "checking",
+      routing_number: "021000021",
+      account_last4: "6789",
+      account_fingerprint: FINGERPRINT,
+      setup_timestamp: "2026-01-01T00:00:00.000Z",
+    };
+    const active = await row(customer, "ACTIVE");
+    expect(active).toEqual({ ...stored, record: "ACTIVE", status: "ACTIVE", updated_at: expect.any(String) });
+    expect(Date.parse(active!.updated_at as string)).toBeGreaterThanOrEqual(before - 1);
+    const history = await row(customer, `SETUP#${tx.transaction_id}`);
+    expect(history).toEqual({ ...stored, record: `SETUP#${tx.transaction_id}`, processed_at: active!.updated_at });
+    expect(JSON.stringify([active, history])).not.toContain("123456789");
+    expect(deadLettered()).toEqual([]);
+  });
+
+  it("a redelivery changes nothing; a later setup replaces the active account, an older one only joins the history", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const first = setupTx(customer, "2026-01-02T00:00:00.000Z");
+    await runSetup(record(first));
+    const [active, history] = [await row(customer, "ACTIVE"), await row(customer, `SETUP#${first.transaction_id}`)];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await runSetup(record(first, 2))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toEqual(active);
+    expect(await row(customer, `SETUP#${first.transaction_id}`)).toEqual(history);
+
+    const older = setupTx(customer, "2026-01-01T00:00:00.000Z", { account_number: "5550001111" });
+    expect(await runSetup(record(older))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toEqual(active);
+    expect((await row(customer, `SETUP#${older.transaction_id}`))!.account_last4).toBe("1111");
+
+    // The same timestamp as the active one: the later delivery wins.
+    const sameTime = setupTx(customer, "2026-01-02T00:00:00.000Z", { account_number: "5550002222", account_type: "savings" });
+    expect(await runSetup(record(sameTime))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toMatchObject({ transaction_id: sameTime.transaction_id, account_last4: "2222", account_type: "savings", status: "ACTIVE" });
+    const later = setupTx(customer, "2026-01-03T00:00:00.000Z", { account_number: "5550003333" });
+    expect(await runSetup(record(later))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toMatchObject({ transaction_id: later.transaction_id, account_last4: "3333", setup_timestamp: "2026-01-03T00:00:00.000Z" });
   });
 });
