@@ -7,10 +7,11 @@
  * dead-letter message itself is pinned in tests/functions/lib/sqs-handler-dead-letter.test.ts).
  */
 import { randomUUID } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { documentClient } from "../../../functions/lib/aws/dynamodb";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import type * as BankAccountSetupHandler from "../../../functions/transactions/bank-account-setup/handler";
 import type * as PaymentHandler from "../../../functions/transactions/payment/handler";
@@ -195,6 +196,82 @@ describe("payment handler", () => {
     // Applying one of them again answers its recorded balance and adds nothing.
     expect(await payment.applyToBalance(TABLES.payments, customer, ids[2]!, 300)).toBe(afters[2]);
     expect((await balanceItem(customer))!.balance_cents).toBe(1100);
+  });
+
+  /**
+   * Makes the handlers' document client fail the commands `fails` picks (with `error()`), and pass
+   * the others through; restored by the caller.
+   */
+  function failCommands(fails: (command: { constructor: { name: string }; input: Record<string, unknown> }) => boolean, error: () => Error) {
+    const client = documentClient();
+    const send = client.send.bind(client);
+    const attempts: string[] = [];
+    const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      if (!fails(command)) return send(command as never);
+      attempts.push(command.constructor.name);
+      return Promise.reject(error());
+    }) as never);
+    return { attempts, restore: () => spy.mockRestore() };
+  }
+  const conflict = () => new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+  const balanceUpdate = (c: { constructor: { name: string }; input: Record<string, unknown> }) => c.constructor.name === "UpdateCommand" && (c.input.Key as { entry: string }).entry === "BALANCE";
+
+  it("retries a balance update that lost a race up to 5 times in all, then fails naming the customer", async () => {
+    const customer = await customerWithAccount();
+    await run(record(paymentTx(customer, 1)));
+    let left = 4;
+    const lost = failCommands((c) => balanceUpdate(c) && left-- > 0, conflict);
+    try {
+      expect(await payment.applyToBalance(TABLES.payments, customer, randomUUID(), 200)).toBe(300);
+      expect(lost.attempts).toHaveLength(4);
+    } finally {
+      lost.restore();
+    }
+    const always = failCommands(balanceUpdate, conflict);
+    try {
+      await expect(payment.applyToBalance(TABLES.payments, customer, randomUUID(), 200)).rejects.toThrow(`balance of customer ${customer} kept changing during 5 attempts`);
+      expect(always.attempts).toHaveLength(5);
+    } finally {
+      always.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(300);
+  });
+
+  it("a failed write that is not a lost race fails the message at once: the ledger row stays APPLYING, the balance unchanged", async () => {
+    const customer = await customerWithAccount();
+    await run(record(paymentTx(customer, 1)));
+    const tx = paymentTx(customer, 2);
+    const r = record(tx);
+    const broken = failCommands(balanceUpdate, () => new Error("throughput exceeded"));
+    try {
+      expect(await run(r)).toEqual([r.messageId]);
+      expect(broken.attempts).toEqual(["UpdateCommand"]);
+    } finally {
+      broken.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(100);
+    expect(await ledgerRow(customer, tx.transaction_id)).toEqual({
+      customer_id: customer,
+      entry: `TX#${tx.transaction_id}`,
+      transaction_id: tx.transaction_id,
+      amount: 2,
+      amount_cents: 200,
+      currency: "USD",
+      account_last4: "6789",
+      status: "APPLYING",
+      requested_at: "2026-01-01T00:00:00.000Z",
+    });
+    // The ledger claim failing for another reason than its condition: nothing is applied either.
+    const other = paymentTx(customer, 3);
+    const o = record(other);
+    const claim = failCommands((c) => c.constructor.name === "PutCommand" && (c.input.Item as { entry: string }).entry.startsWith("TX#"), () => new Error("throughput exceeded"));
+    try {
+      expect(await run(o)).toEqual([o.messageId]);
+    } finally {
+      claim.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(100);
+    expect(await ledgerRow(customer, other.transaction_id)).toBeUndefined();
   });
 
   it("a payment before its bank account is retried, writing nothing", async () => {
