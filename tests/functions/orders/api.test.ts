@@ -9,11 +9,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateStateMachineCommand, DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { CreateStateMachineCommand, DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { documentClient } from "../../../functions/lib/aws/dynamodb";
+import { sfnClient } from "../../../functions/lib/aws/sfn";
+import { setupTelemetry } from "../../../functions/lib/telemetry/provider";
 import type * as ApiHandlerRuntime from "../../../functions/lib/api-handler";
 import type * as OrdersApi from "../../../functions/orders/api/handler";
 import type * as ValidateHandler from "../../../functions/orders/validate/handler";
@@ -39,6 +42,8 @@ let runtime: typeof ApiHandlerRuntime;
 let validate: typeof ValidateHandler;
 /** What the functions wrote to stdout and stderr: JSON log lines and EMF metric lines. */
 const output: string[] = [];
+/** The functions' finished spans (the routes and the validator put the business ids on theirs). */
+const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
   [dynamo, stepFunctions] = await Promise.all([startDynamoDb(), startStepFunctions({ region })]);
@@ -65,6 +70,7 @@ beforeAll(async () => {
   });
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
   vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));
+  setupTelemetry({ exporter, simple: true, serviceName: "orders-api" });
   runtime = await import("../../../functions/lib/api-handler");
   api = await import("../../../functions/orders/api/handler");
   validate = await import("../../../functions/orders/validate/handler");
@@ -76,6 +82,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   output.length = 0;
+  exporter.reset();
 });
 
 const lambdaContext = { awsRequestId: "lambda-req-1", functionName: "orders-api", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
@@ -125,14 +132,33 @@ async function executionsOf(orderId: string) {
   const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: 1000 }));
   return executions.filter((e) => e.name === orderId);
 }
+/** The business ids on the span named `name` (the one span of that name since the test began). */
+function idsOnSpan(name: string): Record<string, unknown> {
+  const spans = exporter.getFinishedSpans().filter((span) => span.name === name);
+  expect(spans).toHaveLength(1);
+  const { attributes } = spans[0]!;
+  return Object.fromEntries(["order.id", "customer.id"].filter((key) => key in attributes).map((key) => [key, attributes[key]]));
+}
+/** Makes `client.send` reject the commands `fails` picks with `error()`; the others go through. */
+function failCommands(client: { send: (command: never) => Promise<unknown> }, fails: (command: { constructor: { name: string }; input: Record<string, unknown> }) => boolean, error: () => Error) {
+  const send = client.send.bind(client);
+  const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => (fails(command) ? Promise.reject(error()) : send(command as never))) as never);
+  return { restore: () => spy.mockRestore(), calls: () => spy.mock.calls.map(([command]) => (command as { constructor: { name: string } }).constructor.name) };
+}
+const named = (name: string, message = name) => Object.assign(new Error(message), { name });
+
 /** `OrdersPlaced` values in the EMF lines written since the test began. */
 const ordersPlaced = () => output.flatMap((line) => line.split("\n")).filter((l) => l.includes('"OrdersPlaced"')).map((l) => (JSON.parse(l) as { OrdersPlaced: number }).OrdersPlaced);
 
 describe("POST /order", () => {
   it("starts the order's workflow, named after a new order id, with the order as input, counts it once and answers PENDING", async () => {
-    const answer = await post({ customer_id: "cust-1", items: ITEMS });
+    const reads = failCommands(documentClient(), () => false, () => new Error("unused"));
+    const answer = await post({ customer_id: "cust-1", items: ITEMS }).finally(reads.restore);
     const orderId = answer.body.order_id as string;
     expect(answer).toEqual({ statusCode: 200, headers: answerHeaders(), body: { order_id: orderId, status: "PENDING" } });
+    // Without an Idempotency-Key a new order costs no table call (its id is new: nothing to read).
+    expect(reads.calls()).toEqual([]);
+    expect(idsOnSpan("POST /order")).toEqual({ "order.id": orderId, "customer.id": "cust-1" });
     expect(orderId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const [execution, ...others] = await executionsOf(orderId);
     expect(others).toEqual([]);
@@ -194,8 +220,11 @@ describe("POST /order", () => {
     expect(await post(body, { "Idempotency-Key": key })).toEqual({ statusCode: 200, headers: { ...answerHeaders(), "idempotent-replayed": "true" }, body: { order_id: orderId, status: "PENDING" } });
     // Stored by the workflow: the replay answers the stored status.
     await documents.send(new PutCommand({ TableName: TABLES.orders, Item: { order_id: orderId, customer_id: "cust-idem", items: ITEMS, status: "FULFILLED", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:01.000Z" } }));
+    output.length = 0;
     expect((await post(body, { "idempotency-key": key })).body).toEqual({ order_id: orderId, status: "FULFILLED" });
     expect(await executionsOf(orderId)).toHaveLength(1);
+    // The replay's StartExecution was refused (ExecutionAlreadyExists): it counts no order.
+    expect(ordersPlaced()).toEqual([]);
 
     expect(await post({ ...body, items: [{ product_id: "prod-widget", quantity: 3 }] }, { "Idempotency-Key": key })).toEqual({
       statusCode: 422,
@@ -224,6 +253,27 @@ describe("POST /order", () => {
     });
   });
 
+  it("answers 500 when the workflow cannot be started for another reason than having started already", async () => {
+    const refused = failCommands(sfnClient(), (c) => c.constructor.name === "StartExecutionCommand", () => named("ThrottlingException", "Rate exceeded"));
+    const answer = await post({ customer_id: "cust-1", items: ITEMS }).finally(refused.restore);
+    expect(answer).toEqual({ statusCode: 500, headers: answerHeaders(), body: { message: "Internal server error", request_id: "api-req-1" } });
+    expect(ordersPlaced()).toEqual([]);
+  });
+
+  it("answers 409 while the key's first request holds it and its record cannot be read yet", async () => {
+    const key = `key-${randomUUID()}`;
+    const body = { customer_id: "cust-race", items: ITEMS };
+    expect((await post(body, { "Idempotency-Key": key })).statusCode).toBe(200);
+    // The claim is refused (the key is held), and the read finds nothing, as when the holder's
+    // write is not visible yet.
+    const client = documentClient();
+    const send = client.send.bind(client);
+    const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) =>
+      command.constructor.name === "GetCommand" && command.input.TableName === TABLES.idempotency ? Promise.resolve({ $metadata: {} }) : send(command as never)) as never);
+    const answer = await post(body, { "Idempotency-Key": key }).finally(() => spy.mockRestore());
+    expect(answer).toEqual({ statusCode: 409, headers: answerHeaders(), body: { message: "Idempotency-Key is being claimed by a concurrent request; retry" } });
+  });
+
   it("answers 500 naming the request id, and nothing internal, when a call fails unexpectedly", async () => {
     const send = vi.spyOn(documentClient(), "send").mockRejectedValueOnce(new Error("table on fire") as never);
     try {
@@ -243,6 +293,7 @@ describe("GET /order/{id}", () => {
     const stored = { order_id: orderId, customer_id: "cust-2", items: ITEMS, status: "REJECTED", status_reason: "product prod-x-test is a test product", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:02.000Z" };
     await documents.send(new PutCommand({ TableName: TABLES.orders, Item: { ...stored, version: 3 } }));
     expect(await call({ method: "GET", id: orderId })).toEqual({ statusCode: 200, headers: answerHeaders(), body: stored });
+    expect(idsOnSpan("GET /order/{id}")).toEqual({ "order.id": orderId, "customer.id": "cust-2" });
     const pending = randomUUID();
     const { status_reason: _, ...unreasoned } = { ...stored, order_id: pending, status: "PENDING" };
     await documents.send(new PutCommand({ TableName: TABLES.orders, Item: unreasoned }));
@@ -266,7 +317,31 @@ describe("GET /order/{id}", () => {
   it("answers 404 for an unknown order and 400 for an id that is no UUID", async () => {
     const unknown = randomUUID();
     expect(await call({ method: "GET", id: unknown })).toEqual({ statusCode: 404, headers: answerHeaders(), body: { message: `Order ${unknown} not found` } });
+    expect(idsOnSpan("GET /order/{id}")).toEqual({ "order.id": unknown });
     expect(await call({ method: "GET", id: "nope" })).toEqual({ statusCode: 400, headers: answerHeaders(), body: { message: "Invalid order id", errors: [{ field: "id", message: "must be a UUID" }] } });
+  });
+});
+
+describe("GET /order/{id} while the workflow cannot answer", () => {
+  it("answers 404 for an order whose workflow ended without storing it", async () => {
+    const order: WorkflowOrder = { order_id: randomUUID(), customer_id: "cust-5", items: ITEMS, received_at: "2026-01-02T00:00:00.000Z" };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, name: order.order_id, input: JSON.stringify(order) }));
+    await sfn.send(new StopExecutionCommand({ executionArn }));
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe("ABORTED");
+    expect(await call({ method: "GET", id: order.order_id })).toEqual({ statusCode: 404, headers: answerHeaders(), body: { message: `Order ${order.order_id} not found` } });
+  });
+
+  it.each(["ExecutionDoesNotExist", "InvalidArn", "StateMachineTypeNotSupported"])("answers 404 when DescribeExecution says %s", async (error) => {
+    const id = randomUUID();
+    const refused = failCommands(sfnClient(), (c) => c.constructor.name === "DescribeExecutionCommand", () => named(error));
+    const answer = await call({ method: "GET", id }).finally(refused.restore);
+    expect(answer).toEqual({ statusCode: 404, headers: answerHeaders(), body: { message: `Order ${id} not found` } });
+  });
+
+  it("answers 500 when DescribeExecution fails otherwise", async () => {
+    const refused = failCommands(sfnClient(), (c) => c.constructor.name === "DescribeExecutionCommand", () => named("ThrottlingException", "Rate exceeded"));
+    const answer = await call({ method: "GET", id: randomUUID() }).finally(refused.restore);
+    expect(answer).toEqual({ statusCode: 500, headers: answerHeaders(), body: { message: "Internal server error", request_id: "api-req-1" } });
   });
 });
 
@@ -300,7 +375,9 @@ describe("the validator step (task runtime)", () => {
   const order = (items: WorkflowOrder["items"]): WorkflowOrder => ({ order_id: randomUUID(), customer_id: "cust-4", items, received_at: "2026-01-01T00:00:00.000Z" });
 
   it("accepts an order that breaks no rule, and rejects each broken rule with its reason", async () => {
-    expect(await validate.handler(order(ITEMS), lambdaContext)).toEqual({ accepted: true, reason: null });
+    const accepted = order(ITEMS);
+    expect(await validate.handler(accepted, lambdaContext)).toEqual({ accepted: true, reason: null });
+    expect(idsOnSpan("orders-validate")).toEqual({ "order.id": accepted.order_id, "customer.id": "cust-4" });
     expect(await validate.handler(order([{ product_id: "prod-a", quantity: 1 }, { product_id: "prod-a", quantity: 2 }]), lambdaContext)).toEqual({ accepted: false, reason: "product prod-a appears in more than one line" });
     expect(await validate.handler(order([{ product_id: "prod-a", quantity: 1000 }, { product_id: "prod-b", quantity: 1 }]), lambdaContext)).toEqual({ accepted: false, reason: "the order holds 1001 units; at most 1000 are allowed" });
     expect(await validate.handler(order([{ product_id: "prod-a", quantity: 999 }, { product_id: "prod-b", quantity: 1 }]), lambdaContext)).toEqual({ accepted: true, reason: null });
