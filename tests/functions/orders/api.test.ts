@@ -20,6 +20,7 @@ import { setupTelemetry } from "../../../functions/lib/telemetry/provider";
 import type * as ApiHandlerRuntime from "../../../functions/lib/api-handler";
 import type * as OrdersApi from "../../../functions/orders/api/handler";
 import type * as ValidateHandler from "../../../functions/orders/validate/handler";
+import { corsResponseHeaders } from "../../../functions/lib/cors";
 import { IDEMPOTENCY_TTL_SECONDS, ordersApi } from "../../../functions/orders/api/definition";
 import type { WorkflowOrder } from "../../../functions/orders/schemas";
 import { awsClientConfig } from "../../../local/emulators";
@@ -346,6 +347,26 @@ describe("GET /order/{id} while the workflow cannot answer", () => {
 });
 
 describe("the API runtime", () => {
+  it("grants CORS to any origin with `*`, to a listed origin by name, and adds nothing when no origin is allowed", () => {
+    expect(corsResponseHeaders("https://a.example", ["*"])).toEqual({ "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED });
+    expect(corsResponseHeaders(undefined, ["*"])).toEqual({ "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED });
+    expect(corsResponseHeaders("https://a.example", ["https://a.example"])).toEqual({ vary: "Origin", "access-control-allow-origin": "https://a.example", "access-control-expose-headers": EXPOSED });
+    expect(corsResponseHeaders(undefined, ["https://a.example"])).toEqual({ vary: "Origin" });
+    expect(corsResponseHeaders("https://a.example", [])).toEqual({});
+  });
+
+  it("reads a request without a body as no body, and logs each invocation with its own request id and keys only", async () => {
+    expect(await call({ body: undefined })).toEqual({ statusCode: 400, headers: answerHeaders(), body: { message: "Invalid order", errors: [{ field: "(body)", message: "Invalid input: expected object, received undefined" }] } });
+    await post({ customer_id: "cust-logs", items: ITEMS }, { "Idempotency-Key": `key-${randomUUID()}` });
+    output.length = 0;
+    await call({ method: "GET", id: "nope", requestId: "api-req-2" });
+    const lines = output.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === "Request refused");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ function_request_id: "lambda-req-1", api_request_id: "api-req-2", route: "GET /order/{id}", status: 400 });
+    expect(lines[0]).not.toHaveProperty("replayed");
+    expect(lines[0]).not.toHaveProperty("customer_id");
+  });
+
   it("answers 405 for a known path with another method and 404 for an unknown path", async () => {
     expect(await call({ method: "DELETE" })).toEqual({ statusCode: 405, headers: answerHeaders(), body: { message: "DELETE is not allowed on /order" } });
     expect(await call({ method: "GET", resource: "/orders", path: "/orders" })).toEqual({ statusCode: 404, headers: answerHeaders(), body: { message: "No route for GET /orders" } });
@@ -358,7 +379,9 @@ describe("the API runtime", () => {
 
   it("refuses a route key that is not `<METHOD> /path` when the function is defined", () => {
     expect(() => runtime.apiHandler(ordersApi, { "FETCH /order": async () => ({ statusCode: 200, body: {} }) })).toThrow('Function "orders-api": route "FETCH /order" must look like "GET /order/{id}"');
-    expect(() => runtime.apiHandler(ordersApi, { "GET order": async () => ({ statusCode: 200, body: {} }) })).toThrow('route "GET order" must look like');
+    for (const key of ["GET order", "GET /order x", "xGET /order"]) {
+      expect(() => runtime.apiHandler(ordersApi, { [key]: async () => ({ statusCode: 200, body: {} }) }), key).toThrow(`route "${key}" must look like`);
+    }
   });
 
   it("names each offending field of a validation failure, the root as (body)", () => {
@@ -390,6 +413,6 @@ describe("the validator step (task runtime)", () => {
     expect((failure as Error).name).toBe("ValidationError");
     expect((failure as Error).message).toBe(`orders-validate: invalid input: ${reason}`);
     const logged = output.map((l) => JSON.parse(l) as { level: string; message: string; reason?: string }).find((l) => l.message === "Task input does not match the schema");
-    expect(logged).toMatchObject({ level: "ERROR", reason });
+    expect(logged).toMatchObject({ level: "ERROR", reason, function_request_id: "lambda-req-1" });
   });
 });
