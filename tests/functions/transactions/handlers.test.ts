@@ -343,6 +343,16 @@ describe("bank account setup handler", () => {
     }
   });
 
+  it("refuses a parameter with an empty value, naming it", async () => {
+    const { parameterValue } = await import("../../../functions/lib/parameters");
+    const empty = { name: `/dofs/test/empty-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/empty` };
+    ssm.put({ ...empty, type: "SecureString", value: "" });
+    await expect(parameterValue(empty)).rejects.toThrow(new Error(`SSM parameter ${empty.name} has no value`));
+    const set = { name: `/dofs/test/set-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/set` };
+    ssm.put({ ...set, type: "SecureString", value: "v1" });
+    expect(await parameterValue(set)).toBe("v1");
+  });
+
   it("stores the active account and its history row with the last four digits and the fingerprint, never the number", async () => {
     const customer = `CUST-${randomUUID()}`;
     const tx = setupTx(customer, "2026-01-01T00:00:00Z");
