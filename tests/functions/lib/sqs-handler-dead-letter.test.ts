@@ -291,3 +291,20 @@ describe("the runtime's edges", () => {
     }
   });
 });
+
+describe("log lines outside an invocation", () => {
+  it("redacts an account number written without a separator in its name", () => {
+    expect(redactText("accountnumber: 000123456789, routingnumber=021000021")).toBe("accountnumber: [REDACTED], routingnumber=[REDACTED]");
+  });
+
+  it("say cold_start true until the first invocation has finished, then false", async () => {
+    vi.resetModules();
+    const fresh = await import("../../../functions/lib/observability");
+    const logger = fresh.createLogger("cold-test");
+    const coldStarts = () => output.map((l) => l.trim()).filter((l) => l.includes('"service":"cold-test"')).map((l) => (JSON.parse(l) as { cold_start: boolean }).cold_start);
+    logger.info("before");
+    fresh.markInvoked();
+    logger.info("after");
+    expect(coldStarts()).toEqual([true, false]);
+  });
+});

@@ -377,6 +377,12 @@ describe("the API runtime", () => {
     expect(answer.headers).toEqual({ "content-type": "application/json", "x-request-id": "api-req-1", vary: "Origin" });
   });
 
+  it("adds no CORS headers for a function not told its allowed origins", async () => {
+    const bare = runtime.apiHandler(ordersApi, { "GET /ping": async () => ({ statusCode: 200, body: { ok: true } }) });
+    const event = { httpMethod: "GET", resource: "/ping", path: "/ping", headers: { Origin: SHOP }, pathParameters: null, queryStringParameters: null, body: null, isBase64Encoded: false, requestContext: { requestId: "r-9" } } as unknown as APIGatewayProxyEvent;
+    expect(await bare(event, lambdaContext)).toEqual({ statusCode: 200, headers: { "content-type": "application/json", "x-request-id": "r-9" }, body: '{"ok":true}' });
+  });
+
   it("refuses a route key that is not `<METHOD> /path` when the function is defined", () => {
     expect(() => runtime.apiHandler(ordersApi, { "FETCH /order": async () => ({ statusCode: 200, body: {} }) })).toThrow('Function "orders-api": route "FETCH /order" must look like "GET /order/{id}"');
     for (const key of ["GET order", "GET /order x", "xGET /order"]) {
