@@ -143,8 +143,13 @@ function idsOnSpan(name: string): Record<string, unknown> {
 /** Makes `client.send` reject the commands `fails` picks with `error()`; the others go through. */
 function failCommands(client: { send: (command: never) => Promise<unknown> }, fails: (command: { constructor: { name: string }; input: Record<string, unknown> }) => boolean, error: () => Error) {
   const send = client.send.bind(client);
-  const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => (fails(command) ? Promise.reject(error()) : send(command as never))) as never);
-  return { restore: () => spy.mockRestore(), calls: () => spy.mock.calls.map(([command]) => (command as { constructor: { name: string } }).constructor.name) };
+  // Kept here: a restored spy forgets its calls.
+  const calls: string[] = [];
+  const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    calls.push(command.constructor.name);
+    return fails(command) ? Promise.reject(error()) : send(command as never);
+  }) as never);
+  return { restore: () => spy.mockRestore(), calls: () => [...calls] };
 }
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
