@@ -237,7 +237,7 @@ describe("the runtime's edges", () => {
   it("dead-letters a body of JSON null as invalid, and counts it under the attribute's transaction type", async () => {
     const response = await handler()({ Records: [record("n", "null", { attributes: { transaction_type: stringAttribute("payment") } })] }, lambdaContext);
     expect(response.batchItemFailures).toEqual([]);
-    expect(deadLetters().map((d) => d.attributes.failure_kind)).toEqual(["String:validation"]);
+    expect(deadLetters().map((d) => [d.attributes.failure_kind, d.attributes.failure_reason])).toEqual([["String:validation", "String:(body): Invalid input: expected object, received null"]]);
     // A message with a transaction type counts as a transaction, under its type.
     const emf = output.flatMap((l) => l.split("\n")).filter((l) => l.includes('"TransactionsDeadLettered"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf).toHaveLength(1);
