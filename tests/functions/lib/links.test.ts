@@ -103,7 +103,7 @@ describe("links, exactly", () => {
     expect(resolved.jobs).toBe(first);
     expect(Object.getOwnPropertyDescriptor(resolved, "jobs")).toEqual({ enumerable: true, configurable: true, value: undefined, writable: false });
     expect(Object.getOwnPropertyDescriptor(resolved, "nope")).toBeUndefined();
-    expect(() => resolveLinks("bare", {}, {}).nothing).toThrow('Function "bare" is not linked to "nothing". Linked: (none). Add it to the links of its definition so it is granted access.');
+    expect(() => (resolveLinks("bare", {}, {}) as Record<string, unknown>).nothing).toThrow('Function "bare" is not linked to "nothing". Linked: (none). Add it to the links of its definition so it is granted access.');
   });
 });
 
