@@ -9,7 +9,7 @@ export default defineConfig({
     include: [
       "tests/functions/lib/**/*.test.ts",
       "tests/functions/orders/outcome.test.ts",
-      "tests/functions/orders/order-table.test.ts",
+      "tests/functions/orders/api.test.ts",
       "tests/functions/orders/handlers.test.ts",
       "tests/functions/transactions/schemas.test.ts",
       "tests/functions/transactions/handlers.test.ts",

@@ -63,3 +63,71 @@ describe("definitions", () => {
     expect(() => readSettings(def, { FUNCTION_SETTINGS: '{"paymentLimit": -1}' })).toThrow('Function "payment-processing" has invalid settings in FUNCTION_SETTINGS: paymentLimit:');
   });
 });
+
+describe("links, exactly", () => {
+  const all = { jobs: link.queue("send"), events: link.topic(), workflow: link.stateMachine(), orders: link.table("read") };
+  const env = {
+    LINK_JOBS: JSON.stringify({ url: "https://sqs/1/jobs", arn: "arn:aws:sqs:us-east-2:1:jobs" }),
+    LINK_EVENTS: JSON.stringify({ arn: "arn:aws:sns:us-east-2:1:events" }),
+    LINK_WORKFLOW: JSON.stringify({ arn: "arn:aws:states:us-east-2:1:stateMachine:w" }),
+    LINK_ORDERS: "{not json",
+  };
+
+  it("declares a topic link for publishing", () => {
+    expect(link.topic()).toEqual({ kind: "topic", access: "publish" });
+  });
+
+  it("needs each kind's fields as non-empty strings", () => {
+    const missing = (name: string, value: unknown) => () => (resolveLinks("fn", all, { ...env, [linkEnvName(name)]: JSON.stringify(value) }) as Record<string, unknown>)[name];
+    expect(missing("jobs", { arn: "a" })).toThrow('Function "fn": link "jobs" (queue) has no "url" in LINK_JOBS');
+    expect(missing("jobs", { url: "u", arn: "" })).toThrow('link "jobs" (queue) has no "arn"');
+    expect(missing("events", { arn: 5 })).toThrow('link "events" (topic) has no "arn" in LINK_EVENTS');
+    expect(missing("workflow", {})).toThrow('link "workflow" (stateMachine) has no "arn" in LINK_WORKFLOW');
+    const resolved = resolveLinks("fn", all, env);
+    expect([resolved.jobs, resolved.events, resolved.workflow]).toEqual([JSON.parse(env.LINK_JOBS), JSON.parse(env.LINK_EVENTS), JSON.parse(env.LINK_WORKFLOW)]);
+  });
+
+  it("names a value that is not JSON, with its start", () => {
+    expect(() => resolveLinks("fn", all, env).orders).toThrow('Function "fn": LINK_ORDERS is not JSON: {not json');
+    expect(() => resolveLinks("fn", all, { LINK_ORDERS: `x${"y".repeat(100)}` }).orders).toThrow(new Error(`Function "fn": LINK_ORDERS is not JSON: x${"y".repeat(79)}`));
+  });
+
+  it("is no thenable and serializes as its links, read once each", () => {
+    const counting = { ...env };
+    const resolved = resolveLinks("fn", { jobs: all.jobs }, counting) as Record<string, unknown>;
+    expect(resolved.then).toBeUndefined();
+    expect(resolved.toJSON).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(resolved))).toEqual({ jobs: JSON.parse(env.LINK_JOBS) });
+    const first = resolved.jobs;
+    counting.LINK_JOBS = JSON.stringify({ url: "https://sqs/1/other", arn: "arn:aws:sqs:us-east-2:1:other" });
+    expect(resolved.jobs).toBe(first);
+    expect(Object.getOwnPropertyDescriptor(resolved, "jobs")).toEqual({ enumerable: true, configurable: true, value: undefined, writable: false });
+    expect(Object.getOwnPropertyDescriptor(resolved, "nope")).toBeUndefined();
+    expect(() => (resolveLinks("bare", {}, {}) as Record<string, unknown>).nothing).toThrow('Function "bare" is not linked to "nothing". Linked: (none). Add it to the links of its definition so it is granted access.');
+  });
+});
+
+describe("definitions, exactly", () => {
+  const define = (name: string, kind: "task" | "sqs" = "task") =>
+    defineFunction({ name, description: "", entry: "/x.ts", trigger: kind === "sqs" ? { kind, fifo: false, message: z.object({}) } : { kind, input: z.object({}) }, links: { source: link.topic() }, settings: z.object({}) });
+
+  it("takes 2-41 lowercase letters, digits or dashes, starting with a letter", () => {
+    expect(define("ab").name).toBe("ab");
+    expect(define(`a${"b".repeat(40)}`).name).toHaveLength(41);
+    for (const bad of ["a", `a${"b".repeat(41)}`, "9ab", "Ab", "ab!", "-ab"]) {
+      expect(() => define(bad), bad).toThrow(`Function name "${bad}" must be 2-41 lowercase letters, digits or dashes, starting with a letter`);
+    }
+  });
+
+  it("adds no links to a function that is not SQS-triggered, and may name one source", () => {
+    expect(define("a-task").links).toEqual({ source: { kind: "topic", access: "publish" } });
+  });
+
+  it("names settings that are not JSON, and the root of a wrong value", () => {
+    const def = { name: "fn", settings: z.object({ limit: z.number() }) };
+    expect(() => readSettings(def, { FUNCTION_SETTINGS: "{" })).toThrow(new Error('Function "fn": FUNCTION_SETTINGS is not JSON'));
+    expect(() => readSettings(def, { FUNCTION_SETTINGS: "5" })).toThrow(new Error('Function "fn" has invalid settings in FUNCTION_SETTINGS: (root): Invalid input: expected object, received number'));
+    expect(() => readSettings(def, { FUNCTION_SETTINGS: '{"limit": "x", "other": 1}' })).toThrow(new Error('Function "fn" has invalid settings in FUNCTION_SETTINGS: limit: Invalid input: expected number, received string'));
+    expect(readSettings({ name: "fn", settings: z.object({}) }, {})).toEqual({});
+  });
+});

@@ -215,3 +215,96 @@ describe("what counts as sensitive (observability.ts, used for every reason and 
     expect(redactText("api_key  : abcdefgh1234 and account_number = 1234-5678")).toBe("api_key  : [REDACTED] and account_number = [REDACTED]");
   });
 });
+
+describe("the runtime's edges", () => {
+  const handler = () => sqsHandler(definition(false), processMessage);
+
+  it("copies String attributes only, and not the original trace context, to the dead letter", async () => {
+    const attributes = {
+      transaction_type: stringAttribute("payment"),
+      traceparent: stringAttribute("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+      tracestate: stringAttribute("vendor=1"),
+      count: { dataType: "Number", stringValue: "5", stringListValues: [], binaryListValues: [] },
+    } as SQSMessageAttributes;
+    await handler()({ Records: [record("a", "not json", { attributes })] }, lambdaContext);
+    const [dead] = deadLetters();
+    expect(dead!.attributes.transaction_type).toBe("String:payment");
+    expect(dead!.attributes.count).toBeUndefined();
+    // The SQS client injects this invocation's context instead (same trace, another span).
+    expect(dead!.attributes.traceparent).not.toBe("String:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  });
+
+  it("dead-letters a body of JSON null as invalid, and counts it under the attribute's transaction type", async () => {
+    const response = await handler()({ Records: [record("n", "null", { attributes: { transaction_type: stringAttribute("payment") } })] }, lambdaContext);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(deadLetters().map((d) => [d.attributes.failure_kind, d.attributes.failure_reason])).toEqual([["String:validation", "String:(body): Invalid input: expected object, received null"]]);
+    // A message with a transaction type counts as a transaction, under its type.
+    const emf = output.flatMap((l) => l.split("\n")).filter((l) => l.includes('"TransactionsDeadLettered"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]!.transaction_type).toBe("payment");
+    await handler()({ Records: [record("m", "null")] }, lambdaContext);
+    expect(deadLetters().map((d) => d.attributes.failure_kind)).toEqual(["String:validation", "String:validation"]);
+  });
+
+  it("a record without a receive count is its first receive", async () => {
+    const bare = record("b", "not json");
+    delete (bare.attributes as Partial<SQSRecord["attributes"]>).ApproximateReceiveCount;
+    await handler()({ Records: [bare] }, lambdaContext);
+    expect(deadLetters()[0]!.attributes.receive_count).toBe("String:1");
+    const retried = record("r", { id: "r", outcome: "retry" });
+    delete (retried.attributes as Partial<SQSRecord["attributes"]>).ApproximateReceiveCount;
+    sent.length = 0;
+    expect((await handler()({ Records: [retried] }, lambdaContext)).batchItemFailures).toEqual([{ itemIdentifier: "r" }]);
+    expect(sent.map((c) => [c.command, (c.input.Entries as { VisibilityTimeout: number }[]).map((e) => e.VisibilityTimeout)])).toEqual([["ChangeMessageVisibilityBatchCommand", [1]]]);
+  });
+
+  it("shortens the visibility of 10 failed messages in one call, and of none when none failed", async () => {
+    const records = Array.from({ length: 10 }, (_, i) => record(`f${i}`, { id: `f${i}`, outcome: "retry" }));
+    expect((await handler()({ Records: records }, lambdaContext)).batchItemFailures).toHaveLength(10);
+    expect(sent.map((c) => c.command)).toEqual(["ChangeMessageVisibilityBatchCommand"]);
+    sent.length = 0;
+    await handler()({ Records: [record("ok", { id: "ok", outcome: "ok" })] }, lambdaContext);
+    expect(sent).toEqual([]);
+  });
+
+  it("still answers the failures when the visibility cannot be shortened", async () => {
+    const client = sqsClient();
+    const spy = vi.spyOn(client, "send").mockRejectedValueOnce(new Error("sqs down") as never);
+    try {
+      expect((await handler()({ Records: [record("x", { id: "x", outcome: "retry" })] }, lambdaContext)).batchItemFailures).toEqual([{ itemIdentifier: "x" }]);
+    } finally {
+      spy.mockRestore();
+    }
+    const warned = output.map((l) => l.trim()).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === "Could not shorten the visibility of failed messages");
+    expect(warned?.error).toBe("Error: sqs down");
+  });
+
+  it("refuses to run without its trigger settings, naming what it got", async () => {
+    const saved = process.env.FUNCTION_TRIGGER;
+    delete process.env.FUNCTION_TRIGGER;
+    try {
+      await expect(handler()({ Records: [record("t", { id: "t", outcome: "ok" })] }, lambdaContext)).rejects.toThrow('Function "dead-letter-test": FUNCTION_TRIGGER must hold {"maxReceiveCount": n}, got nothing');
+      process.env.FUNCTION_TRIGGER = '{"maxReceiveCount": 0}';
+      await expect(handler()({ Records: [record("t", { id: "t", outcome: "ok" })] }, lambdaContext)).rejects.toThrow('FUNCTION_TRIGGER must hold {"maxReceiveCount": n}, got {"maxReceiveCount": 0}');
+    } finally {
+      process.env.FUNCTION_TRIGGER = saved;
+    }
+  });
+});
+
+describe("log lines outside an invocation", () => {
+  it("redacts an account number written without a separator in its name", () => {
+    expect(redactText("accountnumber: 000123456789, routingnumber=021000021")).toBe("accountnumber: [REDACTED], routingnumber=[REDACTED]");
+  });
+
+  it("say cold_start true until the first invocation has finished, then false", async () => {
+    vi.resetModules();
+    const fresh = await import("../../../functions/lib/observability");
+    const logger = fresh.createLogger("cold-test");
+    const coldStarts = () => output.map((l) => l.trim()).filter((l) => l.includes('"service":"cold-test"')).map((l) => (JSON.parse(l) as { cold_start: boolean }).cold_start);
+    logger.info("before");
+    fresh.markInvoked();
+    logger.info("after");
+    expect(coldStarts()).toEqual([true, false]);
+  });
+});

@@ -7,27 +7,35 @@
  * dead-letter message itself is pinned in tests/functions/lib/sqs-handler-dead-letter.test.ts).
  */
 import { randomUUID } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { documentClient } from "../../../functions/lib/aws/dynamodb";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
+import type * as BankAccountSetupHandler from "../../../functions/transactions/bank-account-setup/handler";
 import type * as PaymentHandler from "../../../functions/transactions/payment/handler";
 import { awsClientConfig } from "../../../local/emulators";
 import { startDynamoDb } from "../../../local/emulators/dynamodb";
 import type { DynamoDbEmulator } from "../../../local/emulators/dynamodb";
+import { startSsm } from "../../../local/services/ssm";
+import type { SsmService } from "../../../local/services/ssm";
 import { stubSqs } from "../../support/sqs-stub";
 
 const region = "us-east-2";
 const TABLES = { payments: "payments", bankAccounts: "bank-accounts" };
 let dynamo: DynamoDbEmulator;
+let ssm: SsmService;
+/** The fingerprint key's parameter: declared in the local Parameter Store by the bank account tests. */
+const FINGERPRINT_KEY = { name: "/dofs/test/fingerprint-key", arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/fingerprint-key` };
 let documents: DynamoDBDocumentClient;
 // Imported once the environment is set: the handler resolves its links when its module loads.
 let payment: typeof PaymentHandler;
+let bankSetup: typeof BankAccountSetupHandler;
 const sent: { command: string; input: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
+  [dynamo, ssm] = await Promise.all([startDynamoDb(), startSsm()]);
   const client = new DynamoDBClient(awsClientConfig(dynamo.endpoint, region));
   documents = DynamoDBDocumentClient.from(client);
   for (const [name, sort] of [[TABLES.payments, "entry"], [TABLES.bankAccounts, "record"]] as const) {
@@ -45,6 +53,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    LINK_FINGERPRINT_KEY: JSON.stringify(FINGERPRINT_KEY),
     LINK_PAYMENTS: JSON.stringify({ name: TABLES.payments, arn: `arn:aws:dynamodb:${region}:1:table/${TABLES.payments}` }),
     LINK_BANK_ACCOUNTS: JSON.stringify({ name: TABLES.bankAccounts, arn: `arn:aws:dynamodb:${region}:1:table/${TABLES.bankAccounts}` }),
     LINK_SOURCE: JSON.stringify({ url: "https://sqs.us-east-2.amazonaws.com/1/payment.fifo", arn: "arn:aws:sqs:us-east-2:1:payment.fifo" }),
@@ -55,10 +65,11 @@ beforeAll(async () => {
   stubSqs(sqsClient(), sent);
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);
   payment = await import("../../../functions/transactions/payment/handler");
+  bankSetup = await import("../../../functions/transactions/bank-account-setup/handler");
 }, 60_000);
 afterAll(async () => {
   vi.restoreAllMocks();
-  await dynamo?.stop();
+  await Promise.all([dynamo?.stop(), ssm?.stop()]);
 });
 beforeEach(() => {
   sent.length = 0;
@@ -187,6 +198,82 @@ describe("payment handler", () => {
     expect((await balanceItem(customer))!.balance_cents).toBe(1100);
   });
 
+  /**
+   * Makes the handlers' document client fail the commands `fails` picks (with `error()`), and pass
+   * the others through; restored by the caller.
+   */
+  function failCommands(fails: (command: { constructor: { name: string }; input: Record<string, unknown> }) => boolean, error: () => Error) {
+    const client = documentClient();
+    const send = client.send.bind(client);
+    const attempts: string[] = [];
+    const spy = vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      if (!fails(command)) return send(command as never);
+      attempts.push(command.constructor.name);
+      return Promise.reject(error());
+    }) as never);
+    return { attempts, restore: () => spy.mockRestore() };
+  }
+  const conflict = () => new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+  const balanceUpdate = (c: { constructor: { name: string }; input: Record<string, unknown> }) => c.constructor.name === "UpdateCommand" && (c.input.Key as { entry: string }).entry === "BALANCE";
+
+  it("retries a balance update that lost a race up to 5 times in all, then fails naming the customer", async () => {
+    const customer = await customerWithAccount();
+    await run(record(paymentTx(customer, 1)));
+    let left = 4;
+    const lost = failCommands((c) => balanceUpdate(c) && left-- > 0, conflict);
+    try {
+      expect(await payment.applyToBalance(TABLES.payments, customer, randomUUID(), 200)).toBe(300);
+      expect(lost.attempts).toHaveLength(4);
+    } finally {
+      lost.restore();
+    }
+    const always = failCommands(balanceUpdate, conflict);
+    try {
+      await expect(payment.applyToBalance(TABLES.payments, customer, randomUUID(), 200)).rejects.toThrow(`balance of customer ${customer} kept changing during 5 attempts`);
+      expect(always.attempts).toHaveLength(5);
+    } finally {
+      always.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(300);
+  });
+
+  it("a failed write that is not a lost race fails the message at once: the ledger row stays APPLYING, the balance unchanged", async () => {
+    const customer = await customerWithAccount();
+    await run(record(paymentTx(customer, 1)));
+    const tx = paymentTx(customer, 2);
+    const r = record(tx);
+    const broken = failCommands(balanceUpdate, () => new Error("throughput exceeded"));
+    try {
+      expect(await run(r)).toEqual([r.messageId]);
+      expect(broken.attempts).toEqual(["UpdateCommand"]);
+    } finally {
+      broken.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(100);
+    expect(await ledgerRow(customer, tx.transaction_id)).toEqual({
+      customer_id: customer,
+      entry: `TX#${tx.transaction_id}`,
+      transaction_id: tx.transaction_id,
+      amount: 2,
+      amount_cents: 200,
+      currency: "USD",
+      account_last4: "6789",
+      status: "APPLYING",
+      requested_at: "2026-01-01T00:00:00.000Z",
+    });
+    // The ledger claim failing for another reason than its condition: nothing is applied either.
+    const other = paymentTx(customer, 3);
+    const o = record(other);
+    const claim = failCommands((c) => c.constructor.name === "PutCommand" && (c.input.Item as { entry: string }).entry.startsWith("TX#"), () => new Error("throughput exceeded"));
+    try {
+      expect(await run(o)).toEqual([o.messageId]);
+    } finally {
+      claim.restore();
+    }
+    expect((await balanceItem(customer))!.balance_cents).toBe(100);
+    expect(await ledgerRow(customer, other.transaction_id)).toBeUndefined();
+  });
+
   it("a payment before its bank account is retried, writing nothing", async () => {
     const customer = `CUST-${randomUUID()}`;
     const r = record(paymentTx(customer, 10));
@@ -210,5 +297,107 @@ describe("payment handler", () => {
     expect(await run(record(over))).toEqual([]);
     expect(deadLettered()).toEqual([{ kind: "permanent", reason: "amount 10000.01 exceeds the payment limit of 10000" }]);
     expect(await ledgerRow(customer, over.transaction_id)).toBeUndefined();
+  });
+});
+
+describe("bank account setup handler", () => {
+  const ACCOUNT = { account_holder: "Ada Lovelace", routing_number: "021000021", account_number: "123456789", account_type: "checking" };
+  const setupTx = (customer: string, timestamp: string, account: Partial<typeof ACCOUNT> = {}) => ({
+    transaction_id: randomUUID(),
+    customer_id: customer,
+    transaction_type: "bank_account_setup",
+    timestamp,
+    bank_account: { ...ACCOUNT, ...account },
+  });
+  const runSetup = async (...records: SQSRecord[]) => ((await bankSetup.handler({ Records: records }, lambdaContext)) as SQSBatchResponse).batchItemFailures.map((f) => f.itemIdentifier);
+  const row = async (customer: string, key: string) => (await documents.send(new GetCommand({ TableName: TABLES.bankAccounts, Key: { customer_id: customer, record: key }, ConsistentRead: true }))).Item;
+  // HMAC-SHA256 of "021000021:123456789" keyed "fingerprint-key-1" (openssl dgst -sha256 -hmac).
+  const FINGERPRINT = "8656866821e8bc5389e9ea589bb446ad3756721e309f39f1328637c2d1f26fe0";
+  beforeAll(() => ssm.put({ ...FINGERPRINT_KEY, type: "SecureString", value: "fingerprint-key-1" }));
+
+  it("fingerprints an account with HMAC-SHA256 of routing:account under the key", () => {
+    expect(bankSetup.accountFingerprint("fingerprint-key-1", "021000021", "123456789")).toBe(FINGERPRINT);
+  });
+
+  it("retries a setup while its fingerprint key cannot be read, and reads it again on the next invocation", async () => {
+    // A function environment of its own (fresh modules), linked to a parameter not declared yet:
+    // the other tests' environment has read its key already, and keeps it.
+    const missing = { name: `/dofs/test/key-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/missing` };
+    const linked = process.env.LINK_FINGERPRINT_KEY;
+    process.env.LINK_FINGERPRINT_KEY = JSON.stringify(missing);
+    vi.resetModules();
+    try {
+      stubSqs((await import("../../../functions/lib/aws/sqs")).sqsClient(), sent);
+      const fresh = await import("../../../functions/transactions/bank-account-setup/handler");
+      const customer = `CUST-${randomUUID()}`;
+      const r = record(setupTx(customer, "2026-01-01T00:00:00.000Z"));
+      const failures = async () => ((await fresh.handler({ Records: [r] }, lambdaContext)) as SQSBatchResponse).batchItemFailures.map((f) => f.itemIdentifier);
+      expect(await failures()).toEqual([r.messageId]);
+      expect(await row(customer, "ACTIVE")).toBeUndefined();
+      ssm.put({ ...missing, type: "SecureString", value: "fingerprint-key-1" });
+      expect(await failures()).toEqual([]);
+      expect((await row(customer, "ACTIVE"))!.account_fingerprint).toBe(FINGERPRINT);
+      expect(deadLettered()).toEqual([]);
+    } finally {
+      process.env.LINK_FINGERPRINT_KEY = linked;
+    }
+  });
+
+  it("refuses a parameter with an empty value, naming it", async () => {
+    const { parameterValue } = await import("../../../functions/lib/parameters");
+    const empty = { name: `/dofs/test/empty-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/empty` };
+    ssm.put({ ...empty, type: "SecureString", value: "" });
+    await expect(parameterValue(empty)).rejects.toThrow(new Error(`SSM parameter ${empty.name} has no value`));
+    const set = { name: `/dofs/test/set-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/set` };
+    ssm.put({ ...set, type: "SecureString", value: "v1" });
+    expect(await parameterValue(set)).toBe("v1");
+  });
+
+  it("stores the active account and its history row with the last four digits and the fingerprint, never the number", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const tx = setupTx(customer, "2026-01-01T00:00:00Z");
+    const before = Date.now();
+    expect(await runSetup(record(tx))).toEqual([]);
+    const stored = {
+      customer_id: customer,
+      transaction_id: tx.transaction_id,
+      account_holder: "Ada Lovelace",
+      account_type: "checking",
+      routing_number: "021000021",
+      account_last4: "6789",
+      account_fingerprint: FINGERPRINT,
+      setup_timestamp: "2026-01-01T00:00:00.000Z",
+    };
+    const active = await row(customer, "ACTIVE");
+    expect(active).toEqual({ ...stored, record: "ACTIVE", status: "ACTIVE", updated_at: expect.any(String) });
+    expect(Date.parse(active!.updated_at as string)).toBeGreaterThanOrEqual(before - 1);
+    const history = await row(customer, `SETUP#${tx.transaction_id}`);
+    expect(history).toEqual({ ...stored, record: `SETUP#${tx.transaction_id}`, processed_at: active!.updated_at });
+    expect(JSON.stringify([active, history])).not.toContain("123456789");
+    expect(deadLettered()).toEqual([]);
+  });
+
+  it("a redelivery changes nothing; a later setup replaces the active account, an older one only joins the history", async () => {
+    const customer = `CUST-${randomUUID()}`;
+    const first = setupTx(customer, "2026-01-02T00:00:00.000Z");
+    await runSetup(record(first));
+    const [active, history] = [await row(customer, "ACTIVE"), await row(customer, `SETUP#${first.transaction_id}`)];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await runSetup(record(first, 2))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toEqual(active);
+    expect(await row(customer, `SETUP#${first.transaction_id}`)).toEqual(history);
+
+    const older = setupTx(customer, "2026-01-01T00:00:00.000Z", { account_number: "5550001111" });
+    expect(await runSetup(record(older))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toEqual(active);
+    expect((await row(customer, `SETUP#${older.transaction_id}`))!.account_last4).toBe("1111");
+
+    // The same timestamp as the active one: the later delivery wins.
+    const sameTime = setupTx(customer, "2026-01-02T00:00:00.000Z", { account_number: "5550002222", account_type: "savings" });
+    expect(await runSetup(record(sameTime))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toMatchObject({ transaction_id: sameTime.transaction_id, account_last4: "2222", account_type: "savings", status: "ACTIVE" });
+    const later = setupTx(customer, "2026-01-03T00:00:00.000Z", { account_number: "5550003333" });
+    expect(await runSetup(record(later))).toEqual([]);
+    expect(await row(customer, "ACTIVE")).toMatchObject({ transaction_id: later.transaction_id, account_last4: "3333", setup_timestamp: "2026-01-03T00:00:00.000Z" });
   });
 });
