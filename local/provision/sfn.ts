@@ -66,9 +66,7 @@ async function invokeFunction(deployment: LocalDeployment, functionName: string,
   if (refusal) throw statesError("Lambda.AWSLambdaException", `${refusal} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`);
   try {
     // A Task waits for the local account rather than being throttled (runtime/account-concurrency.ts).
-    // Past the Task's TimeoutSeconds the engine has moved on: an invocation still waiting for a slot
-    // then gives up rather than run later for nobody (the deadline).
-    return await fn.host.invoke(payload, { source: "workflow", ...(context ? { signal: context.deadline } : {}) });
+    return await fn.host.invoke(payload, { source: "workflow" });
   } catch (error) {
     if (error instanceof FunctionError) {
       // Like Lambda's integration: a function error is named by its errorType, with its JSON error as

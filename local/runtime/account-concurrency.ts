@@ -217,10 +217,10 @@ export class AccountConcurrency {
   /**
    * Waits until something changes. A `request` whose total wait (since `since`) exceeds
    * `requestWaitMs` is throttled instead; `bounded: false` waits without limit (a function's own
-   * concurrency, which the account does not decide). An aborted `signal` ends the wait at once.
+   * concurrency, which the account does not decide).
    * @throws FunctionError `TooManyRequestsException` (source `service`) for a request that waited too long.
    */
-  async wait(source: InvocationSource, functionName: string, since: number, bounded = true, signal?: AbortSignal): Promise<void> {
+  async wait(source: InvocationSource, functionName: string, since: number, bounded = true): Promise<void> {
     const remaining = source === "request" && bounded ? this.requestWaitMs - (Date.now() - since) : Infinity;
     if (remaining <= 0) {
       this.throttled += 1;
@@ -231,21 +231,15 @@ export class AccountConcurrency {
         "service",
       );
     }
-    if (signal?.aborted) return;
     await this.waitingAs(source, () => new Promise<void>((resolve) => {
-      const leave = () => {
-        const at = this.waiters.indexOf(waiter);
-        if (at >= 0) this.waiters.splice(at, 1);
-        done();
-      };
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", leave);
-        resolve();
-      };
-      const waiter: Waiter = { source, wake: done };
-      const timer = Number.isFinite(remaining) ? setTimeout(leave, remaining) : undefined;
-      signal?.addEventListener("abort", leave, { once: true });
+      const waiter: Waiter = { source, wake: () => (clearTimeout(timer), resolve()) };
+      const timer = Number.isFinite(remaining)
+        ? setTimeout(() => {
+            const at = this.waiters.indexOf(waiter);
+            if (at >= 0) this.waiters.splice(at, 1);
+            resolve();
+          }, remaining)
+        : undefined;
       this.waiters.push(waiter);
     }));
   }

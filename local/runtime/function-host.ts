@@ -140,20 +140,16 @@ export class FunctionHost {
    * Invokes the function with `event` and returns its result.
    * @param options.source - who waits on it (`account-concurrency.ts`): a caller (`request`) is
    *   throttled when the account stays full; an event source waits. @default "request"
-   * @param options.signal - The caller stopped waiting (a Step Functions Task past its
-   *   `TimeoutSeconds`): an invocation still waiting for a slot or an environment gives up, one
-   *   already running goes on, as on Lambda. @default none: it waits as its source does
-   * @throws FunctionError when the handler throws or times out, `TooManyRequestsException` when
-   *   throttled, `CallerGaveUp` when `signal` aborted before it started.
+   * @throws FunctionError when the handler throws or times out, or `TooManyRequestsException` when throttled.
    */
-  async invoke(event: unknown, options: { source?: InvocationSource; signal?: AbortSignal } = {}): Promise<unknown> {
+  async invoke(event: unknown, options: { source?: InvocationSource } = {}): Promise<unknown> {
     const fault = this.options.faults?.functionFault(this.options.name);
     const { name } = this.options;
     if (fault === "throttle") throw new FunctionError("TooManyRequestsException", "Rate Exceeded. (injected fault)", name, "service");
     if (fault === "throw") throw new FunctionError("InjectedFault", `The handler of ${name} failed (injected fault)`, name);
     for (let attempt = 0; ; attempt++) {
       const source = options.source ?? "request";
-      const env = await this.acquire(source, options.signal);
+      const env = await this.acquire(source);
       try {
         if (fault === "timeout") return await this.timeOut(env);
         return await this.run(env, event, fault === "crash" ? (this.options.faults?.crashDelayMs() ?? 0) : undefined);
@@ -182,15 +178,10 @@ export class FunctionHost {
     return oldest;
   }
 
-  private async acquire(source: InvocationSource, signal?: AbortSignal): Promise<Environment> {
+  private async acquire(source: InvocationSource): Promise<Environment> {
     const since = Date.now();
     for (;;) {
       if (this.stopped) throw new FunctionError("ServiceUnavailable", `function ${this.options.name} is stopping`, this.options.name);
-      // A waiter nobody waits for would still take a slot later, run, and have its result dropped:
-      // under a backlog, timed-out Step Functions Tasks left thousands of these behind their retries.
-      if (signal?.aborted) {
-        throw new FunctionError("CallerGaveUp", `the caller stopped waiting after ${Date.now() - since} ms, before ${this.options.name} started`, this.options.name, "service");
-      }
       const idle = this.environments.find((e) => !e.busy && !e.dead);
       // A new environment only below the function's own limit, and one at a time: a start costs a
       // synchronous fork on the cloud's event loop and a few hundred ms of CPU, while a busy
@@ -211,7 +202,7 @@ export class FunctionHost {
       }
       // Waiting for the account is bounded for a request (throttled, as on AWS); waiting for the
       // function's own limit or its starting environment is not (as before).
-      await this.account.wait(source, this.options.name, since, accountFull, signal);
+      await this.account.wait(source, this.options.name, since, accountFull);
     }
   }
 

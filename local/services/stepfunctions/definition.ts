@@ -20,8 +20,6 @@ export interface CompiledDefinition {
   engine: AslEngine;
   /** Task state name → Resource; names are unique across a whole definition (ASL rule). */
   taskResources: Map<string, string>;
-  /** Task state name → its `TimeoutSeconds` (the engine's; unbounded when the definition sets none). */
-  taskTimeouts: Map<string, number>;
   retryableStates: string[];
   waitStates: string[];
 }
@@ -39,7 +37,6 @@ export function compileDefinition(text: string): CompiledDefinition {
     throw new StepFunctionsApiError("InvalidDefinition", `Invalid State Machine Definition: ${verdict.errorsText("; ")}`);
   }
   const taskResources = new Map<string, string>();
-  const taskTimeouts = new Map<string, number>();
   const retryableStates: string[] = [];
   const waitStates: string[] = [];
   const engineDefinition = structuredClone(parsed);
@@ -50,7 +47,6 @@ export function compileDefinition(text: string): CompiledDefinition {
     if (state.Type === "Task" && typeof state.Resource === "string") {
       taskResources.set(name, state.Resource);
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_TIMEOUT_SECONDS;
-      if (typeof state.TimeoutSeconds === "number") taskTimeouts.set(name, state.TimeoutSeconds);
     }
     if (Array.isArray(state.Retry)) retryableStates.push(name);
     if (state.Type === "Wait") waitStates.push(name);
@@ -61,7 +57,7 @@ export function compileDefinition(text: string): CompiledDefinition {
   try {
     // Already validated above with the newer asl-validator; the engine bundles an older one.
     const engine = new AslEngine(engineDefinition as never, { validationOptions: { noValidate: true } });
-    return { engine, taskResources, taskTimeouts, retryableStates, waitStates };
+    return { engine, taskResources, retryableStates, waitStates };
   } catch (error) {
     throw new StepFunctionsApiError("InvalidDefinition", `Invalid State Machine Definition: ${String(error)}`);
   }

@@ -75,7 +75,6 @@ export class ExecutionRunner {
             region: this.region,
             contextObject: { ...contextBase, State: { Name: stateName, EnteredTime: new Date().toISOString() } },
             signal: execution.abort.signal,
-            deadline: deadlineOf(execution.abort.signal, machine.taskTimeouts.get(stateName)),
           }),
       ]),
     );
@@ -138,12 +137,6 @@ export class ExecutionRunner {
       throw error;
     }
   }
-}
-
-/** The execution's abort, and the Task's timeout when it has one the timers can hold (2^31-1 ms). */
-function deadlineOf(execution: AbortSignal, timeoutSeconds: number | undefined): AbortSignal {
-  if (timeoutSeconds === undefined || timeoutSeconds * 1000 > 2 ** 31 - 1) return execution;
-  return AbortSignal.any([execution, AbortSignal.timeout(timeoutSeconds * 1000)]);
 }
 
 /** Settles with the task, or rejects once the execution is aborted (at once when it already is). */

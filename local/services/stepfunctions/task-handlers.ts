@@ -29,12 +29,6 @@ export interface TaskContext {
   readonly contextObject: ExecutionContextObject;
   /** Aborted when the execution is stopped (StopExecution or emulator shutdown). */
   readonly signal: AbortSignal;
-  /**
-   * Aborted as well once the Task's `TimeoutSeconds` has passed: the engine has failed the Task
-   * with `States.Timeout` and may be retrying it, so work not yet started for this attempt (a
-   * function still waiting for a slot in the local account) should not start.
-   */
-  readonly deadline: AbortSignal;
 }
 
 /**

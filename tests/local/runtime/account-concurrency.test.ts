@@ -112,23 +112,6 @@ describe("AccountConcurrency", () => {
     expect(events).toEqual(["task woke, room false", "poller woke, room true"]);
   });
 
-  it("gives up an invocation still waiting for a slot when its caller stops waiting; it never runs", async () => {
-    const account = new AccountConcurrency({ limit: 1 });
-    const fn = host("fn-g", account);
-    const long = fn.invoke({ ms: 1500 }, { source: "workflow" });
-    for (let waited = 0; account.snapshot().inFlight < 1 && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-    const caller = new AbortController();
-    const gaveUp = fn.invoke({ ms: 0 }, { source: "workflow", signal: caller.signal }).catch((error: unknown) => error);
-    await expect.poll(() => account.snapshot().waiting).toBe(1);
-    caller.abort();
-    expect(await gaveUp).toMatchObject({ errorType: "CallerGaveUp", source: "service" });
-    expect(account.snapshot()).toMatchObject({ inFlight: 1, waiting: 0 });
-    const first = (await long) as { pid: number };
-    // Only the long invocation ran: the account is idle, and the one environment served only it.
-    expect(account.snapshot()).toMatchObject({ inFlight: 0, waiting: 0 });
-    await expect(fn.invoke({})).resolves.toMatchObject({ pid: first.pid });
-  });
-
   it("reclaims the least recently used idle environment when the environments are at their bound", async () => {
     const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });
     const a = host("fn-c", account);

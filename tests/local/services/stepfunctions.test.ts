@@ -280,35 +280,6 @@ describe("Step Functions emulator: executions", () => {
   });
 });
 
-describe("Step Functions emulator: a Task past its TimeoutSeconds", () => {
-  it("fails with States.Timeout and aborts the Task's deadline, not the execution's signal", async () => {
-    const { stateMachineArn } = await sfn.send(
-      new CreateStateMachineCommand({
-        name: "task-deadline",
-        roleArn,
-        definition: JSON.stringify({ StartAt: "Slow", States: { Slow: { Type: "Task", Resource: "arn:aws:states:::sqs:sendMessage", TimeoutSeconds: 1, End: true } } }),
-      }),
-    );
-    let seen: TaskContext | undefined;
-    const release = emulator.registerTaskHandler("arn:aws:states:::sqs:sendMessage", (_input, context) => {
-      seen = context;
-      return new Promise(() => undefined);
-    });
-    try {
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: "{}" }));
-      await expect.poll(() => seen).toBeDefined();
-      expect(seen!.deadline.aborted).toBe(false);
-      const done = await waitForEnd(executionArn!);
-      expect(done).toMatchObject({ status: "FAILED", error: "States.Timeout" });
-      await expect.poll(() => seen!.deadline.aborted).toBe(true);
-      expect(seen!.signal.aborted).toBe(false);
-    } finally {
-      release();
-      await sfn.send(new DeleteStateMachineCommand({ stateMachineArn }));
-    }
-  });
-});
-
 describe("Step Functions emulator: resolveTask option", () => {
   it("asks the resolver for Tasks no handler matches, with the resource ARN and evaluated Parameters", async () => {
     const seen: [string, unknown][] = [];
