@@ -28,3 +28,25 @@ export function stubSqs(client: SQSClient, sent: SentCommand[]): void {
     { step: "finalizeRequest", priority: "high", name: "testStub", override: true },
   );
 }
+
+/** The source queue and dead-letter queue the SQS runtime's tests link their function to. */
+export const SOURCE_QUEUE = { url: "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo", arn: "arn:aws:sqs:us-east-2:123456789012:source.fifo" };
+export const DEAD_LETTER_QUEUE = { url: "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo", arn: "arn:aws:sqs:us-east-2:123456789012:source-dlq.fifo" };
+
+/**
+ * Sets what an SQS-triggered function reads from its environment, as the infrastructure sets it:
+ * region and credentials, its `source` and `deadLetter` links ({@link SOURCE_QUEUE},
+ * {@link DEAD_LETTER_QUEUE}), no settings, and the trigger's `maxReceiveCount`.
+ * @param maxReceiveCount - Receives before a retryable failure is dead-lettered as exhausted.
+ */
+export function setSqsFunctionEnvironment(maxReceiveCount: number): void {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-2",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    LINK_SOURCE: JSON.stringify(SOURCE_QUEUE),
+    LINK_DEAD_LETTER: JSON.stringify(DEAD_LETTER_QUEUE),
+    FUNCTION_SETTINGS: "{}",
+    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount }),
+  });
+}

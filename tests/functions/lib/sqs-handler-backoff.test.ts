@@ -11,10 +11,10 @@ import { z } from "zod";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { PermanentFailure, retryBackoffSeconds, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { stubSqs } from "../../support/sqs-stub";
+import { DEAD_LETTER_QUEUE, SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
 
-const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
-const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
+const QUEUE_URL = SOURCE_QUEUE.url;
+const DLQ_URL = DEAD_LETTER_QUEUE.url;
 
 /** Every command sent through the shared SQS client, answered locally. */
 const sent: { command: string; input: Record<string, unknown> }[] = [];
@@ -42,7 +42,7 @@ function record(id: string, outcome: "ok" | "retry" | "permanent", receiveCount:
     messageAttributes: {},
     md5OfBody: "",
     eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:source.fifo",
+    eventSourceARN: SOURCE_QUEUE.arn,
     awsRegion: "us-east-2",
   };
 }
@@ -59,16 +59,8 @@ const visibilityBatches = () =>
     });
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-2",
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    LINK_SOURCE: JSON.stringify({ url: QUEUE_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source.fifo" }),
-    LINK_DEAD_LETTER: JSON.stringify({ url: DLQ_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source-dlq.fifo" }),
-    FUNCTION_SETTINGS: "{}",
-    // High enough that no receive count used here exhausts a message.
-    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 1000 }),
-  });
+  // High enough that no receive count used here exhausts a message.
+  setSqsFunctionEnvironment(1000);
   stubSqs(sqsClient(), sent);
   // The runtime's JSON log lines are not under test.
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);

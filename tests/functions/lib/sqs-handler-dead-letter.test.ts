@@ -14,10 +14,9 @@ import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { stubSqs } from "../../support/sqs-stub";
+import { DEAD_LETTER_QUEUE, SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
 
-const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
-const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
+const DLQ_URL = DEAD_LETTER_QUEUE.url;
 const MAX_RECEIVE = 3;
 
 /** Secrets as an exception message or a schema error might quote them. */
@@ -56,7 +55,7 @@ function record(id: string, body: unknown, options: { receiveCount?: number; gro
     messageAttributes: options.attributes ?? {},
     md5OfBody: "",
     eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:source.fifo",
+    eventSourceARN: SOURCE_QUEUE.arn,
     awsRegion: "us-east-2",
   };
 }
@@ -77,15 +76,7 @@ const deadLetters = () =>
     }));
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-2",
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    LINK_SOURCE: JSON.stringify({ url: QUEUE_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source.fifo" }),
-    LINK_DEAD_LETTER: JSON.stringify({ url: DLQ_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source-dlq.fifo" }),
-    FUNCTION_SETTINGS: "{}",
-    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: MAX_RECEIVE }),
-  });
+  setSqsFunctionEnvironment(MAX_RECEIVE);
   stubSqs(sqsClient(), sent);
   // The runtime's log lines (JSON, and EMF metrics) are kept to check that no secret reaches them.
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (output.push(String(chunk)), true));

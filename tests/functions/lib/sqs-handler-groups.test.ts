@@ -9,10 +9,8 @@ import { z } from "zod";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { byMessageGroup, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { stubSqs } from "../../support/sqs-stub";
+import { SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
 
-const QUEUE_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source.fifo";
-const DLQ_URL = "https://sqs.us-east-2.amazonaws.com/123456789012/source-dlq.fifo";
 const sent: { command: string; input: Record<string, unknown> }[] = [];
 
 const Message = z.object({ id: z.string(), customer_id: z.string(), fail: z.boolean().optional() });
@@ -41,7 +39,7 @@ function record(id: string, group: string, fail = false): SQSRecord {
     messageAttributes: {},
     md5OfBody: "",
     eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:source.fifo",
+    eventSourceARN: SOURCE_QUEUE.arn,
     awsRegion: "us-east-2",
   };
 }
@@ -52,15 +50,7 @@ const lambdaContext = { awsRequestId: "req-1", functionName: "groups-test", getR
 const lines: Record<string, unknown>[] = [];
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-2",
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    LINK_SOURCE: JSON.stringify({ url: QUEUE_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source.fifo" }),
-    LINK_DEAD_LETTER: JSON.stringify({ url: DLQ_URL, arn: "arn:aws:sqs:us-east-2:123456789012:source-dlq.fifo" }),
-    FUNCTION_SETTINGS: "{}",
-    FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount: 1000 }),
-  });
+  setSqsFunctionEnvironment(1000);
   stubSqs(sqsClient(), sent);
   const capture = (chunk: unknown) => {
     for (const line of String(chunk).split("\n")) {
