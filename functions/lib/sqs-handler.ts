@@ -190,7 +190,9 @@ export function byMessageGroup(records: SQSRecord[]): SQSRecord[][] {
   for (const record of records) {
     // A record without a group (not from a FIFO queue) is a group of its own.
     const group = record.attributes.MessageGroupId ?? `record:${record.messageId}`;
-    groups.set(group, [...(groups.get(group) ?? []), record]);
+    const members = groups.get(group);
+    if (members) members.push(record);
+    else groups.set(group, [record]);
   }
   return [...groups.values()];
 }

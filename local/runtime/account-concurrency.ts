@@ -231,33 +231,7 @@ export class AccountConcurrency {
         "service",
       );
     }
-    await this.waitingAs(source, () => new Promise<void>((resolve) => {
-      const waiter: Waiter = { source, wake: () => (clearTimeout(timer), resolve()) };
-      const timer = Number.isFinite(remaining)
-        ? setTimeout(() => {
-            const at = this.waiters.indexOf(waiter);
-            if (at >= 0) this.waiters.splice(at, 1);
-            resolve();
-          }, remaining)
-        : undefined;
-      this.waiters.push(waiter);
-    }));
-  }
-
-  /**
-   * Runs a wait, counted in {@link eventSourcesWanting} when `source` is an event source. The count
-   * drops on the next turn of the event loop, not when the wait ends: every waiter woken by the same
-   * freed slot (requests and Tasks wake first) must still see the event source waiting, however
-   * many promise steps each one takes before it asks {@link hasRoom}.
-   */
-  private async waitingAs<T>(source: InvocationSource, waiting: () => Promise<T>): Promise<T> {
-    if (source !== "event-source") return waiting();
-    this.eventSourcesWanting += 1;
-    try {
-      return await waiting();
-    } finally {
-      setImmediate(() => (this.eventSourcesWanting -= 1));
-    }
+    await this.untilChanged(source, remaining);
   }
 
   /**
@@ -267,18 +241,34 @@ export class AccountConcurrency {
    */
   async roomFor(source: InvocationSource, maxWaitMs = 1000): Promise<boolean> {
     if (this.hasRoom(source)) return true;
-    return this.waitingAs(source, async () => {
+    await this.untilChanged(source, maxWaitMs);
+    return this.hasRoom(source);
+  }
+
+  /**
+   * Waits until {@link changed} wakes it, or `timeoutMs` has passed (`Infinity`: no timer). An event
+   * source waiting counts in {@link eventSourcesWanting} until the next turn of the event loop, not
+   * only until it wakes: every waiter woken by the same freed slot (requests and Tasks wake first)
+   * must still see the event source waiting, however many promise steps each one takes before it
+   * asks {@link hasRoom}.
+   */
+  private async untilChanged(source: InvocationSource, timeoutMs: number): Promise<void> {
+    if (source === "event-source") this.eventSourcesWanting += 1;
+    try {
       await new Promise<void>((resolve) => {
         const waiter: Waiter = { source, wake: () => (clearTimeout(timer), resolve()) };
-        const timer = setTimeout(() => {
-          const at = this.waiters.indexOf(waiter);
-          if (at >= 0) this.waiters.splice(at, 1);
-          resolve();
-        }, maxWaitMs);
+        const timer = Number.isFinite(timeoutMs)
+          ? setTimeout(() => {
+              const at = this.waiters.indexOf(waiter);
+              if (at >= 0) this.waiters.splice(at, 1);
+              resolve();
+            }, timeoutMs)
+          : undefined;
         this.waiters.push(waiter);
       });
-      return this.hasRoom(source);
-    });
+    } finally {
+      if (source === "event-source") setImmediate(() => (this.eventSourcesWanting -= 1));
+    }
   }
 
   snapshot(): ConcurrencySnapshot {

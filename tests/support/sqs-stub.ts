@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSMessageAttributes, SQSRecord } from "aws-lambda";
 
 /** A command the client sent: its name and input. */
 export interface SentCommand {
@@ -49,4 +50,33 @@ export function setSqsFunctionEnvironment(maxReceiveCount: number): void {
     FUNCTION_SETTINGS: "{}",
     FUNCTION_TRIGGER: JSON.stringify({ maxReceiveCount }),
   });
+}
+
+/**
+ * One record of an SQS event from {@link SOURCE_QUEUE}, as Lambda hands it to the function.
+ * @param id - The message id (its receipt handle is `rh-<id>`).
+ * @param body - The body; anything but a string is sent as JSON.
+ * @param options.receiveCount - `ApproximateReceiveCount`. @default 1
+ * @param options.group - A FIFO message group; its deduplication id is `dedup-<id>`, not the message id,
+ *   so a test can tell which one the runtime used. @default none (a standard queue's record)
+ * @param options.attributes - Message attributes. @default none
+ */
+export function sqsRecord(id: string, body: unknown, options: { receiveCount?: number; group?: string; attributes?: SQSMessageAttributes } = {}): SQSRecord {
+  return {
+    messageId: id,
+    receiptHandle: `rh-${id}`,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: "AIDA",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+      ...(options.group ? { MessageGroupId: options.group, MessageDeduplicationId: `dedup-${id}` } : {}),
+    },
+    messageAttributes: options.attributes ?? {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: SOURCE_QUEUE.arn,
+    awsRegion: "us-east-2",
+  };
 }

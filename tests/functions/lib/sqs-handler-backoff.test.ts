@@ -5,13 +5,13 @@
  * all get the group's longest one, successes and dead-lettered messages are not touched, and
  * entries go out in batches of at most 10. SQS is a local stub on the shared client (no network).
  */
-import type { Context, SQSRecord } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { PermanentFailure, retryBackoffSeconds, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { DEAD_LETTER_QUEUE, SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
+import { DEAD_LETTER_QUEUE, SOURCE_QUEUE, setSqsFunctionEnvironment, sqsRecord, stubSqs } from "../../support/sqs-stub";
 
 const QUEUE_URL = SOURCE_QUEUE.url;
 const DLQ_URL = DEAD_LETTER_QUEUE.url;
@@ -27,25 +27,7 @@ const processMessage = async (message: z.output<typeof Message>) => {
   if (message.outcome === "permanent") throw new PermanentFailure(`permanent ${message.id}`);
 };
 
-function record(id: string, outcome: "ok" | "retry" | "permanent", receiveCount: number, group?: string): SQSRecord {
-  return {
-    messageId: id,
-    receiptHandle: `rh-${id}`,
-    body: JSON.stringify({ id, outcome }),
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: "AIDA",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      ...(group ? { MessageGroupId: group, MessageDeduplicationId: id } : {}),
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: SOURCE_QUEUE.arn,
-    awsRegion: "us-east-2",
-  };
-}
+const record = (id: string, outcome: "ok" | "retry" | "permanent", receiveCount: number, group?: string) => sqsRecord(id, { id, outcome }, { receiveCount, ...(group ? { group } : {}) });
 
 const lambdaContext = { awsRequestId: "req-1", functionName: "backoff-test", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 

@@ -14,7 +14,7 @@ import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { isSensitiveKey, redactText } from "../../../functions/lib/observability";
 import { PermanentFailure, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { DEAD_LETTER_QUEUE, SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
+import { DEAD_LETTER_QUEUE, setSqsFunctionEnvironment, sqsRecord, stubSqs } from "../../support/sqs-stub";
 
 const DLQ_URL = DEAD_LETTER_QUEUE.url;
 const MAX_RECEIVE = 3;
@@ -40,25 +40,7 @@ const processMessage = async (message: z.output<typeof Message>) => {
   if (message.outcome === "long") throw new PermanentFailure("x".repeat(1500));
 };
 
-function record(id: string, body: unknown, options: { receiveCount?: number; group?: string; attributes?: SQSMessageAttributes } = {}): SQSRecord {
-  return {
-    messageId: id,
-    receiptHandle: `rh-${id}`,
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: "AIDA",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      ...(options.group ? { MessageGroupId: options.group, MessageDeduplicationId: `dedup-${id}` } : {}),
-    },
-    messageAttributes: options.attributes ?? {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: SOURCE_QUEUE.arn,
-    awsRegion: "us-east-2",
-  };
-}
+const record = sqsRecord;
 const stringAttribute = (value: string) => ({ dataType: "String", stringValue: value, stringListValues: [], binaryListValues: [] });
 
 const lambdaContext = { awsRequestId: "req-1", functionName: "dead-letter-test", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;

@@ -3,13 +3,13 @@
  * order; a failure fails the rest of its group only; and each record logs with its own keys even
  * while others run (one child logger per record). SQS is a local stub on the shared client.
  */
-import type { Context, SQSRecord } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { sqsClient } from "../../../functions/lib/aws/sqs";
 import { defineFunction } from "../../../functions/lib/define";
 import { byMessageGroup, sqsHandler } from "../../../functions/lib/sqs-handler";
-import { SOURCE_QUEUE, setSqsFunctionEnvironment, stubSqs } from "../../support/sqs-stub";
+import { setSqsFunctionEnvironment, sqsRecord, stubSqs } from "../../support/sqs-stub";
 
 const sent: { command: string; input: Record<string, unknown> }[] = [];
 
@@ -23,26 +23,7 @@ const definition = defineFunction({
   settings: z.object({}),
 });
 
-function record(id: string, group: string, fail = false): SQSRecord {
-  return {
-    messageId: id,
-    receiptHandle: `rh-${id}`,
-    body: JSON.stringify({ id, customer_id: group, ...(fail ? { fail } : {}) }),
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: String(Date.now()),
-      SenderId: "AIDA",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      MessageGroupId: group,
-      MessageDeduplicationId: id,
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: SOURCE_QUEUE.arn,
-    awsRegion: "us-east-2",
-  };
-}
+const record = (id: string, group: string, fail = false) => sqsRecord(id, { id, customer_id: group, ...(fail ? { fail } : {}) }, { group });
 
 const lambdaContext = { awsRequestId: "req-1", functionName: "groups-test", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
