@@ -57,7 +57,7 @@ function clientsFor(deployment: LocalDeployment, context: TaskContext | undefine
   return session && deployment.options.iam ? deployment.options.iam.clientsAs(session.roleArn, session.sessionName) : deployment.clients;
 }
 
-async function invokeFunction(deployment: LocalDeployment, functionName: string, payload: unknown, context?: TaskContext): Promise<unknown> {
+async function invokeFunction(deployment: LocalDeployment, functionName: string, payload: unknown, context: TaskContext): Promise<unknown> {
   const fn = deployment.findFunction(functionName);
   if (!fn) throw statesError("Lambda.ResourceNotFoundException", `Function not found: ${functionName}`);
   const session = sessionOf(context);
@@ -65,8 +65,15 @@ async function invokeFunction(deployment: LocalDeployment, functionName: string,
   // As the Lambda integration fails when the role may not invoke: Lambda's AccessDeniedException.
   if (refusal) throw statesError("Lambda.AWSLambdaException", `${refusal} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`);
   try {
-    // A Task waits for the local account rather than being throttled (runtime/account-concurrency.ts).
-    return await fn.host.invoke(payload, { source: "workflow" });
+    // A Task waits for the local account rather than being throttled (runtime/account-concurrency.ts),
+    // oldest execution first; its TimeoutSeconds counts from when the invocation starts (the wait
+    // stands in for AWS's throttle-and-retry, whose attempts each get the whole timeout).
+    return await fn.host.invoke(payload, {
+      source: "workflow",
+      age: Date.parse(context.contextObject.Execution.StartTime),
+      onStart: context.startClock,
+      signal: context.signal,
+    });
   } catch (error) {
     if (error instanceof FunctionError) {
       // Like Lambda's integration: a function error is named by its errorType, with its JSON error as
@@ -101,8 +108,8 @@ export function registerServiceIntegrations(stepFunctions: StepFunctionsEmulator
     if (!functionName) throw statesError("States.Runtime", "lambda:invoke needs Parameters.FunctionName");
     const payload = await invokeFunction(deployment, functionName, parameters.Payload ?? {}, context);
     return { ExecutedVersion: "$LATEST", Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } };
-  });
-  stepFunctions.registerTaskHandler("arn:aws:lambda:*:*:function:*", (input, context) => invokeFunction(deployment, context.resource, input, context));
+  }, { startsClock: true });
+  stepFunctions.registerTaskHandler("arn:aws:lambda:*:*:function:*", (input, context) => invokeFunction(deployment, context.resource, input, context), { startsClock: true });
 
   stepFunctions.registerTaskHandler("arn:aws:states:::sqs:sendMessage", async (input, context) => {
     const p = asRecord(input);

@@ -10,8 +10,14 @@
  *   function that needs a new environment reclaims the least recently used idle environment of any
  *   function, as Lambda reclaims idle environments.
  *
- * An invocation that finds the account full waits. Waiters are served by priority, then in arrival
- * order:
+ * An invocation that finds the account full waits. A freed slot is handed to the first waiter that can
+ * use it, in order of rank (callers and Tasks, then event sources), then of age: a request by when it
+ * arrived, a Step Functions Task by when its execution started. Oldest work first is what keeps a
+ * backlog from collapsing: served in arrival order, each execution's next Task queued behind every
+ * other execution's, so all of them slowed together and (a default-volume soak) timed out together,
+ * their retries and failure-recording Tasks queueing more. Oldest first, the executions in flight
+ * finish and a request waits behind them (throttled if that takes longer than `requestWaitMs`):
+ * the backlog pushes back on the API instead of growing.
  * - `request` (API Gateway): someone is waiting on the answer. It waits at most `requestWaitMs`,
  *   then fails with `TooManyRequestsException`, as a throttled synchronous invocation does on AWS
  *   (a 500 through API Gateway).
@@ -90,7 +96,31 @@ export function parseAccountConcurrency(value: string): number {
 
 interface Waiter {
   source: InvocationSource;
+  /** Served by rank, then by this (smaller first): when the work began, in ms since the epoch. */
+  age: number;
+  /** Breaks ties of `age`: arrival order. */
+  seq: number;
+  /** Takes, synchronously, what the waiter waits for; true when it did (or needs no more waiting). */
+  attempt: () => boolean;
+  /** Resolves the wait. */
   wake: () => void;
+}
+
+/** How a waiter waits: see {@link AccountConcurrency.wait}. */
+export interface WaitOptions {
+  /**
+   * When the work began (ms since the epoch): a Step Functions Task passes its execution's start, so
+   * the oldest execution's Task is served first. @default when the invocation arrived
+   */
+  age?: number;
+  /**
+   * Takes the slot (and environment) the waiter waits for, synchronously, when a slot frees: a
+   * freed slot is handed to one waiter instead of every waiter racing for it. True when it took
+   * them. @default none: the waiter is only woken, when the account has room for its source
+   */
+  attempt?: () => boolean;
+  /** Ends the wait when aborted (a stopped execution's Task no longer wants its invocation). */
+  signal?: AbortSignal;
 }
 
 /** Counters for the status endpoint and the benchmarks. */
@@ -131,7 +161,12 @@ export class AccountConcurrency {
   private reclaimed = 0;
   private throttled = 0;
   private readonly owners = new Set<EnvironmentOwner>();
+  /** Kept in serving order (rank, age, arrival). */
   private readonly waiters: Waiter[] = [];
+  private nextSeq = 0;
+  /** {@link changed} is handing slots out (it may be called again from a waiter's attempt). */
+  private serving = false;
+  private changedWhileServing = false;
 
   constructor(options: AccountConcurrencyOptions = {}) {
     const limit = options.limit ?? defaultAccountConcurrency();
@@ -207,20 +242,47 @@ export class AccountConcurrency {
     this.changed();
   }
 
-  /** Something may have become available: every waiter looks again, requests first. */
+  /**
+   * Something may have become available: hands it to the waiters in serving order. Each waiter's
+   * `attempt` takes its slot synchronously, so the first that can use it gets it; once the account
+   * is full no other waiter can, and the rest are not looked at (with thousands of Tasks waiting,
+   * waking every one of them for every freed slot cost more CPU than the invocations).
+   */
   changed(): void {
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters.splice(0).sort((a, b) => rank(a.source) - rank(b.source));
-    for (const waiter of waiters) waiter.wake();
+    if (this.serving) {
+      // An attempt freed something (reclaiming an idle environment): look again when done.
+      this.changedWhileServing = true;
+      return;
+    }
+    this.serving = true;
+    try {
+      do {
+        this.changedWhileServing = false;
+        for (let i = 0; i < this.waiters.length && this.inFlight < this.limit; ) {
+          const waiter = this.waiters[i]!;
+          if (waiter.attempt()) {
+            this.waiters.splice(i, 1);
+            waiter.wake();
+          } else i += 1;
+        }
+      } while (this.changedWhileServing);
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  /** Wakes every waiter, full or not, to look again (a function host that is stopping). */
+  wakeAll(): void {
+    for (const waiter of this.waiters.splice(0)) waiter.wake();
   }
 
   /**
-   * Waits until something changes. A `request` whose total wait (since `since`) exceeds
-   * `requestWaitMs` is throttled instead; `bounded: false` waits without limit (a function's own
-   * concurrency, which the account does not decide).
+   * Waits for a slot. A `request` whose total wait (since `since`) exceeds `requestWaitMs` is
+   * throttled instead; `bounded: false` waits without limit (a function's own concurrency, which
+   * the account does not decide).
    * @throws FunctionError `TooManyRequestsException` (source `service`) for a request that waited too long.
    */
-  async wait(source: InvocationSource, functionName: string, since: number, bounded = true): Promise<void> {
+  async wait(source: InvocationSource, functionName: string, since: number, bounded = true, options: WaitOptions = {}): Promise<void> {
     const remaining = source === "request" && bounded ? this.requestWaitMs - (Date.now() - since) : Infinity;
     if (remaining <= 0) {
       this.throttled += 1;
@@ -231,7 +293,7 @@ export class AccountConcurrency {
         "service",
       );
     }
-    await this.untilChanged(source, remaining);
+    await this.untilServed(source, remaining, { age: since, ...options });
   }
 
   /**
@@ -241,34 +303,58 @@ export class AccountConcurrency {
    */
   async roomFor(source: InvocationSource, maxWaitMs = 1000): Promise<boolean> {
     if (this.hasRoom(source)) return true;
-    await this.untilChanged(source, maxWaitMs);
+    await this.untilServed(source, maxWaitMs, {});
     return this.hasRoom(source);
   }
 
   /**
-   * Waits until {@link changed} wakes it, or `timeoutMs` has passed (`Infinity`: no timer). An event
-   * source waiting counts in {@link eventSourcesWanting} until the next turn of the event loop, not
-   * only until it wakes: every waiter woken by the same freed slot (requests and Tasks wake first)
-   * must still see the event source waiting, however many promise steps each one takes before it
-   * asks {@link hasRoom}.
+   * Waits until {@link changed} serves it (its `attempt` succeeds, by default: the account has room
+   * for `source`), `timeoutMs` has passed (`Infinity`: no timer) or `signal` aborts. An event source
+   * waiting counts in {@link eventSourcesWanting} until the next turn of the event loop, not only
+   * until it is served: a poller served room still has to receive its batch and invoke, and the
+   * waiters served after it in the same turn must still leave it that room.
    */
-  private async untilChanged(source: InvocationSource, timeoutMs: number): Promise<void> {
+  private async untilServed(source: InvocationSource, timeoutMs: number, options: WaitOptions): Promise<void> {
+    if (options.signal?.aborted) return;
     if (source === "event-source") this.eventSourcesWanting += 1;
     try {
       await new Promise<void>((resolve) => {
-        const waiter: Waiter = { source, wake: () => (clearTimeout(timer), resolve()) };
-        const timer = Number.isFinite(timeoutMs)
-          ? setTimeout(() => {
-              const at = this.waiters.indexOf(waiter);
-              if (at >= 0) this.waiters.splice(at, 1);
-              resolve();
-            }, timeoutMs)
-          : undefined;
-        this.waiters.push(waiter);
+        const leave = (): void => {
+          const at = this.waiters.indexOf(waiter);
+          if (at >= 0) this.waiters.splice(at, 1);
+          done();
+        };
+        const done = (): void => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", leave);
+          resolve();
+        };
+        const waiter: Waiter = {
+          source,
+          age: options.age ?? Date.now(),
+          seq: this.nextSeq++,
+          attempt: options.attempt ?? (() => this.hasRoom(source)),
+          wake: done,
+        };
+        const timer = Number.isFinite(timeoutMs) ? setTimeout(leave, timeoutMs) : undefined;
+        options.signal?.addEventListener("abort", leave, { once: true });
+        this.waiters.splice(this.servingPosition(waiter), 0, waiter);
       });
     } finally {
       if (source === "event-source") setImmediate(() => (this.eventSourcesWanting -= 1));
     }
+  }
+
+  /** Where a new waiter goes in {@link waiters}: after every waiter served before it (binary search). */
+  private servingPosition(waiter: Waiter): number {
+    let low = 0;
+    let high = this.waiters.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (servedBefore(this.waiters[middle]!, waiter)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   snapshot(): ConcurrencySnapshot {
@@ -286,4 +372,10 @@ export class AccountConcurrency {
   }
 }
 
+/** Callers and Tasks first, then event sources (which wait, and have their own share: {@link AccountConcurrency.hasRoom}). */
 const rank = (source: InvocationSource) => (source === "event-source" ? 1 : 0);
+
+/** Whether `a` is served before `b`: by rank, then age, then arrival. */
+function servedBefore(a: Waiter, b: Waiter): boolean {
+  return (rank(a.source) - rank(b.source) || a.age - b.age || a.seq - b.seq) < 0;
+}

@@ -54,6 +54,28 @@ export interface FunctionHostOptions {
   faults?: { functionFault(functionName: string): FunctionFaultKind | undefined; crashDelayMs(): number };
 }
 
+/** How one invocation is made: {@link FunctionHost.invoke}. */
+export interface InvokeOptions {
+  /**
+   * Who waits on it (`account-concurrency.ts`): a caller (`request`) is throttled when the account
+   * stays full; a Step Functions Task (`workflow`) and an event source wait. @default "request"
+   */
+  source?: InvocationSource;
+  /**
+   * When the work it belongs to began (ms since the epoch): waiters for the account's slots are
+   * served oldest first. A Task passes its execution's start time. @default when `invoke` is called
+   */
+  age?: number;
+  /**
+   * Called when the invocation has its slot and environment, after any wait for them: a Task's
+   * `TimeoutSeconds` counts from here, since locally that wait stands in for AWS's throttle and retry.
+   * @default none
+   */
+  onStart?: () => void;
+  /** Abandons the invocation if it is still waiting for a slot (its execution was stopped). @default none */
+  signal?: AbortSignal;
+}
+
 interface Environment {
   child: ChildProcess;
   busy: boolean;
@@ -138,18 +160,16 @@ export class FunctionHost {
 
   /**
    * Invokes the function with `event` and returns its result.
-   * @param options.source - who waits on it (`account-concurrency.ts`): a caller (`request`) is
-   *   throttled when the account stays full; an event source waits. @default "request"
    * @throws FunctionError when the handler throws or times out, or `TooManyRequestsException` when throttled.
    */
-  async invoke(event: unknown, options: { source?: InvocationSource } = {}): Promise<unknown> {
+  async invoke(event: unknown, options: InvokeOptions = {}): Promise<unknown> {
     const fault = this.options.faults?.functionFault(this.options.name);
     const { name } = this.options;
     if (fault === "throttle") throw new FunctionError("TooManyRequestsException", "Rate Exceeded. (injected fault)", name, "service");
     if (fault === "throw") throw new FunctionError("InjectedFault", `The handler of ${name} failed (injected fault)`, name);
     for (let attempt = 0; ; attempt++) {
       const source = options.source ?? "request";
-      const env = await this.acquire(source);
+      const env = await this.acquire(source, options);
       try {
         if (fault === "timeout") return await this.timeOut(env);
         return await this.run(env, event, fault === "crash" ? (this.options.faults?.crashDelayMs() ?? 0) : undefined);
@@ -167,6 +187,8 @@ export class FunctionHost {
   /** Stops every environment, waiting for in-flight invocations to end first. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Invocations waiting for a slot end now ("is stopping"), not when a slot frees.
+    this.account.wakeAll();
     while (this.environments.some((e) => e.busy)) await new Promise((r) => setTimeout(r, 20));
     await Promise.all(this.environments.map((e) => this.kill(e)));
     this.environments.length = 0;
@@ -178,32 +200,48 @@ export class FunctionHost {
     return oldest;
   }
 
-  private async acquire(source: InvocationSource): Promise<Environment> {
+  private async acquire(source: InvocationSource, options: InvokeOptions): Promise<Environment> {
     const since = Date.now();
+    const { signal } = options;
+    const taken: { env?: Environment | Promise<Environment> } = {};
+    const attempt = (): boolean => this.stopped || !!signal?.aborted || (taken.env = this.take(source, options)) !== undefined;
     for (;;) {
       if (this.stopped) throw new FunctionError("ServiceUnavailable", `function ${this.options.name} is stopping`, this.options.name);
-      const idle = this.environments.find((e) => !e.busy && !e.dead);
-      // A new environment only below the function's own limit, and one at a time: a start costs a
-      // synchronous fork on the cloud's event loop and a few hundred ms of CPU, while a busy
-      // environment is usually free again in tens of ms. A burst then waits for the first warm
-      // environment instead of starting one per request (which, on 2 cores, made every start slower).
-      const mayStart = this.environments.length < (this.options.concurrency ?? 1) && this.starting === 0;
-      // The warm environment first; either takes one of the account's slots (given back in
-      // invoke's finally).
-      const accountFull = !this.account.hasRoom(source);
-      if ((idle || mayStart) && !accountFull) {
-        this.account.begin(source);
-        if (idle) {
-          idle.busy = true;
-          return idle;
-        }
-        if (this.account.tryAddEnvironment()) return this.startEnvironment(source);
-        this.account.end(source, false);
-      }
+      if (signal?.aborted) throw new FunctionError("ServiceUnavailable", `the invocation of ${this.options.name} was abandoned before it started`, this.options.name, "service");
+      if (attempt()) return taken.env!;
       // Waiting for the account is bounded for a request (throttled, as on AWS); waiting for the
-      // function's own limit or its starting environment is not (as before).
-      await this.account.wait(source, this.options.name, since, accountFull);
+      // function's own limit or its starting environment is not. The account hands a freed slot to
+      // the first waiter in its order that can take it (`attempt`).
+      await this.account.wait(source, this.options.name, since, !this.account.hasRoom(source), { age: options.age, attempt, signal });
+      if (taken.env) return taken.env;
     }
+  }
+
+  /**
+   * Takes an environment for one invocation now, or nothing: the warm environment first, else a new
+   * one below the function's own limit; either takes one of the account's slots (given back in
+   * invoke's finally). Synchronous: the account calls it when it hands out a slot.
+   */
+  private take(source: InvocationSource, options: InvokeOptions): Environment | Promise<Environment> | undefined {
+    const idle = this.environments.find((e) => !e.busy && !e.dead);
+    // A new environment only below the function's own limit, and one at a time: a start costs a
+    // synchronous fork on the cloud's event loop and a few hundred ms of CPU, while a busy
+    // environment is usually free again in tens of ms. A burst then waits for the first warm
+    // environment instead of starting one per request (which, on 2 cores, made every start slower).
+    const mayStart = this.environments.length < (this.options.concurrency ?? 1) && this.starting === 0;
+    if (!(idle || mayStart) || !this.account.hasRoom(source)) return undefined;
+    this.account.begin(source);
+    if (idle) {
+      idle.busy = true;
+      options.onStart?.();
+      return idle;
+    }
+    if (!this.account.tryAddEnvironment()) {
+      this.account.end(source, false);
+      return undefined;
+    }
+    options.onStart?.();
+    return this.startEnvironment(source);
   }
 
   /** A new environment, busy, once it is ready; its account slot is given back if it fails to start. */

@@ -20,6 +20,12 @@ export interface CompiledDefinition {
   engine: AslEngine;
   /** Task state name → Resource; names are unique across a whole definition (ASL rule). */
   taskResources: Map<string, string>;
+  /**
+   * Task state name → its `TimeoutSeconds`, for the Tasks whose timeout the runner keeps (the
+   * engine's timer would start when the Task is dispatched; the runner's starts when the handler
+   * says the work began: `TaskContext.startClock`).
+   */
+  taskTimeouts: Map<string, number>;
   retryableStates: string[];
   waitStates: string[];
 }
@@ -37,6 +43,7 @@ export function compileDefinition(text: string): CompiledDefinition {
     throw new StepFunctionsApiError("InvalidDefinition", `Invalid State Machine Definition: ${verdict.errorsText("; ")}`);
   }
   const taskResources = new Map<string, string>();
+  const taskTimeouts = new Map<string, number>();
   const retryableStates: string[] = [];
   const waitStates: string[] = [];
   const engineDefinition = structuredClone(parsed);
@@ -46,7 +53,10 @@ export function compileDefinition(text: string): CompiledDefinition {
     }
     if (state.Type === "Task" && typeof state.Resource === "string") {
       taskResources.set(name, state.Resource);
-      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_TIMEOUT_SECONDS;
+      if (typeof state.TimeoutSeconds === "number") taskTimeouts.set(name, state.TimeoutSeconds);
+      // The engine's own timer only for TimeoutSecondsPath (read from the input); otherwise the
+      // runner times the Task (taskTimeouts), or nothing does (no TimeoutSeconds: as long as the execution).
+      if (state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_TIMEOUT_SECONDS;
     }
     if (Array.isArray(state.Retry)) retryableStates.push(name);
     if (state.Type === "Wait") waitStates.push(name);
@@ -57,7 +67,7 @@ export function compileDefinition(text: string): CompiledDefinition {
   try {
     // Already validated above with the newer asl-validator; the engine bundles an older one.
     const engine = new AslEngine(engineDefinition as never, { validationOptions: { noValidate: true } });
-    return { engine, taskResources, retryableStates, waitStates };
+    return { engine, taskResources, taskTimeouts, retryableStates, waitStates };
   } catch (error) {
     throw new StepFunctionsApiError("InvalidDefinition", `Invalid State Machine Definition: ${String(error)}`);
   }

@@ -15,7 +15,7 @@ import type { TimingOverrides } from "./runner";
 import { ExecutionStore, describe } from "./store";
 import type { ExecutionDescription } from "./store";
 import { TaskHandlers } from "./task-handlers";
-import type { TaskHandler, TaskResolver } from "./task-handlers";
+import type { TaskHandler, TaskHandlerOptions, TaskResolver } from "./task-handlers";
 import { parseJsonBody } from "./wire";
 import type { Body } from "./wire";
 
@@ -113,10 +113,11 @@ export class StepFunctionsEmulator {
    * @param resource - An exact Resource ARN, a pattern with `*` wildcards
    *   (`arn:aws:lambda:*:*:function:*`), or a RegExp.
    * @param handler - Runs the Task; see {@link TaskHandler}.
+   * @param options - See {@link TaskHandlerOptions}. @default the Task's clock starts at dispatch
    * @returns A function that removes this registration.
    */
-  registerTaskHandler(resource: string | RegExp, handler: TaskHandler): () => void {
-    return this.tasks.register(resource, handler);
+  registerTaskHandler(resource: string | RegExp, handler: TaskHandler, options?: TaskHandlerOptions): () => void {
+    return this.tasks.register(resource, handler, options);
   }
 
   /**

@@ -4,6 +4,7 @@
  * execution: the engine matches `Retry`/`Catch` `ErrorEquals` against their `name`, and an
  * execution that fails reports that name and message as its `error` and `cause`.
  */
+import { StateMachine as AslEngine } from "aws-local-stepfunctions";
 import type { ExecutionStatus } from "./store";
 
 /** A Step Functions API error: `__type` and HTTP status of the AWS JSON protocol. */
@@ -48,4 +49,29 @@ export function asStatesError(thrown: unknown): Error {
  */
 export function runtimeError(message: string): Error {
   return Object.assign(new Error(message), { name: "States.Runtime", isRetryable: false, isCatchable: false });
+}
+
+let statesTimeoutClass: Promise<new () => Error> | undefined;
+
+/**
+ * A Task's `States.Timeout`, as the engine makes it. The engine tells a Task's timeout from its
+ * other failures by class, not name (`States.TaskFailed` in `ErrorEquals` matches every Task error
+ * except a timeout) and does not export that class, so the first call learns it from the engine:
+ * one run of a one-state machine whose Task times out after 1 ms.
+ * @throws Error when the engine no longer fails such a run with `States.Timeout` (an upgrade changed it).
+ */
+export async function statesTimeoutError(): Promise<Error> {
+  statesTimeoutClass ??= (async () => {
+    const definition = { StartAt: "Probe", States: { Probe: { Type: "Task", Resource: "arn:aws:states:::probe", TimeoutSeconds: 0.001, End: true } } };
+    const probe = new AslEngine(definition as never, { validationOptions: { noValidate: true } });
+    const neverSettles = (): Promise<never> => new Promise<never>(() => undefined);
+    try {
+      await probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: neverSettles } } }).result;
+    } catch (error) {
+      const cause = error instanceof Error ? error.cause : undefined;
+      if (cause instanceof Error && cause.name === "States.Timeout") return cause.constructor as new () => Error;
+    }
+    throw new Error("aws-local-stepfunctions did not fail a timed-out Task with States.Timeout: the local Task timeout needs its error class");
+  })();
+  return new (await statesTimeoutClass)();
 }

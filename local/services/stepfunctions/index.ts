@@ -30,4 +30,4 @@ export { StepFunctionsApiError } from "./errors";
 export type { TimingOverrides } from "./runner";
 export type { ExecutionDescription, ExecutionStatus } from "./store";
 export { NO_TASK_HANDLER, TaskFailedError } from "./task-handlers";
-export type { ExecutionContextObject, TaskContext, TaskHandler, TaskResolver } from "./task-handlers";
+export type { ExecutionContextObject, TaskContext, TaskHandler, TaskHandlerOptions, TaskResolver } from "./task-handlers";

@@ -5,7 +5,7 @@
  *
  * Node 22 has `Promise.withResolvers` (the engine needs it), so no polyfill is installed here.
  */
-import { asStatesError, classifyFailure } from "./errors";
+import { asStatesError, classifyFailure, statesTimeoutError } from "./errors";
 import { recordEngineEvents, recordExecutionClosed, taskEventRecorder } from "./history";
 import type { ExecutionRecord, ExecutionStatus, ExecutionStore, MachineRecord } from "./store";
 import type { TaskContext, TaskHandlers } from "./task-handlers";
@@ -67,7 +67,7 @@ export class ExecutionRunner {
       [...machine.taskResources].map(([stateName, resource]) => [
         stateName,
         (taskInput: unknown) =>
-          this.runTask(execution, resource, taskInput, {
+          this.runTask(execution, resource, taskInput, machine.taskTimeouts.get(stateName), {
             resource,
             stateName,
             executionArn: arn,
@@ -118,25 +118,66 @@ export class ExecutionRunner {
     recordExecutionClosed(execution, status, execution.stopDate);
   }
 
-  private async runTask(execution: ExecutionRecord, resource: string, input: unknown, context: TaskContext): Promise<unknown> {
+  /**
+   * Runs one Task with its handler, within its `TimeoutSeconds` (counted from when the handler
+   * starts the clock: `TaskContext.startClock`), and records its events.
+   */
+  private async runTask(execution: ExecutionRecord, resource: string, input: unknown, timeoutSeconds: number | undefined, context: Omit<TaskContext, "startClock">): Promise<unknown> {
     // Let the engine's event stream (StateEntered) be recorded before this Task's own events: the
     // engine calls us in the same tick it queues that event.
     await new Promise((resolve) => setImmediate(resolve));
     const record = taskEventRecorder(execution, resource);
     record("TaskScheduled", "taskScheduledEventDetails", { region: this.region, parameters: JSON.stringify(input ?? null) });
     record("TaskStarted", "taskStartedEventDetails", {});
+    const clock = taskClock(timeoutSeconds);
     try {
-      // A handler that never settles must not outlive a stopped execution: the engine keeps the
-      // Task's timeout timer armed until the Task settles.
-      const output = await raceAbort(this.tasks.dispatch(resource, input, context), context.signal);
+      // A handler that never settles must not outlive a stopped execution: raceAbort.
+      const output = await raceAbort(Promise.race([this.tasks.dispatch(resource, input, { ...context, startClock: clock.start }), clock.expired]), context.signal);
       record("TaskSucceeded", "taskSucceededEventDetails", { output: JSON.stringify(output ?? null) });
       return output ?? null;
     } catch (thrown) {
       const error = asStatesError(thrown);
-      record("TaskFailed", "taskFailedEventDetails", { error: error.name, cause: error.message });
+      if (thrown === clock.error) record("TaskTimedOut", "taskTimedOutEventDetails", { error: error.name, cause: error.message });
+      else record("TaskFailed", "taskFailedEventDetails", { error: error.name, cause: error.message });
       throw error;
+    } finally {
+      clock.stop();
     }
   }
+}
+
+/** Longest timer Node arms (2^31-1 ms, about 24.8 days); a longer one would fire at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A Task's `TimeoutSeconds`: `expired` rejects with the engine's `States.Timeout` once `start` was
+ * called and the time has passed. No timeout (or one past Node's longest timer): never.
+ */
+function taskClock(timeoutSeconds: number | undefined): { start: () => void; stop: () => void; expired: Promise<never>; error?: Error } {
+  let timer: NodeJS.Timeout | undefined;
+  let started = false;
+  let stopped = false;
+  let reject: (error: Error) => void = () => undefined;
+  const expired = new Promise<never>((_, rejectExpired) => (reject = rejectExpired));
+  const clock = {
+    expired,
+    error: undefined as Error | undefined,
+    start: (): void => {
+      if (started || stopped || timeoutSeconds === undefined || timeoutSeconds * 1000 > LONGEST_TIMER_MS) return;
+      started = true;
+      timer = setTimeout(() => {
+        void statesTimeoutError().then((error) => {
+          clock.error = error;
+          reject(error);
+        });
+      }, timeoutSeconds * 1000);
+    },
+    stop: (): void => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+  return clock;
 }
 
 /** Settles with the task, or rejects once the execution is aborted (at once when it already is). */

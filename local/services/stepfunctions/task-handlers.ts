@@ -29,6 +29,23 @@ export interface TaskContext {
   readonly contextObject: ExecutionContextObject;
   /** Aborted when the execution is stopped (StopExecution or emulator shutdown). */
   readonly signal: AbortSignal;
+  /**
+   * Starts the Task's `TimeoutSeconds` clock (once; later calls do nothing). The emulator starts it
+   * as it dispatches the Task, unless the handler was registered with `startsClock: true` (see
+   * {@link TaskHandlerOptions}): then the handler calls this when the work begins.
+   */
+  readonly startClock: () => void;
+}
+
+/** How a registered handler runs its Tasks. */
+export interface TaskHandlerOptions {
+  /**
+   * The handler calls `context.startClock()` itself when the Task's work begins, rather than the
+   * clock starting at dispatch: a Lambda invocation that first waits for a slot of the local
+   * account, a wait that stands in for AWS's throttle-and-retry (each retry is a fresh attempt
+   * with its own timeout), not for time spent running. @default false
+   */
+  startsClock?: boolean;
 }
 
 /**
@@ -69,11 +86,12 @@ export class TaskFailedError extends Error {
 interface TaskHandlerEntry {
   matches(resource: string): boolean;
   handler: TaskHandler;
+  startsClock: boolean;
 }
 
 /** The registered handlers of one emulator, and its fallback. */
 export class TaskHandlers {
-  private readonly exactHandlers = new Map<string, TaskHandler>();
+  private readonly exactHandlers = new Map<string, TaskHandlerEntry>();
   private readonly patternHandlers: TaskHandlerEntry[] = [];
 
   /** @param resolveTask - Asked for Tasks no registered handler matches. */
@@ -86,17 +104,20 @@ export class TaskHandlers {
    * @param resource - An exact Resource ARN, a pattern with `*` wildcards
    *   (`arn:aws:lambda:*:*:function:*`), or a RegExp.
    * @param handler - Runs the Task; see {@link TaskHandler}.
+   * @param options - See {@link TaskHandlerOptions}. @default the clock starts at dispatch
    * @returns A function that removes this registration.
    */
-  register(resource: string | RegExp, handler: TaskHandler): () => void {
+  register(resource: string | RegExp, handler: TaskHandler, options: TaskHandlerOptions = {}): () => void {
+    const startsClock = options.startsClock ?? false;
     if (typeof resource === "string" && !resource.includes("*")) {
-      this.exactHandlers.set(resource, handler);
+      const entry: TaskHandlerEntry = { matches: (r) => r === resource, handler, startsClock };
+      this.exactHandlers.set(resource, entry);
       return () => {
-        if (this.exactHandlers.get(resource) === handler) this.exactHandlers.delete(resource);
+        if (this.exactHandlers.get(resource) === entry) this.exactHandlers.delete(resource);
       };
     }
     const pattern = typeof resource === "string" ? globToRegExp(resource) : resource;
-    const entry: TaskHandlerEntry = { matches: (r) => pattern.test(r), handler };
+    const entry: TaskHandlerEntry = { matches: (r) => pattern.test(r), handler, startsClock };
     this.patternHandlers.unshift(entry);
     return () => {
       const index = this.patternHandlers.indexOf(entry);
@@ -109,8 +130,9 @@ export class TaskHandlers {
    * @throws A `States.Runtime` error (neither retried nor caught) when nothing handles the resource.
    */
   async dispatch(resource: string, input: unknown, context: TaskContext): Promise<unknown> {
-    const handler = this.exactHandlers.get(resource) ?? this.patternHandlers.find((h) => h.matches(resource))?.handler;
-    if (handler) return handler(input, context);
+    const entry = this.exactHandlers.get(resource) ?? this.patternHandlers.find((h) => h.matches(resource));
+    if (!entry?.startsClock) context.startClock();
+    if (entry) return entry.handler(input, context);
     if (this.resolveTask) {
       const result = await this.resolveTask(resource, input, context);
       if (result !== NO_TASK_HANDLER) return result;

@@ -100,16 +100,103 @@ describe("AccountConcurrency", () => {
     expect(account.snapshot()).toMatchObject({ inFlight: 3, fromEventSources: 1, waiting: 0 });
   });
 
-  it("wakes the starved poller before the Tasks waiting beside it take the freed slot", async () => {
+  it("hands the freed slot to the starved poller, not to the Task waiting before it", async () => {
     const account = new AccountConcurrency({ limit: 4 });
     for (let i = 0; i < 4; i++) account.begin("workflow");
     const events: string[] = [];
-    const task = account.wait("workflow", "fn-t", Date.now()).then(() => events.push(`task woke, room ${account.hasRoom("workflow")}`));
-    const poller = account.roomFor("event-source", 5000).then((room) => events.push(`poller woke, room ${room}`));
+    const task = account.wait("workflow", "fn-t", Date.now()).then(() => events.push(`task served, room ${account.hasRoom("workflow")}`));
+    const poller = account.roomFor("event-source", 5000).then((room) => events.push(`poller served, room ${room}`));
     account.end("workflow");
-    await Promise.all([task, poller]);
-    // Tasks wake first (they rank with requests), but the freed slot is the poller's.
-    expect(events).toEqual(["task woke, room false", "poller woke, room true"]);
+    await poller;
+    // The Task waits first and ranks before event sources, but the freed slot is the poller's share.
+    expect(events).toEqual(["poller served, room true"]);
+    expect(account.snapshot()).toMatchObject({ waiting: 1 });
+    account.begin("event-source"); // the poller's invocation takes it
+    account.end("workflow"); // with its share held, the next slot is the Task's
+    await task;
+    expect(events).toEqual(["poller served, room true", "task served, room true"]);
+  });
+
+  /** Waits for a slot as `source` aged `age`, taking it when served; records who was served in `served`. */
+  function waitTaking(account: AccountConcurrency, served: string[], name: string, source: "request" | "workflow" | "event-source", age: number): Promise<void> {
+    const attempt = () => account.hasRoom(source) && (account.begin(source), served.push(name), true);
+    return account.wait(source, name, Date.now(), true, { age, attempt });
+  }
+
+  it("serves the oldest work first: a Task of an older execution before newer ones and before a later request", async () => {
+    const account = new AccountConcurrency({ limit: 1 });
+    account.begin("workflow");
+    const served: string[] = [];
+    const now = Date.now();
+    const waits = [
+      waitTaking(account, served, "task of the execution started 1 s ago", "workflow", now - 1000),
+      waitTaking(account, served, "request arriving now", "request", now),
+      waitTaking(account, served, "task of the execution started 5 s ago", "workflow", now - 5000),
+      waitTaking(account, served, "event source, oldest of all", "event-source", now - 60_000),
+      waitTaking(account, served, "task of the execution started 3 s ago", "workflow", now - 3000),
+    ];
+    for (let i = 0; i < 5; i++) {
+      account.end("workflow"); // frees the one slot; `served` shows who took it
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(waits);
+    expect(served).toEqual([
+      "task of the execution started 5 s ago",
+      "task of the execution started 3 s ago",
+      "task of the execution started 1 s ago",
+      "request arriving now",
+      "event source, oldest of all",
+    ]);
+  });
+
+  it("hands one freed slot to one waiter: the others are not woken (thousands of Tasks woken per slot cost more than the work)", async () => {
+    const account = new AccountConcurrency({ limit: 2 });
+    account.begin("workflow");
+    account.begin("workflow");
+    let attempts = 0;
+    const served: number[] = [];
+    const waits = Array.from({ length: 100 }, (_, i) =>
+      account.wait("workflow", "fn", Date.now(), true, {
+        age: i,
+        attempt: () => (attempts++, account.hasRoom("workflow") && (account.begin("workflow"), served.push(i), true)),
+      }),
+    );
+    account.end("workflow");
+    await waits[0];
+    expect(served).toEqual([0]);
+    expect(attempts).toBe(1); // the first waiter took it; the account was full again, nobody else was asked
+    expect(account.snapshot()).toMatchObject({ inFlight: 2, waiting: 99 });
+    account.wakeAll();
+    await Promise.all(waits);
+  });
+
+  it("drops a waiter whose signal aborts (a stopped execution's Task), and a host refuses the abandoned invocation", async () => {
+    const account = new AccountConcurrency({ limit: 1 });
+    const a = host("fn-abandon", account);
+    const long = a.invoke({ ms: 500 });
+    const controller = new AbortController();
+    const abandoned = a.invoke({}, { source: "workflow", signal: controller.signal }).catch((error: unknown) => error);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(account.snapshot()).toMatchObject({ waiting: 1 });
+    controller.abort();
+    expect(account.snapshot()).toMatchObject({ waiting: 0 });
+    expect(await abandoned).toMatchObject({ errorType: "ServiceUnavailable", message: "the invocation of fn-abandon was abandoned before it started" });
+    await long;
+    expect(account.snapshot()).toMatchObject({ inFlight: 0 });
+  });
+
+  it("calls onStart when the invocation has its slot, not while it waits for one", async () => {
+    const account = new AccountConcurrency({ limit: 1 });
+    const a = host("fn-onstart", account);
+    await a.invoke({}); // warm
+    const long = a.invoke({ ms: 400 });
+    let startedAt = 0;
+    const queuedAt = Date.now();
+    const waited = a.invoke({}, { source: "workflow", onStart: () => (startedAt = Date.now()) });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(startedAt).toBe(0);
+    await Promise.all([long, waited]);
+    expect(startedAt - queuedAt).toBeGreaterThanOrEqual(250);
   });
 
   it("reclaims the least recently used idle environment when the environments are at their bound", async () => {

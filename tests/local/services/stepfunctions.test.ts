@@ -328,3 +328,67 @@ describe("a Task of an aborted execution", () => {
     }
   });
 });
+
+describe("a Task's TimeoutSeconds", () => {
+  /** One Task of 1 s; a timeout is caught (and, as on AWS, not retried by a States.TaskFailed retrier). */
+  const timedDefinition = (resource: string) => ({
+    StartAt: "Slow",
+    States: {
+      Slow: {
+        Type: "Task",
+        Resource: resource,
+        TimeoutSeconds: 1,
+        Retry: [{ ErrorEquals: ["States.TaskFailed"], MaxAttempts: 2 }],
+        Catch: [{ ErrorEquals: ["States.Timeout"], ResultPath: "$.error", Next: "TimedOut" }],
+        End: true,
+      },
+      TimedOut: { Type: "Pass", End: true },
+    },
+  });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function runTimed(name: string, resource: string, input: { waitMs: number; runMs: number }) {
+    const created = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(timedDefinition(resource)), roleArn }));
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: created.stateMachineArn, input: JSON.stringify(input) }));
+    const ended = await waitForEnd(executionArn ?? "");
+    const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+    return { output: JSON.parse(ended.output ?? "null") as Record<string, unknown>, taskEvents: (events ?? []).map((e) => e.type).filter((t) => t?.startsWith("Task") && !t.startsWith("TaskState")) };
+  }
+
+  it("counts from dispatch by default, from startClock for a handler that starts its own clock (a Lambda waiting for a local slot)", async () => {
+    let dispatchCalls = 0;
+    emulator.registerTaskHandler("arn:aws:states:::test:clock-at-dispatch", async (input) => {
+      dispatchCalls += 1;
+      const { waitMs, runMs } = input as { waitMs: number; runMs: number };
+      await sleep(waitMs + runMs);
+      return { ran: true };
+    });
+    emulator.registerTaskHandler(
+      "arn:aws:states:::test:own-clock",
+      async (input, context) => {
+        const { waitMs, runMs } = input as { waitMs: number; runMs: number };
+        await sleep(waitMs); // waiting for a slot: not the Task's run time
+        context.startClock();
+        context.startClock(); // a second call changes nothing
+        await sleep(runMs);
+        return { ran: true };
+      },
+      { startsClock: true },
+    );
+    const [atDispatch, ownClock, ownClockTooSlow] = await Promise.all([
+      runTimed("clock-at-dispatch", "arn:aws:states:::test:clock-at-dispatch", { waitMs: 1200, runMs: 200 }),
+      runTimed("own-clock", "arn:aws:states:::test:own-clock", { waitMs: 1200, runMs: 200 }),
+      runTimed("own-clock-too-slow", "arn:aws:states:::test:own-clock", { waitMs: 0, runMs: 1500 }),
+    ]);
+    // 1.4 s from dispatch: timed out, caught as States.Timeout, and not retried (one attempt).
+    expect(atDispatch.output).toMatchObject({ error: { Error: "States.Timeout" } });
+    expect(atDispatch.taskEvents).toEqual(["TaskScheduled", "TaskStarted", "TaskTimedOut"]);
+    expect(dispatchCalls).toBe(1);
+    // 0.2 s from its own start: succeeded.
+    expect(ownClock.output).toEqual({ ran: true });
+    expect(ownClock.taskEvents).toEqual(["TaskScheduled", "TaskStarted", "TaskSucceeded"]);
+    // 1.5 s from its own start: timed out.
+    expect(ownClockTooSlow.output).toMatchObject({ error: { Error: "States.Timeout" } });
+    expect(ownClockTooSlow.taskEvents).toEqual(["TaskScheduled", "TaskStarted", "TaskTimedOut"]);
+  });
+});
