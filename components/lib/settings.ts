@@ -64,7 +64,11 @@ export const StackSettingsSchema = z.object({
     .min(1)
     .refine((types) => new Set(types).size === types.length, "must not repeat a type")
     .default([...TRANSACTION_TYPES]),
-  /** Receives before a message moves to its dead-letter queue. */
+  /**
+   * Receives before a failing message is dead-lettered: on this receive the bus's consumers
+   * dead-letter it themselves with its reason (their queues' redrive policies allow 3 more, as a
+   * backstop); the fulfillment queue's redrive policy moves it after this many.
+   */
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   /** Messages per Lambda batch from a FIFO queue (SQS FIFO allows at most 10). */
   batchSize: z.number().int().min(1).max(10).default(10),

@@ -155,7 +155,9 @@ const attributes = (type: string, customer: string): Record<string, MessageAttri
 
 /** A payment whose body is not JSON: dead-lettered as `validation`, found by the marker in its body. */
 function notJson(customer: string, runId: string, i: number): { entry: BusMessage; marker: string } {
-  const marker = `soak-${runId}-not-json-${i}`;
+  // Fixed width: the check finds a dead letter by the marker in its body, and "…-not-json-2" was
+  // found in the body of "…-not-json-20" (45 of 200 malformed messages counted as missing).
+  const marker = `soak-${runId}-not-json-${String(i).padStart(6, "0")}`;
   return { marker, entry: { Message: `{ this is not JSON: ${marker}`, MessageGroupId: customer, MessageDeduplicationId: randomUUID(), MessageAttributes: attributes("payment", customer) } };
 }
 
