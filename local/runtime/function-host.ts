@@ -56,15 +56,9 @@ export interface FunctionHostOptions {
 
 /** How one invocation is made: {@link FunctionHost.invoke}. */
 export interface InvokeOptions {
-  /**
-   * Who waits on it (`account-concurrency.ts`): a caller (`request`) is throttled when the account
-   * stays full; a Step Functions Task (`workflow`) and an event source wait. @default "request"
-   */
+  /** Who waits on it (`account-concurrency.ts`): a caller (`request`) is throttled when the account stays full; a Step Functions Task (`workflow`) and an event source wait. @default "request" */
   source?: InvocationSource;
-  /**
-   * When the work it belongs to began (ms since the epoch): waiters for the account's slots are
-   * served oldest first. A Task passes its execution's start time. @default when `invoke` is called
-   */
+  /** When its work began (ms since the epoch; a Task passes its execution's start): the account serves the oldest first. @default when `invoke` is called */
   age?: number;
   /**
    * Called when the invocation has its slot and environment, after any wait for them: a Task's
