@@ -293,7 +293,7 @@ export class AccountConcurrency {
         "service",
       );
     }
-    await this.untilServed(source, remaining, { age: since, ...options });
+    await this.untilServed(source, remaining, { ...options, age: options.age ?? since });
   }
 
   /**

@@ -9,9 +9,9 @@ import { StepFunctionsApiError } from "./errors";
 import { isObject, parsePayload } from "./wire";
 
 /**
- * Longest Task timeout the engine can honour. The engine defaults every Task to 60 s, while AWS
- * lets a Task without `TimeoutSeconds` run as long as the execution; the engine arms a
- * `setTimeout`, which fires at once past 2^31-1 ms, so "unbounded" becomes about 24.8 days.
+ * Longest Task timeout a Node timer can arm (the engine's and the runner's): `setTimeout` fires at
+ * once past 2^31-1 ms, so "unbounded" is about 24.8 days. The engine defaults every Task to 60 s,
+ * while AWS lets a Task without `TimeoutSeconds` run as long as the execution.
  */
 const UNBOUNDED_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -53,7 +53,8 @@ export function compileDefinition(text: string): CompiledDefinition {
     }
     if (state.Type === "Task" && typeof state.Resource === "string") {
       taskResources.set(name, state.Resource);
-      if (typeof state.TimeoutSeconds === "number") taskTimeouts.set(name, state.TimeoutSeconds);
+      // Past what a timer can arm, a timeout is as good as none.
+      if (typeof state.TimeoutSeconds === "number" && state.TimeoutSeconds <= UNBOUNDED_TASK_TIMEOUT_SECONDS) taskTimeouts.set(name, state.TimeoutSeconds);
       // The engine's own timer only for TimeoutSecondsPath (read from the input); otherwise the
       // runner times the Task (taskTimeouts), or nothing does (no TimeoutSeconds: as long as the execution).
       if (state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_TIMEOUT_SECONDS;

@@ -146,16 +146,13 @@ export class ExecutionRunner {
   }
 }
 
-/** Longest timer Node arms (2^31-1 ms, about 24.8 days); a longer one would fire at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * A Task's `TimeoutSeconds`: `expired` rejects with the engine's `States.Timeout` once `start` was
- * called and the time has passed. No timeout (or one past Node's longest timer): never.
+ * called and the time has passed; with no timeout, never (definition.ts leaves out timeouts past
+ * what a Node timer can arm).
  */
 function taskClock(timeoutSeconds: number | undefined): { start: () => void; stop: () => void; expired: Promise<never>; error?: Error } {
   let timer: NodeJS.Timeout | undefined;
-  let started = false;
   let stopped = false;
   let reject: (error: Error) => void = () => undefined;
   const expired = new Promise<never>((_, rejectExpired) => (reject = rejectExpired));
@@ -163,8 +160,7 @@ function taskClock(timeoutSeconds: number | undefined): { start: () => void; sto
     expired,
     error: undefined as Error | undefined,
     start: (): void => {
-      if (started || stopped || timeoutSeconds === undefined || timeoutSeconds * 1000 > LONGEST_TIMER_MS) return;
-      started = true;
+      if (timer || stopped || timeoutSeconds === undefined) return;
       timer = setTimeout(() => {
         void statesTimeoutError().then((error) => {
           clock.error = error;

@@ -19,6 +19,7 @@ import { toPublishRequest } from "../../../functions/transactions/publisher";
 import type { FunctionHost } from "../../../local/runtime/function-host";
 import type { BatchOutcome } from "../../../local/runtime/sqs-poller";
 import { deployProgram } from "../../support/local-program";
+import { sqsRecord } from "../../support/sqs-stub";
 import type { DeployedProgram } from "../../support/local-program";
 
 const MAX_RECEIVE = 3;
@@ -53,25 +54,15 @@ afterAll(async () => {
   await program?.stop();
 });
 
+/** A record of the bus's shape: grouped by customer, with the transaction_type attribute SNS delivers. */
 function record(body: unknown, options: { group?: string; receiveCount?: number } = {}): SQSRecord {
   const tx = body as { customer_id?: string; transaction_type?: string };
   return {
-    messageId: randomUUID(),
-    receiptHandle: randomUUID(),
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: "TEST",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      MessageGroupId: options.group ?? tx.customer_id ?? "group",
-      MessageDeduplicationId: randomUUID(),
-    } as SQSRecord["attributes"],
-    messageAttributes: {
-      transaction_type: { dataType: "String", stringValue: tx.transaction_type ?? "unknown", stringListValues: [], binaryListValues: [] },
-    },
-    md5OfBody: "",
-    eventSource: "aws:sqs",
+    ...sqsRecord(randomUUID(), body, {
+      receiveCount: options.receiveCount,
+      group: options.group ?? tx.customer_id ?? "group",
+      attributes: { transaction_type: { dataType: "String", stringValue: tx.transaction_type ?? "unknown", stringListValues: [], binaryListValues: [] } },
+    }),
     eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:source.fifo",
     awsRegion: region,
   };
