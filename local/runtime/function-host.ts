@@ -258,6 +258,9 @@ export class FunctionHost {
       throw error;
     } finally {
       this.starting -= 1;
+      // The next environment may start now: waiters held back only by "one start at a time" are
+      // asked again (otherwise a burst would scale up only as fast as invocations end).
+      this.account.changed();
     }
     return env;
   }

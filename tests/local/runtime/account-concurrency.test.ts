@@ -16,10 +16,16 @@ const hosts: FunctionHost[] = [];
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "account-concurrency-"));
-  // Sleeps `event.ms`, then answers its pid and what it was started with.
+  // Sleeps `event.ms`, or until the file `event.until` exists, then answers its pid and what it was
+  // started with.
   fs.writeFileSync(
     path.join(dir, "index.js"),
-    `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms ?? 0)); return { pid: process.pid, execArgv: process.execArgv }; };`,
+    `const fs = require("node:fs");
+exports.handler = async (event) => {
+  await new Promise((r) => setTimeout(r, event.ms ?? 0));
+  while (event.until && !fs.existsSync(event.until)) await new Promise((r) => setTimeout(r, 10));
+  return { pid: process.pid, execArgv: process.execArgv };
+};`,
   );
 });
 
@@ -48,8 +54,9 @@ describe("AccountConcurrency", () => {
     const a = host("fn-a", account);
     const b = host("fn-b", account);
     await b.invoke({}); // b has a warm environment
-    const long = a.invoke({ ms: 1500 });
-    await new Promise((r) => setTimeout(r, 200));
+    const release = path.join(dir, "release-long");
+    const long = a.invoke({ until: release });
+    expect(account.snapshot()).toMatchObject({ inFlight: 1 });
     const started = Date.now();
     const refused = await b.invoke({}).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(FunctionError);
@@ -57,7 +64,11 @@ describe("AccountConcurrency", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(account.snapshot()).toMatchObject({ limit: 1, inFlight: 1, throttled: 1 });
     // A Step Functions Task and an event source wait their turn instead.
-    const [task, waited] = await Promise.all([b.invoke({}, { source: "workflow" }), b.invoke({}, { source: "event-source" })]);
+    const queued = Promise.all([b.invoke({}, { source: "workflow" }), b.invoke({}, { source: "event-source" })]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(account.snapshot()).toMatchObject({ inFlight: 1, waiting: 2, throttled: 1 });
+    fs.writeFileSync(release, "");
+    const [task, waited] = await queued;
     expect(task).toMatchObject({ pid: expect.any(Number) });
     expect(waited).toMatchObject({ pid: expect.any(Number) });
     await long;
@@ -68,13 +79,30 @@ describe("AccountConcurrency", () => {
     const account = new AccountConcurrency({ limit: 4, requestWaitMs: 300 });
     const poller = host("fn-p", account);
     const api = host("fn-q", account);
+    // The backlog's invocations hold their slots until the test releases them (a file it writes).
+    const release = path.join(dir, "release-backlog");
     // Environments start one at a time: wait until the backlog holds every slot it may.
-    const backlog = Array.from({ length: 5 }, () => poller.invoke({ ms: 3000 }, { source: "event-source" }));
-    for (let waited = 0; account.snapshot().fromEventSources < 3 && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const backlog = Array.from({ length: 5 }, () => poller.invoke({ until: release }, { source: "event-source" }));
+    for (let waited = 0; account.snapshot().fromEventSources < 3 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     expect(account.snapshot()).toMatchObject({ reservedForRequests: 1, fromEventSources: 3, inFlight: 3 });
     await expect(api.invoke({})).resolves.toMatchObject({ pid: expect.any(Number) });
+    expect(account.snapshot()).toMatchObject({ fromEventSources: 3, waiting: 2 });
+    fs.writeFileSync(release, "");
     await Promise.all(backlog);
   }, 60_000);
+
+  it("scales a function up while its first environments are busy: each start that ends lets the next begin", async () => {
+    const account = new AccountConcurrency({ limit: 4 });
+    const busy = host("fn-burst", account);
+    const release = path.join(dir, "release-burst");
+    const burst = Array.from({ length: 3 }, () => busy.invoke({ until: release }, { source: "workflow" }));
+    // None of the three can end before the release: the second and third environments start only
+    // because the end of each start asks the waiters again.
+    for (let waited = 0; account.snapshot().environments < 3 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(account.snapshot()).toMatchObject({ environments: 3, inFlight: 3, waiting: 0 });
+    fs.writeFileSync(release, "");
+    expect(new Set((await Promise.all(burst)).map((r) => (r as { pid: number }).pid)).size).toBe(3);
+  });
 
   it("never starves event sources: while a poller waits, Step Functions Tasks leave it its quarter", async () => {
     const account = new AccountConcurrency({ limit: 4 });
