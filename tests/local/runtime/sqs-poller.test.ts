@@ -171,7 +171,7 @@ describe("concurrency", () => {
         inFlight++;
         max = Math.max(max, inFlight);
         await waitUntil(`${expected} batches in flight`, () => max >= expected, 3_000).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 150));
+        await new Promise((r) => setTimeout(r, 50));
         inFlight--;
         return { batchItemFailures: [] };
       },
