@@ -33,7 +33,7 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   // The issue's scope (issue 14, docs/testing.md "What is mutated"): the handlers, the typed-function
   // runtime with the modules its behaviour is made of, redaction, and the local cloud's runtime
-  // (poller, function host, the account concurrency they share). Left out, because they are not
+  // (poller, function host and its environments, the account concurrency they share). Left out, because they are not
   // that code and each would only add run time: schemas and definitions (declarations, checked
   // whole by the schema, fuzz and infrastructure tests), functions/lib/telemetry/ (span export,
   // tested by its own suite), functions/lib/aws/ (SDK client construction), zod-mini.ts (a
@@ -47,7 +47,7 @@ export default {
     "!functions/**/schemas.ts",
     "!functions/transactions/publisher.ts",
     "functions/lib/{define,sqs-handler,task-handler,api-handler,observability,links,parameters,cors,validation-issues,metrics}.ts",
-    "local/runtime/{sqs-poller,function-host,function-host-errors,account-concurrency}.ts",
+    "local/runtime/{sqs-poller,function-host,function-host-errors,account-concurrency,lambda-environment}.ts",
   ],
   plugins: ["@stryker-mutator/*", "./tests/support/stryker-ignore-logging.mjs"],
   // Log lines' wording is not behaviour the tests pin (tests/support/stryker-ignore-logging.mjs).

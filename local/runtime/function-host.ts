@@ -20,6 +20,7 @@ import type { FunctionFaultKind } from "../faults/spec";
 import { AccountConcurrency } from "./account-concurrency";
 import type { InvocationSource } from "./account-concurrency";
 import { FunctionError } from "./function-host-errors";
+import { environmentExecArgv, exitMessage, lambdaEnvironment } from "./lambda-environment";
 
 export { FunctionError } from "./function-host-errors";
 export type { InvocationSource } from "./account-concurrency";
@@ -52,6 +53,12 @@ export interface FunctionHostOptions {
    * @default none: no faults
    */
   faults?: { functionFault(functionName: string): FunctionFaultKind | undefined; crashDelayMs(): number };
+  /**
+   * Profiles every environment with V8's CPU profiler, one `.cpuprofile` per environment written
+   * here when it is stopped (`lambda-environment.ts`): where an invocation's time goes.
+   * @default `LOCAL_FUNCTION_CPU_PROFILE_DIR` from the cloud's environment; unset: no profiling
+   */
+  cpuProfileDir?: string;
 }
 
 /** How one invocation is made: {@link FunctionHost.invoke}. */
@@ -88,47 +95,12 @@ class EnvironmentGone extends Error {}
 /** How many times an invocation is moved to a fresh environment because its own died before it started. */
 const MAX_ENVIRONMENT_RETRIES = 2;
 
-/** Lambda's message for a runtime that exited: `exit status 1`, `signal: killed`. */
-function exitMessage(code: number | null, signal: NodeJS.Signals | null): string {
-  return `Runtime exited with error: ${signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal.toLowerCase().replace(/^sig/, "")}` : `exit status ${code}`}`;
-}
-
 const WORKER = path.join(__dirname, "function-worker.cjs");
-
-/**
- * An environment's variables: the function's own, then what Lambda's Node.js runtime sets
- * (reserved names win, as on Lambda). `AWS_LAMBDA_INITIALIZATION_TYPE=on-demand` is what
- * Powertools' cold-start detection needs (`cold_start: true` on an environment's first invocation).
- */
-export function lambdaEnvironment(options: FunctionHostOptions, environmentNumber = 1): Record<string, string> {
-  const arn = options.arn ?? `arn:aws:lambda:local:000000000000:function:${options.name}`;
-  const arnRegion = arn.split(":")[3];
-  const region = options.environment.AWS_REGION ?? (arnRegion && arnRegion !== "local" ? arnRegion : undefined);
-  const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
-  return {
-    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
-    LANG: "en_US.UTF-8",
-    TZ: ":UTC",
-    ...options.environment,
-    ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: options.environment.AWS_DEFAULT_REGION ?? region } : {}),
-    LOCAL_FUNCTION_BUNDLE: path.join(options.bundleDir, "index.js"),
-    LOCAL_FUNCTION_ARN: arn,
-    AWS_LAMBDA_FUNCTION_NAME: options.name,
-    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-    AWS_LAMBDA_FUNCTION_TIMEOUT: String(options.timeoutSeconds ?? 30),
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb ?? 256),
-    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]local-${environmentNumber}`,
-    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
-    LAMBDA_TASK_ROOT: options.bundleDir,
-    _HANDLER: "index.handler",
-  };
-}
 
 export class FunctionHost {
   private readonly environments: Environment[] = [];
   private stopped = false;
+  private readonly cpuProfileDir: string | undefined;
   /** Environments starting now (at most one: see acquire). */
   private starting = 0;
   /** Where waiting invocations wait: the account's pool, or one of this host's own. */
@@ -137,6 +109,7 @@ export class FunctionHost {
   coldStarts = 0;
 
   constructor(readonly options: FunctionHostOptions) {
+    this.cpuProfileDir = options.cpuProfileDir ?? process.env.LOCAL_FUNCTION_CPU_PROFILE_DIR;
     this.account = options.account ?? new AccountConcurrency({ limit: Number.MAX_SAFE_INTEGER });
     this.account.register({
       oldestIdleSince: () => this.oldestIdle()?.idleSince,
@@ -276,12 +249,10 @@ export class FunctionHost {
       this.account.removeEnvironment();
     };
     try {
-      // execArgv: [] — the worker and the bundles are plain JavaScript: an environment must not
-      // inherit the cloud's own `--import tsx` (which doubled its start: 0.22 s → 0.38–0.59 s) or
-      // any profiling flag it was started with.
+      // Never the cloud's own execArgv (its `tsx` loader): environmentExecArgv says why.
       child = fork(WORKER, [], {
         execPath: process.execPath,
-        execArgv: [],
+        execArgv: environmentExecArgv(this.cpuProfileDir),
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         env: lambdaEnvironment(options, this.coldStarts),
       });
@@ -394,7 +365,11 @@ export class FunctionHost {
     if (env.child.exitCode !== null || env.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       env.child.once("exit", () => resolve());
-      env.child.kill("SIGTERM");
+      if (!this.cpuProfileDir || !env.child.connected) return void env.child.kill("SIGTERM");
+      // A profiled environment exits on its own when disconnected, writing its profile (a signal
+      // would lose it); one stuck in its handler is signalled after a grace period.
+      env.child.disconnect();
+      setTimeout(() => env.child.exitCode === null && env.child.signalCode === null && env.child.kill("SIGTERM"), 2000).unref();
     });
   }
 }

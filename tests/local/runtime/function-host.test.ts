@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FunctionHost, lambdaEnvironment } from "../../../local/runtime/function-host";
+import { FunctionHost } from "../../../local/runtime/function-host";
+import { lambdaEnvironment } from "../../../local/runtime/lambda-environment";
 
 const ROOT = path.resolve(__dirname, "../../..");
 let dir: string;
@@ -106,5 +107,27 @@ describe("FunctionHost", () => {
     const env = lambdaEnvironment({ name: "f", bundleDir: dir, environment: {}, arn: "arn:aws:lambda:eu-west-1:000000000000:function:f" });
     expect(env).toMatchObject({ AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-1" });
     expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {} }).AWS_REGION).toBeUndefined();
+  });
+});
+
+describe("profiling an environment (cpuProfileDir, LOCAL_FUNCTION_CPU_PROFILE_DIR)", () => {
+  it("writes one V8 CPU profile per environment when the host stops it, and none without the option", async () => {
+    const profiles = fs.mkdtempSync(path.join(os.tmpdir(), "function-host-profiles-"));
+    try {
+      const profiled = new FunctionHost({ name: "profiled-fn", bundleDir: dir, environment: {}, cpuProfileDir: profiles, onLog: () => undefined });
+      await profiled.invoke({});
+      await profiled.stop();
+      const written = fs.readdirSync(profiles);
+      expect(written).toEqual([expect.stringMatching(/\.cpuprofile$/)]);
+      const profile = JSON.parse(fs.readFileSync(path.join(profiles, written[0]!), "utf8")) as { nodes: { callFrame: { url: string } }[] };
+      // The bundle's own code is in it: the profile covers the environment's invocations.
+      expect(profile.nodes.some((n) => n.callFrame.url.endsWith(path.join(dir, "index.js")))).toBe(true);
+      const plain = new FunctionHost({ name: "plain-fn", bundleDir: dir, environment: {}, onLog: () => undefined });
+      await plain.invoke({});
+      await plain.stop();
+      expect(fs.readdirSync(profiles)).toHaveLength(1);
+    } finally {
+      fs.rmSync(profiles, { recursive: true, force: true });
+    }
   });
 });
