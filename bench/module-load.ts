@@ -66,10 +66,35 @@ function nodeAsync(script: string, environment: Record<string, string>): Promise
   });
 }
 
-interface CpuProfile {
-  nodes: { id: number; callFrame: { url: string; functionName: string; lineNumber: number; columnNumber: number }; children?: number[] }[];
+/** A V8 CPU profile (`--cpu-prof`'s `.cpuprofile`), the parts read here. */
+export interface CpuProfile {
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
+}
+type CallFrame = { url: string; functionName: string; lineNumber: number; columnNumber: number };
+
+/**
+ * Self time (ms) per package of the samples `counts` accepts: a frame in the bundle is mapped
+ * through its source map (`<bundleFile>.map`) to the package it came from, anything else (Node's
+ * own code, parsing, compiling, the garbage collector) is {@link NODE_INTERNALS}.
+ */
+export function selfTimeByPackage(profile: CpuProfile, bundleFile: string, counts: (id: number, frame: CallFrame | undefined) => boolean): Map<string, number> {
+  const map = new SourceMap(JSON.parse(fs.readFileSync(`${bundleFile}.map`, "utf8")) as never);
+  const bundleUrl = `file://${bundleFile}`;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)?.callFrame;
+    if (!counts(id, frame)) return;
+    let owner = NODE_INTERNALS;
+    if (frame?.url === bundleUrl) {
+      const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
+      owner = entry.originalSource ? packageOf(entry.originalSource) : OWN_CODE;
+    }
+    self.set(owner, (self.get(owner) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return self;
 }
 
 /**
@@ -85,8 +110,6 @@ function profileLoad(bundleFile: string, environment: Record<string, string>): M
     const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) return new Map();
     const profile = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as CpuProfile;
-    const map = new SourceMap(JSON.parse(fs.readFileSync(`${bundleFile}.map`, "utf8")) as never);
-    const bundleUrl = `file://${bundleFile}`;
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
@@ -94,18 +117,7 @@ function profileLoad(bundleFile: string, environment: Record<string, string>): M
       for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) if (byId.get(at)?.callFrame.url === "[eval]") return true;
       return false;
     };
-    const self = new Map<string, number>();
-    profile.samples.forEach((id, i) => {
-      const frame = byId.get(id)?.callFrame;
-      const gc = frame?.functionName === "(garbage collector)";
-      if (!gc && !underEval(id)) return;
-      let owner = NODE_INTERNALS;
-      if (frame?.url === bundleUrl) {
-        const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
-        owner = entry.originalSource ? packageOf(entry.originalSource) : OWN_CODE;
-      }
-      self.set(owner, (self.get(owner) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-    });
+    const self = selfTimeByPackage(profile, bundleFile, (id, frame) => frame?.functionName === "(garbage collector)" || underEval(id));
     return self;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
