@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { awsClientConfig } from "../../../local/emulators";
 import { startSnsSqs } from "../../../local/emulators/sns-sqs";
 import type { SnsSqsEmulator } from "../../../local/emulators/sns-sqs";
@@ -275,6 +275,28 @@ describe("partial batch responses and visibility", () => {
 });
 
 describe("errors of SQS itself", () => {
+  it("without onError, an error is written to stderr naming the queue", async () => {
+    const printed = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    let failed = false;
+    const scripted = {
+      send: async () => {
+        if (!failed) {
+          failed = true;
+          throw new Error("throttled");
+        }
+        return new Promise((r) => setTimeout(() => r({ Messages: [] }), 20));
+      },
+    } as unknown as SQSClient;
+    const poller = startSqsPoller({ queueUrl: "http://127.0.0.1:1/q", eventSourceArn: "arn:aws:sqs:us-east-2:1:q", sqsClient: scripted, host: { invoke: ok }, maximumConcurrency: 1 });
+    try {
+      await waitUntil("the error printed", () => printed.mock.calls.length > 0);
+      expect(printed.mock.calls).toEqual([["[poller http://127.0.0.1:1/q]", "throttled"]]);
+    } finally {
+      await poller.stop();
+      printed.mockRestore();
+    }
+  });
+
   it("a failed receive is reported and polling goes on after a pause", async () => {
     const q = await queue();
     await sendAll(q.url, ["after-error"]);
@@ -317,8 +339,19 @@ describe("errors of SQS itself", () => {
     const errors: unknown[] = [];
     const outcomes: BatchOutcome[] = [];
     const answers = [
-      { Messages: [{ MessageId: "m-1", ReceiptHandle: "rh-1", Body: "d", Attributes: {}, MessageAttributes: {} }] },
-      { Successful: [], Failed: [{ Id: "0", SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: "handle rh-1 is invalid" }] },
+      {
+        Messages: [
+          { MessageId: "m-1", ReceiptHandle: "rh-1", Body: "d", Attributes: {}, MessageAttributes: {} },
+          { MessageId: "m-2", ReceiptHandle: "rh-2", Body: "e", Attributes: {}, MessageAttributes: {} },
+        ],
+      },
+      {
+        Successful: [],
+        Failed: [
+          { Id: "0", SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: "handle rh-1 is invalid" },
+          { Id: "1", SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: "handle rh-2 is invalid" },
+        ],
+      },
     ];
     const scripted = {
       send: async (command: { constructor: { name: string } }) => {
@@ -329,8 +362,8 @@ describe("errors of SQS itself", () => {
     const poller = startSqsPoller({ queueUrl: q.url, eventSourceArn: q.arn, sqsClient: scripted, host: { invoke: ok }, maximumConcurrency: 1, onBatch: (o) => outcomes.push(o), onError: (e) => errors.push(e) });
     await waitUntil("the batch", () => outcomes.length === 1);
     await poller.stop();
-    expect(errors.map(String)).toEqual(["Error: could not delete 1 processed message(s): handle rh-1 is invalid"]);
-    expect(outcomes).toEqual([{ received: 1, deleted: 1, failed: 0, error: undefined }]);
+    expect(errors.map(String)).toEqual(["Error: could not delete 2 processed message(s): handle rh-1 is invalid; handle rh-2 is invalid"]);
+    expect(outcomes).toEqual([{ received: 2, deleted: 2, failed: 0, error: undefined }]);
   });
 
   it("a delete call that throws is reported and the batch still counts", async () => {
@@ -432,7 +465,7 @@ describe("toRecord", () => {
         blob: { DataType: "Binary", BinaryValue: Uint8Array.from([1, 2, 3]) },
       },
     };
-    expect(toRecord(message, { eventSourceArn: "arn:aws:sqs:us-east-2:1:q", region: "us-east-2" })).toEqual({
+    expect(toRecord(message, { eventSourceArn: "arn:aws:sqs:us-east-2:1:q", region: "us-east-2" })).toStrictEqual({
       messageId: "id-1",
       receiptHandle: "rh-1",
       body: '{"a":1}',
