@@ -23,7 +23,7 @@ const reportDir = process.env.MUTATION_REPORT_DIR ?? "reports/mutation";
 export default {
   packageManager: "npm",
   testRunner: "vitest",
-  vitest: { configFile: "vitest.mutation.config.mts", related: true, pool: "forks" },
+  vitest: { configFile: process.env.MUTATION_VITEST_CONFIG ?? "vitest.mutation.config.mts", related: true, pool: "forks" },
   checkers: ["typescript"],
   // The checker's program is the mutated code and what it imports (tsconfig.mutation.json): against
   // the whole program (Pulumi components, tests, scripts) the checker held 2.7 GB, used a core for

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountConcurrency, defaultAccountConcurrency, parseAccountConcurrency } from "../../../local/runtime/account-concurrency";
 import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
 
@@ -29,8 +29,12 @@ exports.handler = async (event) => {
   );
 });
 
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
+// Each test's hosts stop when it ends, not all at the end: their environments' exits then count as
+// that test's (mutation testing's per-test coverage), and no test inherits another's processes.
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
