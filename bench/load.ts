@@ -107,10 +107,11 @@ const ROOT = path.resolve(__dirname, "..");
  * @param args - extra command-line arguments, e.g. `["--config", "maxConcurrency=5"]`.
  * @param timeoutMs - how long the cloud may take to be ready. @default 180000
  * @param root - the checkout whose `local/main.ts` runs (another worktree, to compare commits under the same load). @default this one
+ * @param nodeArgs - Node options for the cloud's process, e.g. `["--cpu-prof"]` (which `NODE_OPTIONS` refuses). @default none
  */
-export async function startCloudProcess(args: string[], timeoutMs = 180_000, root = ROOT): Promise<CloudProcess> {
+export async function startCloudProcess(args: string[], timeoutMs = 180_000, root = ROOT, nodeArgs: string[] = []): Promise<CloudProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cloud-"));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "local", "main.ts"), "--stack", "dev", ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, "local", "main.ts"), "--stack", "dev", ...args], {
     cwd: root,
     env: { ...process.env, LOCAL_CLOUD_DIR: dir },
     stdio: ["ignore", "ignore", "pipe"],

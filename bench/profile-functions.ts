@@ -1,37 +1,92 @@
 /**
  * `tsx bench/profile-functions.ts [--orders <n>] [--customers <n>] [--payments <n>] [--keep <dir>]`:
- * where the CPU of the order path and of the bus goes, in the function environments and in the local
- * cloud's own process. Starts a cloud as `npm run bench -- --latency` does, with every function
- * environment under V8's CPU profiler (`LOCAL_FUNCTION_CPU_PROFILE_DIR`) and the cloud's process
- * too (`NODE_OPTIONS=--cpu-prof`); places `--orders` orders one at a time, 400 ms apart (so one
- * order's workflow seldom overlaps the next POST), then publishes a bank
- * setup and `--payments` payments for each of `--customers` customers and waits for their ledgers;
- * stops the cloud (each profile is written as its process exits) and prints, per function, its CPU
- * by package (through the bundle's source map) and per event, and the cloud's CPU by module.
- * Figures are of this machine as it is: run it with nothing else running.
+ * what one order and one bus transaction cost in CPU, and where it goes, in the function
+ * environments and in the local cloud's own process. Starts a cloud as `npm run bench -- --latency`
+ * does, with every function environment under V8's CPU profiler (`LOCAL_FUNCTION_CPU_PROFILE_DIR`)
+ * and the cloud's process too (`--cpu-prof`); warms every function up; then, in two timed phases,
+ * places `--orders` orders one at a time, 400 ms apart, and publishes a bank setup and `--payments`
+ * payments for each of `--customers` customers and waits for their ledgers. It stops the cloud (each
+ * profile is written as its process exits) and prints, for each phase, the CPU every process spent
+ * in it (samples placed on the machine's monotonic clock, which the profiles and this process
+ * share), per order or per transaction, by package (a bundle's frames through its source map) or by
+ * the cloud's own module. DynamoDB's thread (dynalite, started without the cloud's Node options) is
+ * not profiled. Figures are of this machine as it is: run it with nothing else running.
  */
 import * as fs from "node:fs";
+import { SourceMap } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { publishTransactions, transactionsFor, untilLedgersComplete } from "./bus";
 import { api, BENCH_CLOUD_ARGS, warmUp } from "./latency";
 import { startCloudProcess } from "./load";
-import { NODE_INTERNALS, packageOf, selfTimeByPackage } from "./module-load";
+import { OWN_CODE, packageOf } from "./module-load";
 import type { CpuProfile } from "./module-load";
 
 const ROOT = path.resolve(__dirname, "..");
 const BUILD = path.join(ROOT, ".build", "functions");
 
-/** Self time of one profile outside `(idle)`, by owner, and the profile's wall time (ms). */
-interface ProfileShare {
-  file: string;
-  busyMs: number;
-  wallMs: number;
-  byOwner: Map<string, number>;
+/** A stretch of the run, on the monotonic clock in µs (`process.hrtime`, the profiles' clock). */
+interface Phase {
+  name: string;
+  from: number;
+  to: number;
+  /** Orders or transactions in it. */
+  events: number;
 }
 
-const isIdle = (frame: { functionName: string } | undefined) => frame?.functionName === "(idle)";
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** A profile's samples with their time (µs, monotonic) and the frame each sampled. */
+function timedSamples(profile: CpuProfile & { startTime: number }): { at: number; ms: number; frame: CpuProfile["nodes"][number]["callFrame"] | undefined }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let at = profile.startTime;
+  return profile.samples.map((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    return { at, ms: delta / 1000, frame: byId.get(id)?.callFrame };
+  });
+}
+
+/** Who a frame's time belongs to, outside a function's bundle: V8 and Node's own parts. */
+function runtimeOwner(frame: { url: string; functionName: string } | undefined): string {
+  if (!frame || frame.functionName === "(program)") return "(V8: compile, native)";
+  if (frame.functionName === "(garbage collector)") return "(garbage collector)";
+  if (frame.url.startsWith("node:")) return `node:${frame.url.slice(5).split("/")[0]}`;
+  if (frame.url.endsWith("function-worker.cjs")) return "(local runtime's worker)";
+  if (frame.url === "") return "(V8 builtins: JSON, RegExp, …)";
+  return "(other)";
+}
+
+/** CPU (ms) by owner of `profile`'s samples in `phase`, outside `(idle)`; `ownerOf` names a frame's owner. */
+function phaseShare(samples: ReturnType<typeof timedSamples>, phase: Phase, ownerOf: (frame: CpuProfile["nodes"][number]["callFrame"] | undefined) => string): Map<string, number> {
+  const byOwner = new Map<string, number>();
+  for (const { at, ms, frame } of samples) {
+    if (at < phase.from || at > phase.to || frame?.functionName === "(idle)") continue;
+    const owner = ownerOf(frame);
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + ms);
+  }
+  return byOwner;
+}
+
+/** Owner of a function environment's frame: the bundle's package (through its source map), or the runtime's part. */
+function functionOwner(bundle: string): (frame: { url: string; functionName: string; lineNumber: number; columnNumber: number } | undefined) => string {
+  const map = new SourceMap(JSON.parse(fs.readFileSync(`${bundle}.map`, "utf8")) as never);
+  const url = `file://${bundle}`;
+  return (frame) => {
+    if (frame?.url !== url) return runtimeOwner(frame);
+    const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
+    return entry.originalSource ? packageOf(entry.originalSource) : OWN_CODE;
+  };
+}
+
+/** Owner of a cloud frame: an npm package, the repository folder of its own code (`local/services`), or the runtime's part. */
+function cloudOwner(frame: { url: string; functionName: string } | undefined): string {
+  const url = frame?.url.replace(/^file:\/\//, "") ?? "";
+  if (url.includes("node_modules/")) return packageOf(url);
+  if (url.startsWith(ROOT)) return path.relative(ROOT, path.dirname(url));
+  return runtimeOwner(frame);
+}
 
 /** The function bundle a function environment's profile ran (the `index.js` under .build/functions its frames point to). */
 function bundleOf(profile: CpuProfile): string | undefined {
@@ -40,47 +95,23 @@ function bundleOf(profile: CpuProfile): string | undefined {
   return url?.slice("file://".length);
 }
 
-function functionShare(file: string, profile: CpuProfile, bundle: string): ProfileShare {
-  const byOwner = selfTimeByPackage(profile, bundle, (_id, frame) => !isIdle(frame));
-  return { file, busyMs: sum(byOwner), wallMs: sum(profile.timeDeltas) / 1000, byOwner };
+function total(byOwner: Map<string, number>): number {
+  let sum = 0;
+  for (const ms of byOwner.values()) sum += ms;
+  return sum;
 }
 
-/** The cloud's profile by module: an npm package, or the repository folder (`local/services`) of its own code. */
-function cloudShare(file: string, profile: CpuProfile): ProfileShare {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const byOwner = new Map<string, number>();
-  profile.samples.forEach((id, i) => {
-    const frame = byId.get(id)?.callFrame;
-    if (isIdle(frame)) return;
-    const url = frame?.url.replace(/^file:\/\//, "") ?? "";
-    let owner = NODE_INTERNALS;
-    if (url.includes("node_modules/")) owner = packageOf(url);
-    else if (url.startsWith(ROOT)) owner = path.relative(ROOT, path.dirname(url));
-    else if (url.startsWith("node:")) owner = `node:${url.slice(5).split("/")[0]}`;
-    byOwner.set(owner, (byOwner.get(owner) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
-  return { file, busyMs: sum(byOwner), wallMs: sum(profile.timeDeltas) / 1000, byOwner };
-}
-
-function sum(values: Map<string, number> | number[]): number {
-  let total = 0;
-  for (const v of values.values()) total += v;
-  return total;
-}
-
-function merge(shares: ProfileShare[]): Map<string, number> {
-  const merged = new Map<string, number>();
-  for (const share of shares) for (const [owner, ms] of share.byOwner) merged.set(owner, (merged.get(owner) ?? 0) + ms);
-  return merged;
+function add(into: Map<string, number>, from: Map<string, number>): void {
+  for (const [owner, ms] of from) into.set(owner, (into.get(owner) ?? 0) + ms);
 }
 
 /** `owner share%` for the largest owners, the rest summed. */
-function top(byOwner: Map<string, number>, count = 8): string {
-  const total = sum(byOwner);
+function top(byOwner: Map<string, number>, count: number): string {
+  const sum = total(byOwner);
   const sorted = [...byOwner].sort((a, b) => b[1] - a[1]);
-  const shown = sorted.slice(0, count).map(([owner, ms]) => `${owner} ${((100 * ms) / total).toFixed(0)}%`);
+  const shown = sorted.slice(0, count).map(([owner, ms]) => `${owner} ${((100 * ms) / sum).toFixed(0)}%`);
   const rest = sorted.slice(count).reduce((n, [, ms]) => n + ms, 0);
-  return [...shown, ...(rest > 0 ? [`others ${((100 * rest) / total).toFixed(0)}%`] : [])].join(", ");
+  return [...shown, ...(rest > 0 ? [`others ${((100 * rest) / sum).toFixed(0)}%`] : [])].join(", ");
 }
 
 function positiveInteger(name: string, value: string | undefined): number {
@@ -88,6 +119,8 @@ function positiveInteger(name: string, value: string | undefined): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
   return n;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -102,60 +135,69 @@ async function main(): Promise<void> {
   fs.mkdirSync(functionsDir, { recursive: true });
   fs.mkdirSync(cloudDir, { recursive: true });
   process.env.LOCAL_FUNCTION_CPU_PROFILE_DIR = functionsDir;
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${cloudDir}`.trim();
-  const cloud = await startCloudProcess(BENCH_CLOUD_ARGS);
-  delete process.env.NODE_OPTIONS;
+  const cloud = await startCloudProcess(BENCH_CLOUD_ARGS, undefined, undefined, ["--cpu-prof", "--cpu-prof-dir", cloudDir]);
+  const phases: Phase[] = [];
   try {
     const orders = api(cloud.outputs);
     await warmUp(cloud, orders);
-    const started = performance.now();
+    const warmBus = transactionsFor(1, 1);
+    await publishTransactions(cloud.outputs, warmBus.transactions);
+    await untilLedgersComplete(cloud.outputs, warmBus.customers, 1, 120_000);
+    await sleep(1000);
+
+    let from = nowUs();
     for (let i = 0; i < orderCount; i++) {
       await orders.post(i);
-      await new Promise((r) => setTimeout(r, 400));
+      await sleep(400);
     }
-    console.log(`${orderCount} orders placed one at a time in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    await sleep(3000); // the last orders' workflows finish inside the phase
+    phases.push({ name: "orders, one at a time", from, to: nowUs(), events: orderCount });
+    console.log(`${orderCount} orders placed one at a time in ${((nowUs() - from) / 1e6).toFixed(1)} s`);
+
     const { customers, transactions } = transactionsFor(customerCount, paymentsEach);
-    const busStarted = performance.now();
+    from = nowUs();
     await publishTransactions(cloud.outputs, transactions);
     await untilLedgersComplete(cloud.outputs, customers, paymentsEach, 600_000);
-    console.log(`${transactions.length} transactions through the bus in ${((performance.now() - busStarted) / 1000).toFixed(1)} s`);
+    phases.push({ name: "bus transactions", from, to: nowUs(), events: transactions.length });
+    console.log(`${transactions.length} transactions through the bus in ${((nowUs() - from) / 1e6).toFixed(1)} s (${(transactions.length / ((nowUs() - from) / 1e6)).toFixed(1)} tx/s)`);
   } finally {
     await cloud.stop();
   }
 
-  const byFunction = new Map<string, ProfileShare[]>();
-  for (const file of fs.readdirSync(functionsDir).filter((f) => f.endsWith(".cpuprofile"))) {
-    const profile = JSON.parse(fs.readFileSync(path.join(functionsDir, file), "utf8")) as CpuProfile;
+  type Loaded = { name: string; samples: ReturnType<typeof timedSamples>; ownerOf: (frame: CpuProfile["nodes"][number]["callFrame"] | undefined) => string };
+  const read = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile & { startTime: number };
+  const environments: Loaded[] = fs.readdirSync(functionsDir).flatMap((file) => {
+    const profile = read(path.join(functionsDir, file));
     const bundle = bundleOf(profile);
-    if (!bundle) continue;
-    const name = path.basename(path.dirname(bundle));
-    byFunction.set(name, [...(byFunction.get(name) ?? []), functionShare(file, profile, bundle)]);
-  }
-  // Events each function handled: one POST per order (and the warm-up's), validate and store once per
-  // order; the bus: one setup per customer and `paymentsEach` payments each.
-  const events: Record<string, number> = {
-    "orders-api": orderCount + 1,
-    "orders-validate": orderCount + 1,
-    "orders-store": orderCount + 1,
-    "bank-account-setup": customerCount,
-    "payment-processing": customerCount * paymentsEach,
-  };
-  console.log("\nfunction environments (CPU outside idle; module load included):");
-  for (const [name, shares] of [...byFunction].sort()) {
-    const busy = shares.reduce((n, s) => n + s.busyMs, 0);
-    const perEvent = events[name] ? `, ${(busy / events[name]).toFixed(1)} ms per event (${events[name]})` : "";
-    console.log(`  ${name}: ${shares.length} environment(s), ${busy.toFixed(0)} ms CPU${perEvent}`);
-    console.log(`    ${top(merge(shares))}`);
-  }
-  const cloudShares = fs
-    .readdirSync(cloudDir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => cloudShare(f, JSON.parse(fs.readFileSync(path.join(cloudDir, f), "utf8")) as CpuProfile))
-    .sort((a, b) => b.busyMs - a.busyMs);
-  console.log("\nthe local cloud's process and threads (CPU outside idle):");
-  for (const share of cloudShares) {
-    console.log(`  ${share.file}: ${share.busyMs.toFixed(0)} ms CPU of ${share.wallMs.toFixed(0)} ms (${((100 * share.busyMs) / share.wallMs).toFixed(0)}% busy)`);
-    console.log(`    ${top(share.byOwner, 12)}`);
+    return bundle ? [{ name: path.basename(path.dirname(bundle)), samples: timedSamples(profile), ownerOf: functionOwner(bundle) }] : [];
+  });
+  const cloudThreads: Loaded[] = fs.readdirSync(cloudDir).map((file, i) => ({ name: `cloud thread ${i + 1}`, samples: timedSamples(read(path.join(cloudDir, file))), ownerOf: cloudOwner }));
+
+  for (const phase of phases) {
+    const seconds = (phase.to - phase.from) / 1e6;
+    console.log(`\n${phase.name}: ${phase.events} in ${seconds.toFixed(1)} s`);
+    let allMs = 0;
+    const lines: string[] = [];
+    for (const group of [environments, cloudThreads]) {
+      const byName = new Map<string, { environments: number; byOwner: Map<string, number> }>();
+      for (const loaded of group) {
+        const share = phaseShare(loaded.samples, phase, loaded.ownerOf);
+        if (total(share) === 0) continue;
+        const entry = byName.get(loaded.name) ?? { environments: 0, byOwner: new Map() };
+        entry.environments += 1;
+        add(entry.byOwner, share);
+        byName.set(loaded.name, entry);
+      }
+      for (const [name, { environments: count, byOwner }] of [...byName].sort((a, b) => total(b[1].byOwner) - total(a[1].byOwner))) {
+        const ms = total(byOwner);
+        allMs += ms;
+        const processes = group === environments ? ` (${count} environment${count === 1 ? "" : "s"})` : "";
+        lines.push(`  ${name}${processes}: ${ms.toFixed(0)} ms CPU, ${(ms / phase.events).toFixed(1)} ms per ${phase.name.startsWith("orders") ? "order" : "transaction"}, ${((100 * ms) / (seconds * 1000)).toFixed(0)}% of a core`);
+        lines.push(`      ${top(byOwner, group === environments ? 7 : 12)}`);
+      }
+    }
+    console.log(`  every process together: ${allMs.toFixed(0)} ms CPU, ${(allMs / phase.events).toFixed(1)} ms per event: at most ${((os.availableParallelism() * 1000 * phase.events) / allMs).toFixed(0)} a second on ${os.availableParallelism()} cores`);
+    for (const line of lines) console.log(line);
   }
   if (values.keep) console.log(`\nprofiles kept in ${dir}`);
   else fs.rmSync(dir, { recursive: true, force: true });
