@@ -40,19 +40,27 @@ describe("FunctionHost: how an invocation ends", () => {
     const logs: string[] = [];
     const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });
     const h = host(logs, { timeoutSeconds: 1, account });
-    // A quick invocation first: its own timer (armed 1 s before the hanging one's) must be disarmed
-    // by its result, or it would kill the environment under the next invocation.
+    // A quick invocation first: its own timer must be disarmed by its result, or it would kill the
+    // environment under the next invocation. 300 ms apart, so that such a timer would fire well
+    // before the next invocation's own (and the kill take effect first).
     const { pid } = await invoke(h);
+    await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
     const hanging = outcome(invoke(h, { until: bundles.file("never") }));
     // A Task waits for the one slot; it may start only once the timed-out environment is gone (the
-    // account has room for one environment, and that one is still exiting when the slot frees).
-    let previousAliveAtStart: boolean | undefined;
-    const waiting = invoke(h, {}, { source: "workflow", onStart: () => (previousAliveAtStart = isAlive(pid)) });
-    expect(await hanging).toMatchObject({ errorType: "Sandbox.Timedout", message: "Task timed out after 1.00 seconds", functionName: "lc-fn" });
+    // account has room for one environment, and that one is still exiting when the slot frees),
+    // and only once: never on the dying environment (onStart would be called for each try).
+    const previousAliveAtStarts: boolean[] = [];
+    const waiting = invoke(h, {}, { source: "workflow", onStart: () => void previousAliveAtStarts.push(isAlive(pid)) });
+    // 10 s: the timeout is 1 s; a timer that never fires fails here rather than at the test's timeout.
+    expect(await within(hanging, 10_000, "the hanging invocation")).toMatchObject({
+      errorType: "Sandbox.Timedout",
+      message: "Task timed out after 1.00 seconds",
+      functionName: "lc-fn",
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     const next = await within(waiting, 10_000, "the waiting invocation");
-    expect(previousAliveAtStart).toBe(false);
+    expect(previousAliveAtStarts).toEqual([false]);
     expect(isAlive(pid)).toBe(false);
     expect(next.pid).not.toBe(pid);
     expect(h.coldStarts).toBe(2);
@@ -118,6 +126,9 @@ describe("FunctionHost: how an invocation ends", () => {
     await waitFor(() => account.snapshot().environments === 0, "the environments' room back");
     expect(account.snapshot()).toMatchObject({ inFlight: 0, environments: 0 });
     expect(idleDeaths(logs)).toEqual([]);
+    // An init error without a message still says what failed.
+    const bare = host([], { bundleDir: bundles.brokenBare });
+    expect(await outcome(bare.invoke({}))).toMatchObject({ errorType: "Runtime.ImportModuleError", message: "init failed" });
   });
 
   it("an environment that cannot be forked fails the invocation and gives its slot and room back", async () => {
@@ -192,7 +203,8 @@ describe("FunctionHost: injected faults (local/faults)", () => {
     const h = faulty(logs, account);
     fault = "crash";
     crashDelayMs = 0;
-    expect(await outcome(invoke(h, { until: bundles.file("never") }))).toMatchObject({ errorType: "Runtime.ExitError", message: "Runtime exited with error: signal: killed" });
+    const crashed = within(outcome(invoke(h, { until: bundles.file("never") })), 10_000, "the crashing invocation");
+    expect(await crashed).toMatchObject({ errorType: "Runtime.ExitError", message: "Runtime exited with error: signal: killed" });
     expect(account.snapshot()).toMatchObject({ inFlight: 0, environments: 0 });
     // A crash due long after the handler ends: the result stands (the kill is due in 60 s; stop() ends the environment first).
     crashDelayMs = 60_000;

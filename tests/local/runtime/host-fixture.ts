@@ -54,6 +54,11 @@ exports.handler = async (event, context) => {
 /** Its init throws: the worker reports `init-error` and exits 1. */
 const BROKEN = `throw new Error("init boom");`;
 
+/** Its init throws an error without a message (nothing to report but that init failed). */
+const BROKEN_BARE = `const error = new Error("bare");
+Object.defineProperty(error, "message", { value: undefined });
+throw error;`;
+
 /**
  * Loads, says ready, and exits (status 1) when an invocation arrives, before the worker's own
  * listener (registered after the bundle loads) can say it started: the invocation never reached it.
@@ -65,6 +70,7 @@ export interface Bundles {
   dir: string;
   main: string;
   broken: string;
+  brokenBare: string;
   vanishing: string;
   /** A fresh path in the temp dir (for a mark or release file). */
   file(name: string): string;
@@ -73,7 +79,7 @@ export interface Bundles {
 
 export function writeBundles(prefix: string): Bundles {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const bundles: Record<string, string> = { main: MAIN, broken: BROKEN, vanishing: VANISHING };
+  const bundles: Record<string, string> = { main: MAIN, broken: BROKEN, brokenBare: BROKEN_BARE, vanishing: VANISHING };
   for (const [name, code] of Object.entries(bundles)) {
     fs.mkdirSync(path.join(dir, name));
     fs.writeFileSync(path.join(dir, name, "index.js"), code);
@@ -83,6 +89,7 @@ export function writeBundles(prefix: string): Bundles {
     dir,
     main: path.join(dir, "main"),
     broken: path.join(dir, "broken"),
+    brokenBare: path.join(dir, "brokenBare"),
     vanishing: path.join(dir, "vanishing"),
     file: (name) => path.join(dir, `${name}-${++files}`),
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
