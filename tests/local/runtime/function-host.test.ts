@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FunctionHost } from "../../../local/runtime/function-host";
-import { lambdaEnvironment } from "../../../local/runtime/lambda-environment";
+import { exitMessage, lambdaEnvironment } from "../../../local/runtime/lambda-environment";
 
 const ROOT = path.resolve(__dirname, "../../..");
 let dir: string;
@@ -107,6 +107,41 @@ describe("FunctionHost", () => {
     const env = lambdaEnvironment({ name: "f", bundleDir: dir, environment: {}, arn: "arn:aws:lambda:eu-west-1:000000000000:function:f" });
     expect(env).toMatchObject({ AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-1" });
     expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {} }).AWS_REGION).toBeUndefined();
+  });
+
+  it("starts from the cloud's PATH, a UTF-8 locale and UTC; the worker's bundle, ARN and timeout come last", () => {
+    const env = lambdaEnvironment({ name: "f", bundleDir: dir, environment: { LANG: "C", FOO: "bar", AWS_LAMBDA_FUNCTION_TIMEOUT: "1" } });
+    expect(env).toMatchObject({
+      PATH: process.env.PATH,
+      LANG: "C", // the function's own variables override the runtime's defaults...
+      TZ: ":UTC",
+      FOO: "bar",
+      LOCAL_FUNCTION_BUNDLE: path.join(dir, "index.js"),
+      LOCAL_FUNCTION_ARN: "arn:aws:lambda:local:000000000000:function:f",
+      AWS_LAMBDA_FUNCTION_TIMEOUT: "30", // ...but not the reserved ones; 30 s by default
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+    });
+    expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {} }).LANG).toBe("en_US.UTF-8");
+    expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {}, timeoutSeconds: 5 }).AWS_LAMBDA_FUNCTION_TIMEOUT).toBe("5");
+    const arn = "arn:aws:lambda:us-east-1:123456789012:function:f";
+    expect(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {}, arn }).LOCAL_FUNCTION_ARN).toBe(arn);
+  });
+
+  it("leaves PATH out when the cloud has none", () => {
+    const saved = process.env.PATH;
+    delete process.env.PATH;
+    try {
+      expect(Object.keys(lambdaEnvironment({ name: "f", bundleDir: dir, environment: {} }))).not.toContain("PATH");
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it("words a runtime's exit as Lambda does", () => {
+    expect(exitMessage(1, null)).toBe("Runtime exited with error: exit status 1");
+    expect(exitMessage(null, "SIGKILL")).toBe("Runtime exited with error: signal: killed");
+    expect(exitMessage(null, "SIGTERM")).toBe("Runtime exited with error: signal: term");
+    expect(exitMessage(null, "SIGSEGV")).toBe("Runtime exited with error: signal: segv");
   });
 });
 
