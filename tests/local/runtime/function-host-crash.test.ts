@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FunctionError, FunctionHost } from "../../../local/runtime/function-host";
 
 let dir: string;
@@ -46,8 +46,12 @@ beforeAll(() => {
     logLevel: "silent",
   });
 });
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
+// Each test's hosts stop after that test: their environments' exits count as its coverage (Stryker
+// runs a mutant of the stop path against the tests that reach it, not against every test).
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@
  * and leaves no process behind.
  */
 import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FunctionFaultKind } from "../../../local/faults/spec";
 import { AccountConcurrency } from "../../../local/runtime/account-concurrency";
 import type { FunctionHostOptions } from "../../../local/runtime/function-host";
@@ -21,8 +21,12 @@ const hosts: FunctionHost[] = [];
 beforeAll(() => {
   bundles = writeBundles("function-host-lifecycle-");
 });
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
+// Each test's hosts stop after that test: their environments' exits count as its coverage (Stryker
+// runs a mutant of the stop path against the tests that reach it, not against every test).
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+afterAll(() => {
   bundles.remove();
 });
 

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import type { ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AccountConcurrency } from "../../../local/runtime/account-concurrency";
 import type { FunctionHostOptions } from "../../../local/runtime/function-host";
 import { FunctionHost } from "../../../local/runtime/function-host";
@@ -19,8 +19,12 @@ const hosts: FunctionHost[] = [];
 beforeAll(() => {
   bundles = writeBundles("function-host-pool-");
 });
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
+// Each test's hosts stop after that test: their environments' exits count as its coverage (Stryker
+// runs a mutant of the stop path against the tests that reach it, not against every test).
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+afterAll(() => {
   bundles.remove();
 });
 
