@@ -94,6 +94,8 @@ export async function oneClient(count: number, request: (i: number) => Promise<u
 
 export interface CloudProcess {
   outputs: StackOutputsFile;
+  /** The cloud's process id (its function environments are its children). */
+  pid: number;
   /** The cloud's status now; `reset` starts a fresh event-loop window. */
   status(reset?: boolean): Promise<LocalStatus>;
   stop(): Promise<void>;
@@ -135,6 +137,7 @@ export async function startCloudProcess(args: string[], timeoutMs = 180_000, roo
   const statusUrl = outputs.localStatusUrl;
   return {
     outputs,
+    pid: child.pid ?? 0,
     async status(reset = false) {
       const response = await fetch(`${statusUrl}${reset ? "?reset=1" : ""}`);
       return (await response.json()) as LocalStatus;
