@@ -1,5 +1,5 @@
 /**
- * `tsx bench/profile-functions.ts [--orders <n>] [--customers <n>] [--payments <n>] [--keep <dir>]`:
+ * `tsx bench/profile-functions.ts [--orders <n>] [--customers <n>] [--payments <n>] [--keep <dir>] [--no-profiles]`:
  * what one order and one bus transaction cost in CPU, and where it goes, in the function
  * environments and in the local cloud's own process. Starts a cloud as `npm run bench -- --latency`
  * does, with every function environment under V8's CPU profiler (`LOCAL_FUNCTION_CPU_PROFILE_DIR`)
@@ -13,7 +13,10 @@
  * profiles and this process share) by package (a bundle's frames through its source map) or by the
  * cloud's own module. DynamoDB's thread (dynalite, started without the cloud's Node options) is in
  * the kernel's total but not profiled. Figures are of this machine as it is: run it with nothing
- * else running.
+ * else running. Before the phases, 5 s of nothing measure what the idle cloud burns (its pollers'
+ * long polls, timers; and the profilers' own sampling, which `--no-profiles` leaves out: the kernel's
+ * figures then are those of the cloud as `npm start` runs it), and each phase's CPU is also given
+ * above that.
  */
 import * as fs from "node:fs";
 import { SourceMap } from "node:module";
@@ -130,7 +133,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { orders: { type: "string", default: "60" }, customers: { type: "string", default: "60" }, payments: { type: "string", default: "5" }, keep: { type: "string" } },
+    options: { orders: { type: "string", default: "60" }, customers: { type: "string", default: "60" }, payments: { type: "string", default: "5" }, keep: { type: "string" }, "no-profiles": { type: "boolean", default: false } },
   });
   const orderCount = positiveInteger("orders", values.orders);
   const customerCount = positiveInteger("customers", values.customers);
@@ -140,8 +143,10 @@ async function main(): Promise<void> {
   const cloudDir = path.join(dir, "cloud");
   fs.mkdirSync(functionsDir, { recursive: true });
   fs.mkdirSync(cloudDir, { recursive: true });
-  process.env.LOCAL_FUNCTION_CPU_PROFILE_DIR = functionsDir;
-  const cloud = await startCloudProcess(BENCH_CLOUD_ARGS, undefined, undefined, ["--cpu-prof", "--cpu-prof-dir", cloudDir]);
+  const profiling = !values["no-profiles"];
+  if (profiling) process.env.LOCAL_FUNCTION_CPU_PROFILE_DIR = functionsDir;
+  const cloud = await startCloudProcess(BENCH_CLOUD_ARGS, undefined, undefined, profiling ? ["--cpu-prof", "--cpu-prof-dir", cloudDir] : []);
+  let idleMsPerSecond: number | undefined;
   const phases: Phase[] = [];
   try {
     const orders = api(cloud.outputs);
@@ -153,6 +158,12 @@ async function main(): Promise<void> {
 
     let from = nowUs();
     let cpuFrom = processTreeCpuMs(cloud.pid);
+    await sleep(5000);
+    idleMsPerSecond = (processTreeCpuMs(cloud.pid) - cpuFrom) / ((nowUs() - from) / 1e6);
+    console.log(`idle: ${idleMsPerSecond.toFixed(0)} ms CPU a second (the cloud's process and its environments)`);
+
+    from = nowUs();
+    cpuFrom = processTreeCpuMs(cloud.pid);
     for (let i = 0; i < orderCount; i++) {
       await orders.post(i);
       await sleep(400);
@@ -207,9 +218,12 @@ async function main(): Promise<void> {
       }
     }
     const cores = os.availableParallelism();
+    const aboveIdle = phase.cpuMs - (idleMsPerSecond ?? 0) * seconds;
     console.log(
       `  the cloud's process and its environments (the kernel's accounting, dynalite's thread included): ${phase.cpuMs.toFixed(0)} ms CPU, ${(phase.cpuMs / phase.events).toFixed(1)} ms per event, ${((100 * phase.cpuMs) / (seconds * 1000 * cores)).toFixed(0)}% of ${cores} cores: at most ${((cores * 1000 * phase.events) / phase.cpuMs).toFixed(0)} a second on them`,
     );
+    console.log(`  above idle: ${aboveIdle.toFixed(0)} ms CPU, ${(aboveIdle / phase.events).toFixed(1)} ms per event`);
+    if (!profiling) continue;
     // A sample's interval is wall time: a thread waiting for a core while runnable has the wait
     // counted to its frame, so on a busy machine the profiles sum to more than the kernel counted.
     console.log(`  the profiles' samples (shares below): ${allMs.toFixed(0)} ms, ${(allMs / phase.cpuMs).toFixed(2)}x the kernel's figure (above 1: threads waited for a core)`);

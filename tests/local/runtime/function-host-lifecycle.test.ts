@@ -40,6 +40,19 @@ function host(logs: string[], options: Partial<FunctionHostOptions> = {}): Funct
 const invoke = (h: FunctionHost, event: MainEvent = {}, options?: Parameters<FunctionHost["invoke"]>[1]) => h.invoke(event, options) as Promise<MainResult>;
 
 describe("FunctionHost: how an invocation ends", () => {
+  it("a profiled environment stuck in synchronous code is terminated 2 s after it was asked to exit, its invocation timed out", async () => {
+    const profiles = bundles.file("profiles");
+    const h = host([], { timeoutSeconds: 1, cpuProfileDir: profiles });
+    const mark = bundles.file("spinning");
+    const spinning = outcome(invoke(h, { mark, spin: true }));
+    const pid = await markedPid(mark);
+    expect(await within(spinning, 10_000, "the spinning invocation")).toMatchObject({ errorType: "Sandbox.Timedout", message: "Task timed out after 1.00 seconds" });
+    // A profiled environment is asked to exit by closing its channel (so it writes its profile);
+    // spinning, it never reads that, and only the signal 2 s later ends it.
+    expect(isAlive(pid)).toBe(true);
+    await waitFor(() => !isAlive(pid), "the spinning environment's end", 10_000);
+  });
+
   it("an invocation that outlives its timeout fails with Lambda's message and takes its environment with it; one waiting for its room starts after it exited", async () => {
     const logs: string[] = [];
     const account = new AccountConcurrency({ limit: 1, maxEnvironments: 1 });

@@ -10,13 +10,14 @@ import * as path from "node:path";
 import { FunctionError } from "../../../local/runtime/function-host";
 
 /**
- * What the `main` bundle's handler does, in this order: writes its pid to `mark`; waits until the
- * file `until` exists; prints `log`; exits with `exit`; throws `throw` (named `name`), the string
+ * What the `main` bundle's handler does, in this order: writes its pid to `mark`; spins forever in
+ * synchronous code (`spin`: not even a closed IPC channel is noticed); waits until the file `until` exists; prints `log`; exits with `exit`; throws `throw` (named `name`), the string
  * `throwString`, or (`throwBare`) an error without a name or message; sends a stray IPC message
  * (`stray`); then answers its pid, its process arguments and its ARN.
  */
 export interface MainEvent {
   mark?: string;
+  spin?: boolean;
   until?: string;
   log?: string;
   exit?: number;
@@ -36,6 +37,7 @@ export interface MainResult {
 const MAIN = `const fs = require("node:fs");
 exports.handler = async (event, context) => {
   if (event.mark) fs.writeFileSync(event.mark, String(process.pid));
+  if (event.spin) for (;;);
   while (event.until && !fs.existsSync(event.until)) await new Promise((r) => setTimeout(r, 10));
   if (event.log) console.log(event.log);
   if (event.exit !== undefined) process.exit(event.exit);
