@@ -46,11 +46,16 @@ describe("FunctionHost: how an invocation ends", () => {
     const mark = bundles.file("spinning");
     const spinning = outcome(invoke(h, { mark, spin: true }));
     const pid = await markedPid(mark);
-    expect(await within(spinning, 10_000, "the spinning invocation")).toMatchObject({ errorType: "Sandbox.Timedout", message: "Task timed out after 1.00 seconds" });
-    // A profiled environment is asked to exit by closing its channel (so it writes its profile);
-    // spinning, it never reads that, and only the signal 2 s later ends it.
-    expect(isAlive(pid)).toBe(true);
-    await waitFor(() => !isAlive(pid), "the spinning environment's end", 10_000);
+    try {
+      expect(await within(spinning, 10_000, "the spinning invocation")).toMatchObject({ errorType: "Sandbox.Timedout", message: "Task timed out after 1.00 seconds" });
+      // A profiled environment is asked to exit by closing its channel (so it writes its profile);
+      // spinning, it never reads that, and only the signal 2 s later ends it.
+      expect(isAlive(pid)).toBe(true);
+      await waitFor(() => !isAlive(pid), "the spinning environment's end", 10_000);
+    } finally {
+      // Out of the host's pool once timed out: if the host failed to end it, nothing else would.
+      if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    }
   });
 
   it("an invocation that outlives its timeout fails with Lambda's message and takes its environment with it; one waiting for its room starts after it exited", async () => {
