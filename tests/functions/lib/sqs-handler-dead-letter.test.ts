@@ -207,6 +207,35 @@ describe("the runtime's edges", () => {
     expect(dead!.attributes.traceparent).not.toBe("String:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   });
 
+  it("does not copy a tracestate that came without a traceparent to the dead letter", async () => {
+    await handler()({ Records: [record("s", { id: "s", outcome: "permanent" }, { attributes: { tracestate: stringAttribute("vendor=1"), channel: stringAttribute("web") } })] }, lambdaContext);
+    const { failed_at: _failedAt, failure_reason: _reason, traceparent, ...attributes } = deadLetters()[0]!.attributes;
+    // No parent to continue: the SQS client injects the message span's context, a trace of its own.
+    expect(traceparent).toMatch(/^String:00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(attributes).toEqual({ channel: "String:web", failure_kind: "String:permanent", failed_function: "String:dead-letter-test", receive_count: "String:1" });
+  });
+
+  it("a retried transaction: its log line carries the body's ids, its failure counts under the body's transaction type", async () => {
+    const response = await handler()({ Records: [record("t", { id: "t", outcome: "retry", transaction_id: "tx-9", transaction_type: "payment" })] }, lambdaContext);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "t" }]);
+    const lines = output.flatMap((l) => l.split("\n")).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.message === "Message failed; it will be retried")).toMatchObject({ message_id: "t", transaction_id: "tx-9", transaction_type: "payment" });
+    const emf = lines.filter((l) => "_aws" in l);
+    expect(emf.map(({ _aws: _, ...metric }) => metric)).toEqual([{ service: "dead-letter-test", transaction_type: "payment", TransactionsFailed: 1 }]);
+  });
+
+  it("measures a processed message's latency from its SentTimestamp", async () => {
+    const sentAt = Date.now();
+    const message = record("p", { id: "p", outcome: "ok" });
+    message.attributes.SentTimestamp = String(sentAt);
+    await handler()({ Records: [message] }, lambdaContext);
+    const after = Date.now();
+    const latency = output.flatMap((l) => l.split("\n")).filter((l) => l.includes('"MessageProcessingLatency"')).map((l) => (JSON.parse(l) as { MessageProcessingLatency: number }).MessageProcessingLatency);
+    expect(latency).toHaveLength(1);
+    expect(latency[0]).toBeGreaterThanOrEqual(0);
+    expect(latency[0]).toBeLessThanOrEqual(after - sentAt);
+  });
+
   it("dead-letters a body of JSON null as invalid, and counts it under the attribute's transaction type", async () => {
     const response = await handler()({ Records: [record("n", "null", { attributes: { transaction_type: stringAttribute("payment") } })] }, lambdaContext);
     expect(response.batchItemFailures).toEqual([]);

@@ -334,6 +334,50 @@ describe("one transaction, one trace: publish → SNS → SQS → consumer → D
   });
 });
 
+describe("the message span", () => {
+  /** Runs `handler` on `records` with its log lines kept out of the test's output. */
+  const quietly = async (handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>, records: SQSRecord[]) => {
+    const out = captureStdout();
+    try {
+      return await handler({ Records: records }, lambdaContext("span-test"));
+    } finally {
+      out.restore();
+    }
+  };
+  const exceptionOf = (span: ReadableSpan) => span.events.filter((e) => e.name === "exception").map((e) => [e.attributes?.["exception.type"], e.attributes?.["exception.message"]]);
+
+  it("records a PermanentFailure under its own type", async () => {
+    const handler = sqsHandler(dlqConsumer, async () => {
+      throw new PermanentFailure("bank refused for good");
+    });
+    expect(await quietly(handler, [sqsRecord("q.fifo", '{"transaction_id":"t-1"}', {}, "p")])).toEqual({ batchItemFailures: [] });
+    const span = one("process q.fifo");
+    expect(exceptionOf(span)).toEqual([["PermanentFailure", "bank refused for good"]]);
+    expect(span.attributes[ATTR.errorType]).toBe("PermanentFailure");
+  });
+
+  it("names each issue of an invalid message, a nested field by its dotted path, on the span and in the dead-letter reason", async () => {
+    const handler = sqsHandler(consumer, async () => {});
+    const body = { transaction_id: "t-2", customer_id: "CUST-2", transaction_type: "bank_account_setup", bank_account: { account_number: "000000001", routing_number: 21000021 } };
+    expect(await quietly(handler, [sqsRecord("source.fifo", JSON.stringify(body), {}, "v")])).toEqual({ batchItemFailures: [] });
+    const reason = "bank_account.routing_number: Invalid input: expected string, received number";
+    expect(exceptionOf(one("process source.fifo"))).toEqual([["Error", `invalid message: ${reason}`]]);
+    const dead = sent.find((s) => s.command === "SendMessageCommand")!.input.MessageAttributes as Record<string, { StringValue: string }>;
+    expect(dead.failure_reason!.StringValue).toBe(reason);
+  });
+
+  it("carries the body's transaction type, else the record's transaction_type attribute", async () => {
+    const handler = sqsHandler(dlqConsumer, async () => {});
+    await quietly(handler, [
+      sqsRecord("q.fifo", '{"transaction_id":"t-3"}', { transaction_type: { StringValue: "payment" } }, "from-attribute"),
+      sqsRecord("q.fifo", '{"transaction_id":"t-4","transaction_type":"bank_account_setup"}', { transaction_type: { StringValue: "payment" } }, "from-body"),
+    ]);
+    const typeOf = (id: string) => spans().find((s) => s.name === "process q.fifo" && s.attributes[ATTR.messagingMessageId] === id)?.attributes[ATTR.transactionType];
+    expect(typeOf("from-attribute")).toBe("payment");
+    expect(typeOf("from-body")).toBe("bank_account_setup");
+  });
+});
+
 describe("the transaction publisher propagates the trace whichever SNS client it is given", () => {
   const topic = "arn:aws:sns:us-east-2:123456789012:bus.fifo";
   const payment = { transaction_id: "c05e6e0c-6feb-4891-8940-46f2f85e0df1", customer_id: "CUST-1", transaction_type: "payment", timestamp: "2025-08-29T17:30:01.000Z", amount: 250.75, currency: "USD" };
