@@ -130,4 +130,11 @@ describe("definitions, exactly", () => {
     expect(() => readSettings(def, { FUNCTION_SETTINGS: '{"limit": "x", "other": 1}' })).toThrow(new Error('Function "fn" has invalid settings in FUNCTION_SETTINGS: limit: Invalid input: expected number, received string'));
     expect(readSettings({ name: "fn", settings: z.object({}) }, {})).toEqual({});
   });
+
+  it("names every invalid setting, a nested one by its dotted path", () => {
+    const def = { name: "fn", settings: z.object({ bank: z.object({ limit: z.number() }), region: z.string() }) };
+    expect(() => readSettings(def, { FUNCTION_SETTINGS: '{"bank": {"limit": "x"}}' })).toThrow(
+      new Error('Function "fn" has invalid settings in FUNCTION_SETTINGS: bank.limit: Invalid input: expected number, received string; region: Invalid input: expected string, received undefined'),
+    );
+  });
 });

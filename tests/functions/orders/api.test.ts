@@ -372,6 +372,16 @@ describe("the API runtime", () => {
     expect(lines[0]).not.toHaveProperty("customer_id");
   });
 
+  it("reads a hand-made event with no body property at all as no body", async () => {
+    const event = { httpMethod: "POST", resource: "/order", path: "/order", headers: { Origin: SHOP }, requestContext: { requestId: "api-req-1" } } as unknown as APIGatewayProxyEvent;
+    const answer = await api.handler(event, lambdaContext);
+    expect({ ...answer, body: JSON.parse(answer.body) as unknown }).toEqual({
+      statusCode: 400,
+      headers: answerHeaders(),
+      body: { message: "Invalid order", errors: [{ field: "(body)", message: "Invalid input: expected object, received undefined" }] },
+    });
+  });
+
   it("answers 405 for a known path with another method and 404 for an unknown path", async () => {
     expect(await call({ method: "DELETE" })).toEqual({ statusCode: 405, headers: answerHeaders(), body: { message: "DELETE is not allowed on /order" } });
     expect(await call({ method: "GET", resource: "/orders", path: "/orders" })).toEqual({ statusCode: 404, headers: answerHeaders(), body: { message: "No route for GET /orders" } });

@@ -350,6 +350,16 @@ describe("store handler (the workflow's Task)", () => {
     expect(await run({ action: "store", order: rejected, status: "REJECTED", reason: "a test product" })).toEqual({ order_id: rejected.order_id, status: "REJECTED" });
     expect(await orderOf(rejected.order_id)).toMatchObject({ status: "REJECTED", status_reason: "a test product" });
   });
+  it("logs an invocation with its own keys only, not those the previous invocation appended", async () => {
+    const order = workflowOrder("cust-keys");
+    await run({ action: "fail", order, reason: "States.Timeout" });
+    await expect(run({ action: "store", status: "PENDING" })).rejects.toThrow("orders-store: invalid input: order: Invalid input: expected object, received undefined");
+    const lines = output.filter((line) => line.startsWith("{") && !line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ids = (message: string) => lines.filter((l) => l.message === message).map((l) => [l.order_id, l.customer_id]);
+    expect(ids("Workflow failure recorded")).toEqual([[order.order_id, "cust-keys"]]);
+    expect(ids("Task input does not match the schema")).toEqual([[undefined, undefined]]);
+  });
+
   it("records the workflow's failure: the order FAILED (created if absent) with its row, counted once", async () => {
     const order = workflowOrder("cust-e");
     expect(await run({ action: "fail", order, reason: "States.Timeout" })).toEqual({ order_id: order.order_id, status: "FAILED" });
