@@ -6,7 +6,8 @@
  * input → the workflow definition run with aws-local-stepfunctions, its Tasks bound to the real
  * validate/store handlers → the sqs:sendMessage body → the fulfillment runtime), with the order
  * metrics. The transaction publisher propagates with any SNS client. Also: redaction of every log
- * line and span of such a run, EMF metrics under the namespace, and trace ids in the logs.
+ * line and span of such a run, EMF metrics under the namespace, trace ids in the logs, and what a
+ * message span records (a failure's type and text, the transaction type).
  */
 import { createHash } from "node:crypto";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";

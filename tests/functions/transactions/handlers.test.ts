@@ -2,13 +2,16 @@
  * The payment consumer run in this process against dynalite on 127.0.0.1 (consumers.test.ts runs
  * its bundle, as deployed): the ledger row and the balance of a first and a later payment, exactly
  * once under redelivery, redrive and concurrent writers, the payment limit, and a payment before
- * its bank account. In-process, so that mutation testing (`npm run mutation`) can see which check
- * notices each change of the handler. The tables have the program's keys; SQS is a local stub (the
- * dead-letter message itself is pinned in tests/functions/lib/sqs-handler-dead-letter.test.ts).
+ * its bank account; the bank account setup handler, with its fingerprint key read from the local
+ * Parameter Store (once per environment, through a traced client). In-process, so that mutation
+ * testing (`npm run mutation`) can see which check notices each change of the handler. The tables
+ * have the program's keys; SQS is a local stub (the dead-letter message itself is pinned in
+ * tests/functions/lib/sqs-handler-dead-letter.test.ts).
  */
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { documentClient } from "../../../functions/lib/aws/dynamodb";
@@ -351,6 +354,32 @@ describe("bank account setup handler", () => {
     const set = { name: `/dofs/test/set-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/set` };
     ssm.put({ ...set, type: "SecureString", value: "v1" });
     expect(await parameterValue(set)).toBe("v1");
+  });
+
+  it("reads a parameter once for the environment's life, through a traced SSM client", async () => {
+    // Fresh modules: a parameter reader of its own, its spans kept by an exporter of this test.
+    vi.resetModules();
+    const { parameterValue } = await import("../../../functions/lib/parameters");
+    const exporter = new InMemorySpanExporter();
+    (await import("../../../functions/lib/telemetry/provider")).setupTelemetry({ exporter, simple: true });
+    const parameter = { name: `/dofs/test/kept-${randomUUID()}`, arn: `arn:aws:ssm:${region}:1:parameter/dofs/test/kept` };
+    ssm.put({ ...parameter, type: "SecureString", value: "k1" });
+    const answer = vi.spyOn(ssm, "answer");
+    let calls: unknown[][];
+    try {
+      // Two reads at once share one request.
+      expect(await Promise.all([parameterValue(parameter), parameterValue(parameter)])).toEqual(["k1", "k1"]);
+      // Past Powertools' own cache (5 s) the value is still kept: a new version is not read.
+      ssm.put({ ...parameter, type: "SecureString", value: "k2" });
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 6_000 });
+      expect(await parameterValue(parameter)).toBe("k1");
+    } finally {
+      vi.useRealTimers();
+      calls = answer.mock.calls.map(([action, body]) => [action, body.Name, body.WithDecryption]);
+      answer.mockRestore();
+    }
+    expect(calls).toEqual([["GetParameter", parameter.name, true]]);
+    expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes["rpc.service"], s.attributes["rpc.method"]])).toEqual([["SSM.GetParameter", "SSM", "GetParameter"]]);
   });
 
   it("stores the active account and its history row with the last four digits and the fingerprint, never the number", async () => {
